@@ -1,0 +1,80 @@
+//! Configuration: what the flags decide, with every limit in one place.
+//!
+//! Each default cites the rule it comes from, so a student can check it against the
+//! RFC. The command-line flags that fill these in live in `cli.rs`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::policy::Policy;
+
+// ANCHOR: limits
+/// The limits a session enforces.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// RFC 5321 §4.5.3.1.4: a command line is at most 512 octets including CRLF.
+    pub command_line: usize,
+    /// RFC 5321 §4.5.3.1.6: a line of message text is at most 1000 octets including CRLF.
+    pub text_line: usize,
+    /// RFC 5321 §4.5.3.1.8: a server must accept at least 100 recipients per message.
+    pub max_recipients: usize,
+    /// RFC 1870: advertised in EHLO as SIZE; RFC 5321 §4.5.3.1.7 asks for at least 64 KiB.
+    pub max_message_size: u64,
+    /// Bad commands before we give up with 421 (Postfix's smtpd_hard_error_limit is 20).
+    pub max_errors: u32,
+    /// RFC 5321 §6.3: count Received: headers to detect loops; "SHOULD use a large
+    /// rejection threshold, normally at least 100". More than this is a loop.
+    pub max_received_headers: usize,
+    /// RFC 5321 §4.5.3.2.7: a server should wait at least 5 minutes for each command,
+    /// and for each read while message text arrives.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            command_line: 512,
+            text_line: 1000,
+            max_recipients: 100,
+            max_message_size: 25 * 1024 * 1024,
+            max_errors: 10,
+            max_received_headers: 100,
+            timeout: Duration::from_secs(5 * 60),
+        }
+    }
+}
+// ANCHOR_END: limits
+
+/// Everything a running server needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen (default 127.0.0.1:2525: no root needed, not reachable from outside).
+    pub listen: SocketAddr,
+    /// Our name in the greeting, EHLO reply and Received: headers.
+    pub hostname: String,
+    /// Root of the Maildir tree: `<maildir>/<domain>/<mailbox>/{tmp,new,cur}`.
+    pub maildir: PathBuf,
+    /// Who we accept mail for, and from whom we would relay.
+    pub policy: Policy,
+    pub limits: Limits,
+    /// Concurrent clients; the next one gets 421 4.3.2 and is closed.
+    pub max_connections: usize,
+    /// Print the dialogue (`C:`/`S:`) and each state transition.
+    pub trace: bool,
+}
+
+impl Config {
+    /// The teaching defaults: localhost only, mail for `localhost` into `./mail`.
+    pub fn new(hostname: impl Into<String>) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
+            hostname: hostname.into(),
+            maildir: PathBuf::from("mail"),
+            policy: Policy::default(),
+            limits: Limits::default(),
+            max_connections: 100,
+            trace: false,
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! One client's I/O loop: the line reader feeds the session, the session's replies go
+//! back out, and message text goes to the Maildir (RFC 5321 §3.3, §4.1.1.4, §6.1).
+//!
+//! This is the only place where the protocol meets bytes and files. It is generic over
+//! `Read` and `Write`, so tests can drive it with a client that sends one byte per read
+//! and no socket at all.
+//!
+//! PIPELINING (RFC 2920): replies are collected in a buffer and written when the client
+//! has nothing more waiting in ours, so a batch of commands costs one write, and every
+//! command in the batch still gets its own reply, in order.
+//!
+//! Left out: STARTTLS (which would swap the stream mid-session), relaying.
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::line::{Line, LineReader, ReadError};
+use crate::smtp::data::{DataDecoder, DataLine, DataOutcome};
+use crate::smtp::received::{received, return_path, Trace};
+use crate::smtp::reply::Reply;
+use crate::smtp::session::{Action, MessageOutcome, Session};
+use crate::store::maildir::{Delivery, Maildir};
+use crate::TRACE;
+
+/// A client's conversation, from the greeting to the last reply.
+pub struct Connection<R, W> {
+    reader: LineReader<R>,
+    output: W,
+    /// Replies not yet written (see PIPELINING in the module header).
+    pending: Vec<u8>,
+    session: Session,
+    config: Arc<Config>,
+    store: Arc<Maildir>,
+    /// Set by the server when it is stopping.
+    stopping: Arc<AtomicBool>,
+    /// Set by us while message text arrives, so a stopping server lets us finish.
+    in_data: Arc<AtomicBool>,
+}
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// QUIT, or a reply that closes (421, 521).
+    Closed,
+    /// The client went away without QUIT.
+    Disconnected,
+}
+
+impl<R: Read, W: Write> Connection<R, W> {
+    pub fn new(
+        input: R,
+        output: W,
+        session: Session,
+        config: Arc<Config>,
+        store: Arc<Maildir>,
+    ) -> Self {
+        Connection {
+            reader: LineReader::new(input),
+            output,
+            pending: Vec::with_capacity(1024),
+            session,
+            config,
+            store,
+            stopping: Arc::new(AtomicBool::new(false)),
+            in_data: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Lets the server tell us to stop, and lets it see whether we are inside DATA.
+    pub fn watch(mut self, stopping: Arc<AtomicBool>, in_data: Arc<AtomicBool>) -> Self {
+        self.stopping = stopping;
+        self.in_data = in_data;
+        self
+    }
+
+    // ANCHOR: run
+    /// Greets the client and serves it until QUIT, a closing reply, or disconnection.
+    pub fn run(mut self, greeting: Reply) -> io::Result<End> {
+        self.send(&greeting);
+        loop {
+            if self.stopping.load(Ordering::SeqCst) {
+                let reply = self.session.shutting_down();
+                return self.finish(&reply);
+            }
+            // RFC 2920 §3.2: answer a whole batch at once, but never sit on a reply
+            // while the client waits for it.
+            if !self.reader.has_buffered_input() {
+                self.flush()?;
+            }
+            let action = match self.reader.read_line(self.config.limits.command_line) {
+                Ok(line) => {
+                    trace_line(&self.session, "C:", line);
+                    self.session.command_line(line)
+                }
+                Err(ReadError::TooLong) => self.session.line_too_long(),
+                Err(ReadError::TimedOut) => {
+                    let reply = self.session.timed_out();
+                    return self.finish(&reply);
+                }
+                Err(ReadError::Closed) if self.stopping.load(Ordering::SeqCst) => continue,
+                Err(ReadError::Closed) => return Ok(End::Disconnected),
+                Err(ReadError::Io(e)) => return Err(e),
+            };
+            match action {
+                Action::Reply(reply) => self.send(&reply),
+                Action::Close(reply) => return self.finish(&reply),
+                Action::ReceiveData(reply) => {
+                    self.send(&reply);
+                    self.flush()?;
+                    match self.receive_message()? {
+                        Some(Action::Reply(reply)) => self.send(&reply),
+                        Some(Action::Close(reply)) => return self.finish(&reply),
+                        Some(Action::ReceiveData(_)) => unreachable!("DATA cannot follow DATA"),
+                        None => return Ok(End::Disconnected),
+                    }
+                }
+            }
+        }
+    }
+    // ANCHOR_END: run
+
+    // ANCHOR: receive_message
+    /// Reads message text after the 354 until the lone dot, streaming it into the
+    /// Maildir, and returns the session's one reply (RFC 5321 §4.1.1.4). `None` means
+    /// the client went away: whatever was written is removed, nothing is delivered.
+    fn receive_message(&mut self) -> io::Result<Option<Action>> {
+        self.in_data.store(true, Ordering::SeqCst);
+        let limits = &self.config.limits;
+        let mut decoder = DataDecoder::new(limits.max_message_size, limits.max_received_headers);
+        // If the disk fails, we keep reading to the dot and answer 451 then:
+        // replying in the middle would make the rest of the message look like commands.
+        let mut file = self.begin_delivery();
+        let result = loop {
+            match self.reader.read_line(limits.text_line) {
+                Ok(line) => match decoder.feed(line) {
+                    DataLine::Content(bytes) => {
+                        if let Ok(delivery) = &mut file {
+                            if let Err(e) = delivery.write_all(bytes) {
+                                file = Err(e.kind());
+                            }
+                        }
+                    }
+                    DataLine::Discard => {}
+                    DataLine::End => break Some(self.store_message(decoder.outcome(), file)),
+                    // RFC 5321 §2.3.8, §4.1.1.4: a bare CR or LF could be a smuggled
+                    // end of data. Refuse and close; never guess where the message ended.
+                    DataLine::BareNewline => {
+                        trace_line(&self.session, "C:", line);
+                        break Some(Action::Close(self.session.bare_newline_in_data()));
+                    }
+                },
+                Err(ReadError::TooLong) => decoder.line_too_long(),
+                Err(ReadError::TimedOut) => break Some(Action::Close(self.session.timed_out())),
+                Err(ReadError::Closed) => break None,
+                Err(ReadError::Io(e)) => {
+                    self.in_data.store(false, Ordering::SeqCst);
+                    return Err(e);
+                }
+            }
+        };
+        self.in_data.store(false, Ordering::SeqCst);
+        Ok(result)
+    }
+    // ANCHOR_END: receive_message
+
+    /// Opens the Maildir file and writes the trace headers (RFC 5321 §4.4) first.
+    fn begin_delivery(&self) -> Result<Delivery, io::ErrorKind> {
+        let (hello, envelope) = self.session.transaction().expect("DATA follows RCPT");
+        let mailboxes: Vec<_> = envelope
+            .recipients
+            .iter()
+            .map(|r| r.mailbox.clone())
+            .collect();
+        let mut delivery = self.store.begin(&mailboxes).map_err(|e| {
+            log::error!("cannot start a delivery: {e}");
+            e.kind()
+        })?;
+        // RFC 3848 protocol names; RFC 6531 §3.7.3 for UTF8SMTP.
+        let protocol = match (hello.extended, envelope.parameters.smtputf8) {
+            (true, true) => "UTF8SMTP",
+            (true, false) => "ESMTP",
+            (false, _) => "SMTP",
+        };
+        let single = match envelope.recipients.as_slice() {
+            [only] => Some(only.forward_path.to_string()),
+            _ => None,
+        };
+        let client = hello.host.to_string();
+        let trace = Trace {
+            helo: &client,
+            peer: self.session.client().ip(),
+            by: &self.config.hostname,
+            protocol,
+            id: delivery.id(),
+            for_recipient: single.as_deref(),
+            date: time::OffsetDateTime::now_utc(),
+        };
+        // Return-Path: this is the final delivery (RFC 5321 §4.4); then Received:.
+        let headers = return_path(&envelope.reverse_path.to_string()) + &received(&trace);
+        delivery
+            .write_all(headers.as_bytes())
+            .map_err(|e| e.kind())?;
+        Ok(delivery)
+    }
+
+    // ANCHOR: store_message
+    /// The lone dot arrived. Only a complete message that reached the disk gets 250.
+    fn store_message(
+        &mut self,
+        outcome: DataOutcome,
+        file: Result<Delivery, io::ErrorKind>,
+    ) -> Action {
+        let result = match (outcome, file) {
+            (DataOutcome::Complete { .. }, Ok(delivery)) => {
+                let id = delivery.id().to_string();
+                // commit() = fsync the file, link it into new/, fsync the directory.
+                match delivery.commit() {
+                    Ok(()) => MessageOutcome::Stored { id },
+                    Err(e) => {
+                        log::error!("cannot commit message {id}: {e}");
+                        MessageOutcome::NotStored(e.kind())
+                    }
+                }
+            }
+            (DataOutcome::Complete { .. }, Err(kind)) => MessageOutcome::NotStored(kind),
+            // Dropping the Delivery removes its temporary file.
+            (refused, _) => MessageOutcome::Refused(refused),
+        };
+        if let MessageOutcome::Stored { id } = &result {
+            let (_, envelope) = self.session.transaction().expect("still in DATA");
+            log::info!(
+                "{} stored {id} from <{}> for {} recipient(s)",
+                self.session.client(),
+                envelope.reverse_path,
+                envelope.recipients.len()
+            );
+        }
+        self.session.message_received(result)
+    }
+    // ANCHOR_END: store_message
+
+    fn send(&mut self, reply: &Reply) {
+        let start = self.pending.len();
+        reply.write_to(&mut self.pending);
+        if log::log_enabled!(target: TRACE, log::Level::Trace) {
+            for line in String::from_utf8_lossy(&self.pending[start..]).lines() {
+                log::trace!(target: TRACE, "{} S: {line}", self.session.client());
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            self.output.write_all(&self.pending)?;
+            self.output.flush()?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Sends a last reply and ends the conversation.
+    fn finish(&mut self, reply: &Reply) -> io::Result<End> {
+        self.send(reply);
+        self.flush()?;
+        Ok(End::Closed)
+    }
+}
+
+/// `--trace`: one line of the dialogue, with bare CR/LF made visible.
+fn trace_line(session: &Session, who: &str, line: Line<'_>) {
+    if log::log_enabled!(target: TRACE, log::Level::Trace) {
+        let text = String::from_utf8_lossy(line.text());
+        let note = if line.is_crlf_clean() {
+            ""
+        } else {
+            "   <- not ended by CRLF alone"
+        };
+        log::trace!(target: TRACE, "{} {who} {}{note}", session.client(), text.escape_debug());
+    }
+}

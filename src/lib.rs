@@ -1,0 +1,31 @@
+//! # postie — a teaching SMTP server
+//!
+//! Read the modules in the order a message meets them (RFC 5321 §3):
+//!
+//! | step of the dialogue | module |
+//! |---|---|
+//! | a client connects; one thread per client; the connection cap | [`server`] |
+//! | bytes become lines (CRLF, limits, timeouts) | [`line`] |
+//! | the loop: read a line, ask the session, write the reply | [`connection`] |
+//! | 220 greeting, EHLO, MAIL, RCPT, DATA, QUIT: the state machine | [`smtp::session`] |
+//! | one line becomes a command | [`smtp::command`] |
+//! | paths, mailboxes, domains | [`smtp::address`] |
+//! | every reply, with its code and enhanced status code | [`smtp::reply`] |
+//! | message text: the lone dot, dot-stuffing, smuggling defence | [`smtp::data`] |
+//! | who we accept mail for; no open relay | [`policy`] |
+//! | Received: and Return-Path: trace headers | [`smtp::received`] |
+//! | "250" only once it is on disk: the Maildir | [`store::maildir`], [`store::mailbox`] |
+//! | flags and limits | [`config`], [`cli`] |
+
+pub mod cli;
+pub mod config;
+pub mod connection;
+pub mod line;
+pub mod policy;
+pub mod server;
+pub mod smtp;
+pub mod store;
+
+/// The log target of the dialogue trace (`--trace`): every line in and out, and every
+/// state transition with the section of RFC 5321 that governs it.
+pub const TRACE: &str = "postie::trace";

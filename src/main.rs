@@ -1,0 +1,83 @@
+//! The `postie` binary: flags → Config → Server, plus logging and signals.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use postie::cli::Args;
+use postie::server::Server;
+use postie::TRACE;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.trace);
+    let config = match args.into_config() {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
+    let (domains, maildir) = (
+        config.policy.local_domains.join(", "),
+        config.maildir.clone(),
+    );
+    let server = match Server::bind(config) {
+        Ok(server) => server,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let (Ok(addr), Ok(handle)) = (server.local_addr(), server.shutdown_handle()) else {
+        return fail("cannot read the listening address");
+    };
+    // SIGINT (Ctrl-C) or SIGTERM: stop gracefully; a second one stops at once.
+    let mut signals = match Signals::new([SIGINT, SIGTERM]) {
+        Ok(signals) => signals,
+        Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
+    };
+    std::thread::spawn(move || {
+        let mut received = signals.forever();
+        if received.next().is_some() {
+            handle.shutdown();
+        }
+        if received.next().is_some() {
+            std::process::exit(130);
+        }
+    });
+    log::info!(
+        "postie listening on {addr}; mail for {domains} goes to {}",
+        maildir.display()
+    );
+    match server.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("postie: {message}");
+    ExitCode::from(2)
+}
+
+/// Logs at `info` by default (RUST_LOG overrides). `--trace` adds the dialogue, printed
+/// plainly so it reads well beside a telnet window.
+fn init_logging(trace: bool) {
+    let mut builder =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if trace {
+        builder.filter_module(TRACE, log::LevelFilter::Trace);
+    }
+    builder.format(|out, record| {
+        if record.target() == TRACE {
+            writeln!(out, "{}", record.args())
+        } else {
+            writeln!(
+                out,
+                "[{} {}] {}",
+                out.timestamp_seconds(),
+                record.level(),
+                record.args()
+            )
+        }
+    });
+    builder.init();
+}

@@ -1,0 +1,504 @@
+//! Replies: the server's half of every exchange (RFC 5321 §4.2).
+//!
+//! A [`Reply`] is a value: a three-digit code, an optional enhanced status code
+//! (RFC 3463, announced as ENHANCEDSTATUSCODES by RFC 2034) and one or more lines of
+//! text. Nothing here touches a socket; [`Reply::write_to`] renders the wire form.
+//!
+//! Every reply postie can send is a named constructor below, so the whole catalogue can
+//! be read (and tested) in one place. The text of each one says what happened and, where
+//! the client can do something about it, what to do next.
+//!
+//! Left out: replies for extensions postie does not offer yet (STARTTLS, AUTH).
+
+use std::fmt;
+use std::io::ErrorKind;
+
+/// RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including the code and CRLF.
+pub const MAX_REPLY_LINE: usize = 512;
+
+/// An enhanced status code `class.subject.detail` (RFC 3463 §2), e.g. `2.1.5`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status(pub u8, pub u16, pub u16);
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+/// One SMTP reply, possibly multi-line (RFC 5321 §4.2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    code: u16,
+    status: Option<Status>,
+    lines: Vec<String>,
+}
+
+impl Reply {
+    /// A one-line reply. Text is sanitized: no CR, LF or other control characters.
+    pub fn new(code: u16, status: Option<Status>, text: impl Into<String>) -> Reply {
+        Reply::multiline(code, status, vec![text.into()])
+    }
+
+    /// A reply of several lines; all carry the same code (RFC 5321 §4.2.1).
+    pub fn multiline(code: u16, status: Option<Status>, lines: Vec<String>) -> Reply {
+        debug_assert!((200..600).contains(&code), "reply codes are 2xx..5xx");
+        let lines = if lines.is_empty() {
+            vec![String::new()]
+        } else {
+            lines.into_iter().map(|l| sanitize(&l)).collect()
+        };
+        Reply {
+            code,
+            status,
+            lines,
+        }
+    }
+
+    pub fn code(&self) -> u16 {
+        self.code
+    }
+
+    pub fn status(&self) -> Option<Status> {
+        self.status
+    }
+
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
+    /// 2yz: the command was accepted.
+    pub fn is_positive(&self) -> bool {
+        self.code < 300
+    }
+
+    /// 5yz: the command was refused for good.
+    pub fn is_permanent_failure(&self) -> bool {
+        self.code >= 500
+    }
+
+    /// The same reply without its enhanced status code. The session uses it until the
+    /// client has said EHLO and seen ENHANCEDSTATUSCODES advertised (RFC 2034 §3).
+    pub fn without_status(mut self) -> Reply {
+        self.status = None;
+        self
+    }
+
+    // ANCHOR: write_to
+    /// Renders the reply as it goes on the wire: `250-2.0.0 first\r\n250 2.0.0 last\r\n`,
+    /// with the enhanced status code (if any) after the reply code on every line.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        let last = self.lines.len() - 1;
+        for (i, text) in self.lines.iter().enumerate() {
+            let start = out.len();
+            // RFC 5321 §4.2.1: "250-" on every line but the last, "250 " on the last.
+            let separator = if i == last { ' ' } else { '-' };
+            out.extend_from_slice(format!("{}{}", self.code, separator).as_bytes());
+            if let Some(status) = self.status {
+                out.extend_from_slice(format!("{status} ").as_bytes());
+            }
+            out.extend_from_slice(text.as_bytes());
+            // RFC 5321 §4.5.3.1.5: cut at 512 octets including CRLF, on a char boundary.
+            let mut limit = start + MAX_REPLY_LINE - 2;
+            while out.len() > limit && !is_char_boundary(&out[start..], limit - start) {
+                limit -= 1;
+            }
+            out.truncate(limit.min(out.len()));
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    // ANCHOR_END: write_to
+
+    /// The wire form as a string, for logs and tests.
+    pub fn to_wire_string(&self) -> String {
+        let mut out = Vec::new();
+        self.write_to(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.to_wire_string().trim_end())
+    }
+}
+
+fn is_char_boundary(bytes: &[u8], index: usize) -> bool {
+    // A UTF-8 continuation byte looks like 0b10xx_xxxx.
+    index >= bytes.len() || (bytes[index] & 0xC0) != 0x80
+}
+
+/// Reply text may echo what a client sent. A CR or LF inside it would end the reply
+/// early and let the client forge a second one (go-smtp #275), so every control
+/// character becomes a space.
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+// ANCHOR: catalogue
+/// The catalogue. Each constructor names the situation in the RFC's words.
+impl Reply {
+    /// 220: the greeting (RFC 5321 §4.2, §3.1). No enhanced code on the greeting (RFC 2034 §3).
+    pub fn service_ready(hostname: &str) -> Reply {
+        Reply::new(220, None, format!("{hostname} ESMTP postie ready"))
+    }
+
+    /// 250 to EHLO: our name, then one extension keyword a line (RFC 5321 §4.1.1.1).
+    pub fn ehlo(hostname: &str, client: &str, extensions: &[String]) -> Reply {
+        let mut lines = vec![format!("{hostname} greets {client}")];
+        lines.extend(extensions.iter().cloned());
+        Reply::multiline(250, None, lines)
+    }
+
+    /// 250 to HELO: just our name; HELO announces no extensions (RFC 5321 §4.1.1.1).
+    pub fn helo(hostname: &str, client: &str) -> Reply {
+        Reply::new(250, None, format!("{hostname} greets {client}"))
+    }
+
+    /// 250 2.0.0: the generic "done" (NOOP, RSET).
+    pub fn ok() -> Reply {
+        Reply::new(250, Some(Status(2, 0, 0)), "OK")
+    }
+
+    /// 250 2.1.0 after MAIL (RFC 3463: X.1.0 is "other address status", used for senders).
+    pub fn sender_ok(reverse_path: &str) -> Reply {
+        Reply::new(
+            250,
+            Some(Status(2, 1, 0)),
+            format!("Sender <{reverse_path}> OK"),
+        )
+    }
+
+    /// 250 2.1.5 after RCPT (RFC 3463: X.1.5 "destination address valid").
+    pub fn recipient_ok(forward_path: &str) -> Reply {
+        Reply::new(
+            250,
+            Some(Status(2, 1, 5)),
+            format!("Recipient <{forward_path}> OK"),
+        )
+    }
+
+    /// 354: go ahead with the message (RFC 5321 §4.1.1.4). An intermediate reply, so no
+    /// enhanced code.
+    pub fn start_mail_input() -> Reply {
+        Reply::new(354, None, "Start mail input; end with <CRLF>.<CRLF>")
+    }
+
+    /// 250 2.0.0 after the final dot: the message is on disk and now our responsibility
+    /// (RFC 5321 §6.1).
+    pub fn message_accepted(id: &str) -> Reply {
+        Reply::new(250, Some(Status(2, 0, 0)), format!("OK: queued as {id}"))
+    }
+
+    /// 221 2.0.0 to QUIT (RFC 5321 §4.1.1.10).
+    pub fn closing(hostname: &str) -> Reply {
+        Reply::new(
+            221,
+            Some(Status(2, 0, 0)),
+            format!("{hostname} closing connection"),
+        )
+    }
+
+    /// 252 2.1.5 to VRFY: we neither confirm nor deny (RFC 5321 §3.5.3, §7.3).
+    pub fn cannot_verify() -> Reply {
+        Reply::new(
+            252,
+            Some(Status(2, 1, 5)),
+            "Cannot VRFY user, but will accept message and attempt delivery",
+        )
+    }
+
+    /// 214 2.0.0: help text (RFC 5321 §4.1.1.8).
+    pub fn help(lines: Vec<String>) -> Reply {
+        Reply::multiline(214, Some(Status(2, 0, 0)), lines)
+    }
+
+    /// 421 4.3.2: over the connection cap; we close right after.
+    pub fn too_many_connections(hostname: &str) -> Reply {
+        Reply::new(
+            421,
+            Some(Status(4, 3, 2)),
+            format!("{hostname} too many connections, try again later"),
+        )
+    }
+
+    /// 421 4.4.2: the client was silent too long (RFC 5321 §4.5.3.2).
+    pub fn timeout(hostname: &str) -> Reply {
+        Reply::new(
+            421,
+            Some(Status(4, 4, 2)),
+            format!("{hostname} timeout exceeded, closing connection"),
+        )
+    }
+
+    /// 421 4.7.0: the error budget is spent.
+    pub fn too_many_errors(hostname: &str) -> Reply {
+        Reply::new(
+            421,
+            Some(Status(4, 7, 0)),
+            format!("{hostname} too many errors, closing connection"),
+        )
+    }
+
+    /// 421 4.3.0: the server is stopping (RFC 5321 §3.8).
+    pub fn shutting_down(hostname: &str) -> Reply {
+        Reply::new(
+            421,
+            Some(Status(4, 3, 0)),
+            format!("{hostname} server shutting down, try again later"),
+        )
+    }
+
+    /// 451 4.3.0 or 452 4.3.1: we could not make the message durable. Nothing was kept;
+    /// the client keeps responsibility and will try again (RFC 5321 §4.2.5).
+    pub fn local_error(kind: ErrorKind) -> Reply {
+        if kind == ErrorKind::StorageFull {
+            Reply::new(
+                452,
+                Some(Status(4, 3, 1)),
+                "Insufficient system storage, try again later",
+            )
+        } else {
+            Reply::new(
+                451,
+                Some(Status(4, 3, 0)),
+                "Local error in processing, try again later",
+            )
+        }
+    }
+
+    /// 452 4.5.3: one recipient too many (RFC 5321 §4.5.3.1.10); the client sends the
+    /// rest in another transaction.
+    pub fn too_many_recipients(max: usize) -> Reply {
+        Reply::new(
+            452,
+            Some(Status(4, 5, 3)),
+            format!("Too many recipients (at most {max} per message)"),
+        )
+    }
+
+    /// 500 5.5.1: a verb we do not know.
+    pub fn command_unrecognized() -> Reply {
+        Reply::new(500, Some(Status(5, 5, 1)), "Command unrecognized")
+    }
+
+    /// 500 5.5.2: a command line over the limit (RFC 5321 §4.5.3.1.4).
+    pub fn line_too_long(max: usize) -> Reply {
+        Reply::new(
+            500,
+            Some(Status(5, 5, 2)),
+            format!("Line too long (at most {max} octets including CRLF)"),
+        )
+    }
+
+    /// 500 5.5.2: a command line that did not end in CRLF (RFC 5321 §2.3.8).
+    pub fn bare_newline() -> Reply {
+        Reply::new(
+            500,
+            Some(Status(5, 5, 2)),
+            "Lines must end with CRLF; a bare CR or LF is not allowed (use telnet or nc -C)",
+        )
+    }
+
+    /// 500 5.5.2: a text line of the message over 1000 octets (RFC 5321 §4.5.3.1.6).
+    pub fn text_line_too_long(max: usize) -> Reply {
+        Reply::new(
+            500,
+            Some(Status(5, 5, 2)),
+            format!("Message refused: a line is longer than {max} octets including CRLF"),
+        )
+    }
+
+    /// 501 with a sentence saying what is wrong with the arguments.
+    pub fn syntax_error(status: Status, text: impl Into<String>) -> Reply {
+        Reply::new(501, Some(status), text)
+    }
+
+    /// 502 5.5.1: a command from RFC 5321 that postie does not implement.
+    pub fn not_implemented(verb: &str) -> Reply {
+        Reply::new(
+            502,
+            Some(Status(5, 5, 1)),
+            format!("{verb} is not implemented here"),
+        )
+    }
+
+    /// 503 5.5.1: right command, wrong moment (RFC 5321 §4.1.4).
+    pub fn bad_sequence(text: impl Into<String>) -> Reply {
+        Reply::new(503, Some(Status(5, 5, 1)), text)
+    }
+
+    /// 504 5.5.4: HELP on a topic we have no text for.
+    pub fn parameter_not_implemented(text: impl Into<String>) -> Reply {
+        Reply::new(504, Some(Status(5, 5, 4)), text)
+    }
+
+    /// 550 5.1.1: no such user here (only with a users file).
+    pub fn no_such_user(forward_path: &str) -> Reply {
+        Reply::new(
+            550,
+            Some(Status(5, 1, 1)),
+            format!("<{forward_path}>: no such user here"),
+        )
+    }
+
+    /// 550 5.7.1: not ours, and the client may not relay through us (DESIGN rule 9).
+    pub fn relay_denied(forward_path: &str) -> Reply {
+        Reply::new(
+            550,
+            Some(Status(5, 7, 1)),
+            format!("<{forward_path}>: Relay access denied"),
+        )
+    }
+
+    /// 552 5.3.4: bigger than we accept (RFC 1870 §6; RFC 5321 §4.5.3.1.9).
+    pub fn message_too_big(max: u64) -> Reply {
+        Reply::new(
+            552,
+            Some(Status(5, 3, 4)),
+            format!("Message size exceeds fixed maximum message size ({max} octets)"),
+        )
+    }
+
+    /// 553 5.1.3: an address we will not turn into a mailbox name (DESIGN rule 8).
+    pub fn mailbox_name_not_allowed(forward_path: &str, why: &str) -> Reply {
+        Reply::new(
+            553,
+            Some(Status(5, 1, 3)),
+            format!("<{forward_path}>: mailbox name not allowed: {why}"),
+        )
+    }
+
+    /// 553 5.6.7: a UTF-8 address without the SMTPUTF8 parameter (RFC 6531 §3.5,
+    /// RFC 6533 §3).
+    pub fn utf8_not_permitted() -> Reply {
+        Reply::new(
+            553,
+            Some(Status(5, 6, 7)),
+            "Non-ASCII address needs the SMTPUTF8 parameter on MAIL",
+        )
+    }
+
+    /// 554 5.5.1: DATA, but every RCPT was refused (RFC 5321 §4.1.1.4, RFC 2920 §3.1).
+    pub fn no_valid_recipients() -> Reply {
+        Reply::new(554, Some(Status(5, 5, 1)), "No valid recipients")
+    }
+
+    /// 554 5.4.6: too many Received: headers, the message is going round in a loop
+    /// (RFC 5321 §6.3).
+    pub fn mail_loop(count: usize) -> Reply {
+        Reply::new(
+            554,
+            Some(Status(5, 4, 6)),
+            format!("Mail loop detected ({count} Received: headers)"),
+        )
+    }
+
+    /// 555 5.5.4: a MAIL/RCPT parameter we do not know (RFC 5321 §4.1.1.11).
+    pub fn parameter_unrecognized(param: &str) -> Reply {
+        Reply::new(
+            555,
+            Some(Status(5, 5, 4)),
+            format!("Parameter {param} not recognized"),
+        )
+    }
+
+    /// 521 5.5.2 in DATA: a bare CR or LF in message text. We cannot know where the
+    /// message was meant to end (SMTP smuggling), so we refuse it and close; RFC 7504
+    /// lets 521 be sent before closing.
+    pub fn bare_newline_in_data() -> Reply {
+        Reply::new(
+            521,
+            Some(Status(5, 5, 2)),
+            "Bare CR or LF in message text; end every line with CRLF (use telnet or nc -C). Closing connection",
+        )
+    }
+}
+// ANCHOR_END: catalogue
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_with_and_without_enhanced_code() {
+        assert_eq!(Reply::ok().to_wire_string(), "250 2.0.0 OK\r\n");
+        assert_eq!(Reply::ok().without_status().to_wire_string(), "250 OK\r\n");
+    }
+
+    #[test]
+    fn multiline_uses_dash_on_all_but_the_last() {
+        let r = Reply::ehlo("mx", "c", &["PIPELINING".into(), "8BITMIME".into()]);
+        assert_eq!(
+            r.to_wire_string(),
+            "250-mx greets c\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
+        );
+    }
+
+    #[test]
+    fn text_cannot_smuggle_a_second_reply() {
+        let r = Reply::no_such_user("a\r\n250 fake");
+        let wire = r.to_wire_string();
+        assert_eq!(wire.matches("\r\n").count(), 1, "{wire:?}");
+    }
+
+    #[test]
+    fn lines_are_cut_at_512_octets_on_a_char_boundary() {
+        let r = Reply::new(250, Some(Status(2, 0, 0)), "é".repeat(600));
+        let wire = r.to_wire_string();
+        assert!(wire.len() <= MAX_REPLY_LINE, "{}", wire.len());
+        assert!(wire.ends_with("\r\n"));
+        assert!(String::from_utf8(wire.into_bytes()).is_ok());
+    }
+
+    /// A test of the catalogue itself (as aiosmtpd does): every reply has a sensible
+    /// code, enhanced codes agree with the reply class, and the text is a sentence.
+    #[test]
+    fn catalogue_is_consistent() {
+        let all = [
+            Reply::service_ready("h"),
+            Reply::helo("h", "c"),
+            Reply::ok(),
+            Reply::sender_ok("a@b"),
+            Reply::recipient_ok("a@b"),
+            Reply::start_mail_input(),
+            Reply::message_accepted("id"),
+            Reply::closing("h"),
+            Reply::cannot_verify(),
+            Reply::too_many_connections("h"),
+            Reply::timeout("h"),
+            Reply::too_many_errors("h"),
+            Reply::shutting_down("h"),
+            Reply::local_error(ErrorKind::Other),
+            Reply::local_error(ErrorKind::StorageFull),
+            Reply::too_many_recipients(100),
+            Reply::command_unrecognized(),
+            Reply::line_too_long(512),
+            Reply::bare_newline(),
+            Reply::text_line_too_long(1000),
+            Reply::not_implemented("EXPN"),
+            Reply::bad_sequence("x"),
+            Reply::no_such_user("a@b"),
+            Reply::relay_denied("a@b"),
+            Reply::message_too_big(10),
+            Reply::mailbox_name_not_allowed("a@b", "x"),
+            Reply::utf8_not_permitted(),
+            Reply::no_valid_recipients(),
+            Reply::mail_loop(51),
+            Reply::parameter_unrecognized("X"),
+            Reply::bare_newline_in_data(),
+        ];
+        for r in all {
+            let class = (r.code() / 100) as u8;
+            assert!((2..=5).contains(&class), "{r}");
+            if let Some(s) = r.status() {
+                assert_eq!(s.0, class, "enhanced class must match: {r}");
+            } else {
+                assert!(matches!(r.code(), 220 | 250 | 354), "{r} lacks a status");
+            }
+            assert!(r.lines().iter().all(|l| !l.trim().is_empty()), "{r}");
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! The SMTP session: one client's conversation as an explicit state machine
+//! (RFC 5321 §3.3 mail transactions, §4.1.4 order of commands).
+//!
+//! The session is *sans-IO*: lines go in, [`Action`]s (a reply, and what to do next)
+//! come out. It never reads a socket or writes a file, so every rule here can be tested
+//! with plain byte strings, and the connection loop that drives it stays a few lines.
+//!
+//! Each [`State`] variant carries exactly the data of its stage, so an impossible state
+//! (a MAIL transaction without a greeting, DATA without recipients) cannot be written.
+//! One `match (state, command)` in [`Session::transition`] holds every rule.
+//!
+//! Left out: STARTTLS and AUTH (not offered yet), relaying (no outbound queue yet).
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::address::{ForwardPath, Host, ReversePath};
+use super::command::{parse, Command, MailParameters};
+use super::data::DataOutcome;
+use super::reply::{Reply, Status};
+use crate::config::Config;
+use crate::line::Line;
+use crate::policy::Decision;
+use crate::store::maildir::MailboxPath;
+use crate::TRACE;
+
+/// What the client told us in EHLO or HELO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hello {
+    /// The domain or address literal the client gave.
+    pub host: Host,
+    /// EHLO (true) or HELO (false): may the client use service extensions?
+    pub extended: bool,
+}
+
+/// One accepted recipient and the mailbox its copy goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub forward_path: ForwardPath,
+    pub mailbox: MailboxPath,
+}
+
+/// One mail transaction (RFC 5321 §3.3): who it is from, for whom, how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub reverse_path: ReversePath,
+    pub parameters: MailParameters,
+    pub recipients: Vec<Recipient>,
+}
+
+// ANCHOR: state
+/// Where the conversation stands. Each variant carries the data of its stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Greeting sent; waiting for EHLO or HELO.
+    Connected,
+    /// The client introduced itself; no transaction yet.
+    Ready { hello: Hello },
+    /// MAIL accepted; no recipient yet.
+    MailFrom { hello: Hello, envelope: Envelope },
+    /// At least one RCPT accepted; DATA may follow.
+    RcptTo { hello: Hello, envelope: Envelope },
+    /// 354 sent: the connection is reading message text, not commands.
+    Data { hello: Hello, envelope: Envelope },
+    /// QUIT, or a 421: nothing more will be read.
+    Closed,
+}
+// ANCHOR_END: state
+
+impl State {
+    /// The variant's name, for logs and `--trace`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            State::Connected => "Connected",
+            State::Ready { .. } => "Ready",
+            State::MailFrom { .. } => "MailFrom",
+            State::RcptTo { .. } => "RcptTo",
+            State::Data { .. } => "Data",
+            State::Closed => "Closed",
+        }
+    }
+
+    fn hello(&self) -> Option<&Hello> {
+        match self {
+            State::Ready { hello }
+            | State::MailFrom { hello, .. }
+            | State::RcptTo { hello, .. }
+            | State::Data { hello, .. } => Some(hello),
+            State::Connected | State::Closed => None,
+        }
+    }
+
+    /// RSET (§4.1.1.5) and the end of a message both go back to "greeted, no transaction".
+    fn reset(self) -> State {
+        match self {
+            State::Ready { hello }
+            | State::MailFrom { hello, .. }
+            | State::RcptTo { hello, .. }
+            | State::Data { hello, .. } => State::Ready { hello },
+            other => other,
+        }
+    }
+}
+
+/// What the connection must do after a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send the reply and read the next command.
+    Reply(Reply),
+    /// Send the 354 and read message text until the lone dot.
+    ReceiveData(Reply),
+    /// Send the reply and close the connection.
+    Close(Reply),
+}
+
+impl Action {
+    pub fn reply(&self) -> &Reply {
+        match self {
+            Action::Reply(r) | Action::ReceiveData(r) | Action::Close(r) => r,
+        }
+    }
+}
+
+/// How the message text ended, as the connection reports it to the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageOutcome {
+    /// Safely on disk under this id.
+    Stored { id: String },
+    /// The DATA decoder refused it (too big, too long a line, a loop).
+    Refused(DataOutcome),
+    /// We could not store it; the client keeps responsibility.
+    NotStored(ErrorKind),
+}
+
+/// One client's session.
+pub struct Session {
+    state: State,
+    config: Arc<Config>,
+    client: SocketAddr,
+    errors: u32,
+}
+
+impl Session {
+    /// A new session and the greeting to send (RFC 5321 §3.1, §4.2: 220).
+    pub fn new(config: Arc<Config>, client: SocketAddr) -> (Session, Reply) {
+        let greeting = Reply::service_ready(&config.hostname);
+        let session = Session {
+            state: State::Connected,
+            config,
+            client,
+            errors: 0,
+        };
+        (session, greeting)
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn client(&self) -> SocketAddr {
+        self.client
+    }
+
+    // ANCHOR: command_line
+    /// One command line from the client, as the line reader delivered it.
+    pub fn command_line(&mut self, line: Line<'_>) -> Action {
+        // RFC 5321 §2.3.8: lines end with CRLF; a bare CR or LF is not a line ending.
+        if !line.is_crlf_clean() {
+            return self.refuse(Reply::bare_newline());
+        }
+        match parse(line.text()) {
+            Ok(command) => self.command(command),
+            Err(reply) => self.refuse(reply),
+        }
+    }
+    // ANCHOR_END: command_line
+
+    /// The line reader found a command line over the limit (RFC 5321 §4.5.3.1.4).
+    pub fn line_too_long(&mut self) -> Action {
+        self.refuse(Reply::line_too_long(self.config.limits.command_line))
+    }
+
+    /// The client stayed silent past the timeout (RFC 5321 §4.5.3.2).
+    pub fn timed_out(&mut self) -> Reply {
+        self.close(Reply::timeout(&self.config.hostname))
+    }
+
+    /// The server is stopping.
+    pub fn shutting_down(&mut self) -> Reply {
+        self.close(Reply::shutting_down(&self.config.hostname))
+    }
+
+    /// The message text had a bare CR or LF: refuse and close (no resynchronisation).
+    pub fn bare_newline_in_data(&mut self) -> Reply {
+        self.close(Reply::bare_newline_in_data())
+    }
+
+    /// The transaction being received, while in the Data state.
+    pub fn transaction(&self) -> Option<(&Hello, &Envelope)> {
+        match &self.state {
+            State::Data { hello, envelope } => Some((hello, envelope)),
+            _ => None,
+        }
+    }
+
+    // ANCHOR: message_received
+    /// The lone dot arrived: exactly one reply for the whole DATA (RFC 5321 §4.1.1.4).
+    pub fn message_received(&mut self, outcome: MessageOutcome) -> Action {
+        let limits = &self.config.limits;
+        let reply = match outcome {
+            // RFC 5321 §6.1: this 250 is our promise; the message is already on disk.
+            MessageOutcome::Stored { id } => Reply::message_accepted(&id),
+            MessageOutcome::Refused(DataOutcome::TooBig { .. }) => {
+                Reply::message_too_big(limits.max_message_size)
+            }
+            MessageOutcome::Refused(DataOutcome::LineTooLong) => {
+                Reply::text_line_too_long(limits.text_line)
+            }
+            MessageOutcome::Refused(DataOutcome::TooManyHops { received }) => {
+                Reply::mail_loop(received)
+            }
+            MessageOutcome::Refused(DataOutcome::Complete { .. }) => {
+                unreachable!("a complete message is stored, not refused")
+            }
+            MessageOutcome::NotStored(kind) => Reply::local_error(kind),
+        };
+        let state = std::mem::replace(&mut self.state, State::Closed);
+        self.log_transition("end of data", "§4.1.1.4", &state, &state.clone().reset());
+        let enhanced = state.hello().is_some_and(|h| h.extended);
+        self.state = state.reset();
+        Action::Reply(if enhanced {
+            reply
+        } else {
+            reply.without_status()
+        })
+    }
+    // ANCHOR_END: message_received
+
+    /// A parsed command: run the transition, then count errors.
+    fn command(&mut self, command: Command) -> Action {
+        let state = std::mem::replace(&mut self.state, State::Closed);
+        let enhanced = state.hello().is_some_and(|h| h.extended);
+        let (verb, section) = (command.verb().to_string(), command.section());
+        let before = state.name();
+        let (next, action) = self.transition(state, command);
+        log::debug!(target: TRACE, "{} {verb} (RFC 5321 {section}): {before} -> {}", self.client, next.name());
+        self.state = next;
+        let action = if enhanced {
+            action
+        } else {
+            // RFC 2034 §3: enhanced codes only once the client said EHLO and saw them advertised.
+            match action {
+                Action::Reply(r) => Action::Reply(r.without_status()),
+                Action::ReceiveData(r) => Action::ReceiveData(r.without_status()),
+                Action::Close(r) => Action::Close(r.without_status()),
+            }
+        };
+        match action {
+            Action::Reply(r) if r.is_permanent_failure() => self.refuse(r),
+            other => other,
+        }
+    }
+
+    // ANCHOR: transition
+    /// The whole protocol in one table: (state, command) → (next state, action).
+    fn transition(&self, state: State, command: Command) -> (State, Action) {
+        let host = &self.config.hostname;
+        match (state, command) {
+            // In Data the connection reads message text, not commands, and after Closed
+            // it reads nothing; this arm only keeps the table total.
+            (s @ (State::Data { .. } | State::Closed), _) => (s, bad_sequence("No commands now")),
+            // RFC 5321 §4.1.4: NOOP, HELP, VRFY, RSET and QUIT work in every state.
+            (s, Command::Noop) => (s, Action::Reply(Reply::ok())),
+            (s, Command::Help(topic)) => (s, Action::Reply(help(topic.as_deref()))),
+            // §3.5.3, §7.3: we do not reveal which users exist.
+            (s, Command::Vrfy(_)) => (s, Action::Reply(Reply::cannot_verify())),
+            (s, Command::Rset) => (s.reset(), Action::Reply(Reply::ok())),
+            (_, Command::Quit) => (State::Closed, Action::Close(Reply::closing(host))),
+
+            // §4.1.4: EHLO may come at any time and resets the transaction, as RSET does.
+            (_, Command::Ehlo(client)) => {
+                let reply = Reply::ehlo(host, &client.to_string(), &self.extensions());
+                let hello = Hello {
+                    host: client,
+                    extended: true,
+                };
+                (State::Ready { hello }, Action::Reply(reply))
+            }
+            (_, Command::Helo(client)) => {
+                let reply = Reply::helo(host, &client.to_string());
+                let hello = Hello {
+                    host: client,
+                    extended: false,
+                };
+                (State::Ready { hello }, Action::Reply(reply))
+            }
+
+            (State::Ready { hello }, Command::Mail(reverse_path, parameters)) => {
+                match self.check_mail(&hello, &reverse_path, &parameters) {
+                    Some(refusal) => (State::Ready { hello }, Action::Reply(refusal)),
+                    None => {
+                        let reply = Reply::sender_ok(&reverse_path.to_string());
+                        let envelope = Envelope {
+                            reverse_path,
+                            parameters,
+                            recipients: vec![],
+                        };
+                        (State::MailFrom { hello, envelope }, Action::Reply(reply))
+                    }
+                }
+            }
+            (State::Connected, Command::Mail(..)) => {
+                (State::Connected, bad_sequence("Send EHLO (or HELO) first"))
+            }
+            (s @ (State::MailFrom { .. } | State::RcptTo { .. }), Command::Mail(..)) => (
+                s,
+                bad_sequence("Nested MAIL command: a transaction is already open (use RSET)"),
+            ),
+
+            (
+                State::MailFrom {
+                    hello,
+                    mut envelope,
+                }
+                | State::RcptTo {
+                    hello,
+                    mut envelope,
+                },
+                Command::Rcpt(path),
+            ) => {
+                let reply = self.add_recipient(&mut envelope, path);
+                let next = if envelope.recipients.is_empty() {
+                    State::MailFrom { hello, envelope }
+                } else {
+                    State::RcptTo { hello, envelope }
+                };
+                (next, Action::Reply(reply))
+            }
+            (s, Command::Rcpt(_)) => (s, bad_sequence("Send MAIL FROM before RCPT TO")),
+
+            (State::RcptTo { hello, envelope }, Command::Data) => (
+                State::Data { hello, envelope },
+                Action::ReceiveData(Reply::start_mail_input()),
+            ),
+            // §4.1.1.4 and RFC 2920 §3.1: every RCPT was refused → 554, not 503.
+            (s @ State::MailFrom { .. }, Command::Data) => {
+                (s, Action::Reply(Reply::no_valid_recipients()))
+            }
+            (s, Command::Data) => (s, bad_sequence("Send MAIL FROM and RCPT TO before DATA")),
+
+            (s, Command::NotImplemented(verb)) => (s, Action::Reply(Reply::not_implemented(&verb))),
+        }
+    }
+    // ANCHOR_END: transition
+
+    /// The service extensions we advertise in the EHLO reply (RFC 5321 §4.1.1.1).
+    pub fn extensions(&self) -> Vec<String> {
+        vec![
+            "PIPELINING".to_string(),                                // RFC 2920
+            format!("SIZE {}", self.config.limits.max_message_size), // RFC 1870
+            "8BITMIME".to_string(),                                  // RFC 6152
+            "SMTPUTF8".to_string(),                                  // RFC 6531
+            "ENHANCEDSTATUSCODES".to_string(),                       // RFC 2034
+            "HELP".to_string(),                                      // RFC 5321 §4.1.1.8
+        ]
+    }
+
+    /// Checks a MAIL command; `Some(reply)` refuses it.
+    fn check_mail(
+        &self,
+        hello: &Hello,
+        reverse_path: &ReversePath,
+        parameters: &MailParameters,
+    ) -> Option<Reply> {
+        // RFC 5321 §4.1.1.11: parameters are ESMTP; a HELO client was offered none.
+        if !hello.extended && *parameters != MailParameters::default() {
+            return Some(Reply::new(
+                555,
+                Some(Status(5, 5, 4)),
+                "MAIL parameters need EHLO, not HELO",
+            ));
+        }
+        // RFC 1870 §6.1: refuse early when the declared size is already too big.
+        if parameters
+            .size
+            .is_some_and(|s| s > self.config.limits.max_message_size)
+        {
+            return Some(Reply::message_too_big(self.config.limits.max_message_size));
+        }
+        // RFC 6531 §3.3: UTF-8 addresses only with the SMTPUTF8 parameter.
+        if !reverse_path.is_ascii() && !parameters.smtputf8 {
+            return Some(Reply::utf8_not_permitted());
+        }
+        None
+    }
+
+    // ANCHOR: add_recipient
+    /// Checks one RCPT and, if it is accepted, adds it to the envelope.
+    fn add_recipient(&self, envelope: &mut Envelope, path: ForwardPath) -> Reply {
+        let limits = &self.config.limits;
+        if !path.is_ascii() && !envelope.parameters.smtputf8 {
+            return Reply::utf8_not_permitted();
+        }
+        // RFC 5321 §4.5.3.1.10: 452 for one recipient too many; the client sends the
+        // rest in another transaction, so the first ones still get delivered.
+        if envelope.recipients.len() >= limits.max_recipients {
+            return Reply::too_many_recipients(limits.max_recipients);
+        }
+        let shown = path.to_string();
+        match self.config.policy.decide(&path, self.client.ip()) {
+            Decision::Local(mailbox) => {
+                envelope.recipients.push(Recipient {
+                    forward_path: path,
+                    mailbox,
+                });
+                Reply::recipient_ok(&shown)
+            }
+            Decision::NoSuchUser => Reply::no_such_user(&shown),
+            Decision::BadMailboxName(why) => {
+                Reply::mailbox_name_not_allowed(&shown, &why.to_string())
+            }
+            Decision::RelayDenied => Reply::relay_denied(&shown),
+            Decision::RelayNotAvailable => Reply::new(
+                550,
+                Some(Status(5, 7, 1)),
+                format!("<{shown}>: not a local domain, and this postie does not relay mail yet"),
+            ),
+        }
+    }
+    // ANCHOR_END: add_recipient
+
+    /// Sends a 5xx reply, counting it against the error budget; past the budget the
+    /// client gets 421 and is closed instead (it is probably not a mail client at all).
+    fn refuse(&mut self, reply: Reply) -> Action {
+        self.errors += 1;
+        if self.errors > self.config.limits.max_errors {
+            let reply = Reply::too_many_errors(&self.config.hostname);
+            return Action::Close(self.close(reply));
+        }
+        let enhanced = self.state.hello().is_some_and(|h| h.extended);
+        Action::Reply(if enhanced {
+            reply
+        } else {
+            reply.without_status()
+        })
+    }
+
+    /// Moves to Closed, rendering `reply` as the state before it allows.
+    fn close(&mut self, reply: Reply) -> Reply {
+        let state = std::mem::replace(&mut self.state, State::Closed);
+        self.log_transition("close", "§3.8", &state, &State::Closed);
+        if state.hello().is_some_and(|h| h.extended) {
+            reply
+        } else {
+            reply.without_status()
+        }
+    }
+
+    fn log_transition(&self, what: &str, section: &str, from: &State, to: &State) {
+        log::debug!(target: TRACE, "{} {what} (RFC 5321 {section}): {} -> {}", self.client, from.name(), to.name());
+    }
+}
+
+fn bad_sequence(text: &str) -> Action {
+    Action::Reply(Reply::bad_sequence(text))
+}
+
+/// HELP and HELP <command> (RFC 5321 §4.1.1.8).
+fn help(topic: Option<&str>) -> Reply {
+    const TOPICS: &[(&str, &str)] = &[
+        ("EHLO", "EHLO <your domain> - introduce yourself, list extensions (RFC 5321 §4.1.1.1)"),
+        ("HELO", "HELO <your domain> - introduce yourself, no extensions (RFC 5321 §4.1.1.1)"),
+        ("MAIL", "MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME] [SMTPUTF8] - start a message (RFC 5321 §4.1.1.2)"),
+        ("RCPT", "RCPT TO:<address> - add a recipient (RFC 5321 §4.1.1.3)"),
+        ("DATA", "DATA - send the message, end with a line holding only \".\" (RFC 5321 §4.1.1.4)"),
+        ("RSET", "RSET - abandon the current message (RFC 5321 §4.1.1.5)"),
+        ("VRFY", "VRFY <user> - ask whether a user exists; postie will not say (RFC 5321 §4.1.1.6)"),
+        ("HELP", "HELP [command] - this text (RFC 5321 §4.1.1.8)"),
+        ("NOOP", "NOOP - do nothing, reply 250 (RFC 5321 §4.1.1.9)"),
+        ("QUIT", "QUIT - say goodbye and close (RFC 5321 §4.1.1.10)"),
+    ];
+    match topic {
+        None => Reply::help(vec![
+            "postie understands: EHLO HELO MAIL RCPT DATA RSET VRFY HELP NOOP QUIT".into(),
+            "A message: EHLO, MAIL FROM:<a@b>, RCPT TO:<c@d>, DATA, text, \".\", QUIT".into(),
+            "Try HELP <command> for one command".into(),
+        ]),
+        Some(topic) => match TOPICS
+            .iter()
+            .find(|(verb, _)| verb.eq_ignore_ascii_case(topic.trim()))
+        {
+            Some((_, text)) => Reply::help(vec![(*text).to_string()]),
+            None => Reply::parameter_not_implemented(format!("No help for {topic:?}")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

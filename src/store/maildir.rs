@@ -1,0 +1,566 @@
+//! Durable local delivery: "250 means it is on disk" (DESIGN rule 7).
+//!
+//! Mail for a local domain goes into Maildir folders, in the format of
+//! <https://cr.yp.to/proto/maildir.html>, one per recipient:
+//!
+//! ```text
+//! <root>/<domain>/<mailbox>/tmp/   messages being written
+//!                          /new/   delivered, not yet seen by a mail reader
+//!                          /cur/   seen (only mail readers write here)
+//! ```
+//!
+//! One message, from DATA to the 250 reply:
+//!
+//! 1. [`Maildir::begin`] creates `tmp/<unique>` with `O_CREAT|O_EXCL`.
+//! 2. The DATA reader writes the message into the [`Delivery`].
+//! 3. [`Delivery::commit`] fsyncs the file, hard-links it into every
+//!    mailbox's `new/` and fsyncs each `new/` directory. A link appears
+//!    atomically, so a mail reader sees the whole message or nothing.
+//! 4. Only after `commit` returns `Ok` may the server reply 250: from then on
+//!    the message is our responsibility (RFC 5321 §6.1). If anything fails,
+//!    no `new/` keeps a copy and the server replies 451.
+//!
+//! Unique names follow the Maildir spec: `<secs>.M<usec>P<pid>Q<n>.<host>`,
+//! where `n` counts the deliveries of this process. All of postie's threads
+//! share one pid, so that counter is what keeps two deliveries in the same
+//! microsecond apart. Names are never derived from addresses or message text;
+//! directory names come only from [`SafeName`]s (DESIGN rule 8).
+//!
+//! Deliberately left out:
+//! - Copies for several recipients are hard links to one file: one write,
+//!   one fsync. All mailboxes must therefore live on one file system.
+//! - No `,S=<size>` in the name, no quota, no Maildir++ subfolders.
+//! - [`Maildir::open`] removes *every* file in `tmp/`, where the spec waits
+//!   36 hours: it assumes postie is the only writer under its root and that
+//!   it runs before the first client is served.
+//! - The creation of the root directory itself is not fsynced.
+//!
+//! A production server would hand the message to a local delivery agent
+//! (LMTP, Dovecot's `deliver`) and map recipients through a user database.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::store::mailbox::SafeName;
+
+/// The three subdirectories of every Maildir.
+const SUBDIRS: [&str; 3] = ["tmp", "new", "cur"];
+
+/// How much of a message is buffered before it is written to the file.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// Deliveries started by this process: the `Q<n>` part of a unique name.
+static DELIVERIES: AtomicU64 = AtomicU64::new(0);
+
+/// The root of all local mailboxes.
+#[derive(Debug)]
+pub struct Maildir {
+    root: PathBuf,
+    /// The hostname as it appears in file names.
+    host: String,
+}
+
+/// Where one recipient's copy goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxPath {
+    pub domain: SafeName,
+    pub mailbox: SafeName,
+}
+
+impl Maildir {
+    /// Creates the root if missing, checks that it is a writable directory,
+    /// and removes leftovers in every `<root>/*/*/tmp/`: a file there was
+    /// never acknowledged with 250, so its sender still has it.
+    pub fn open(root: impl Into<PathBuf>, hostname: &str) -> io::Result<Maildir> {
+        let root = root.into();
+        // Fails (AlreadyExists) if `root` exists but is not a directory.
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&root)
+            .map_err(|e| context(e, "cannot create the mail root", &root))?;
+        let maildir = Maildir {
+            // The Maildir spec: "replace / with \057 and : with \072".
+            host: hostname.replace('/', "\\057").replace(':', "\\072"),
+            root,
+        };
+        maildir
+            .check_writable()
+            .map_err(|e| context(e, "the mail root is not writable", &maildir.root))?;
+        let removed = maildir
+            .remove_leftovers()
+            .map_err(|e| context(e, "cannot clean up the mail root", &maildir.root))?;
+        if removed > 0 {
+            log::info!("removed {removed} unacknowledged message(s) from tmp/");
+        }
+        Ok(maildir)
+    }
+
+    /// The directory that holds one subdirectory per local domain.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Starts one message for one or more mailboxes (at least one). Creates
+    /// each mailbox when missing and opens a new file in the first one's
+    /// `tmp/`. A mailbox named twice gets one copy.
+    pub fn begin(&self, to: &[MailboxPath]) -> io::Result<Delivery> {
+        let mut distinct: Vec<&MailboxPath> = Vec::new();
+        for path in to {
+            if !distinct.contains(&path) {
+                distinct.push(path);
+            }
+        }
+        let mut mailboxes = Vec::new();
+        for path in distinct {
+            mailboxes.push(self.create_mailbox(path)?);
+        }
+        let Some(first) = mailboxes.first() else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a delivery needs at least one mailbox",
+            ));
+        };
+        let (id, name) = self.unique_name();
+        let tmp = first.join("tmp").join(&name);
+        // O_CREAT|O_EXCL: never write into a file that already exists.
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        Ok(Delivery {
+            out: BufWriter::with_capacity(WRITE_BUFFER, file),
+            tmp,
+            name,
+            id,
+            mailboxes,
+        })
+    }
+
+    /// Returns `<root>/<domain>/<mailbox>`, creating its `tmp/`, `new/` and
+    /// `cur/` (mode 0700) if any is missing.
+    fn create_mailbox(&self, path: &MailboxPath) -> io::Result<PathBuf> {
+        let domain = self.root.join(path.domain.as_str());
+        let mailbox = domain.join(path.mailbox.as_str());
+        if SUBDIRS.iter().all(|sub| mailbox.join(sub).is_dir()) {
+            return Ok(mailbox);
+        }
+        let mut builder = DirBuilder::new();
+        builder.recursive(true).mode(0o700);
+        for sub in SUBDIRS {
+            builder.create(mailbox.join(sub))?;
+        }
+        // A new directory survives a crash only once its parent is synced;
+        // otherwise the first message could vanish with its mailbox.
+        sync_dir(&mailbox)?;
+        sync_dir(&domain)?;
+        sync_dir(&self.root)?;
+        Ok(mailbox)
+    }
+
+    /// A Maildir unique name `<secs>.M<usec>P<pid>Q<n>.<host>` and the queue id
+    /// `<secs>M<usec>P<pid>Q<n>`, made from the clock, the pid and the counter only.
+    /// The id has no dots: RFC 5321 §4.4 wants an Atom after `id` in Received:.
+    fn unique_name(&self) -> (String, String) {
+        // A clock before 1970 gives 0 here; pid and counter still differ.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        // Relaxed is enough: fetch_add never hands out one value twice.
+        let n = DELIVERIES.fetch_add(1, Ordering::Relaxed);
+        let (secs, usec, pid) = (now.as_secs(), now.subsec_micros(), std::process::id());
+        let id = format!("{secs}M{usec}P{pid}Q{n}");
+        let name = format!("{secs}.M{usec}P{pid}Q{n}.{}", self.host);
+        (id, name)
+    }
+
+    /// Creating and removing a file is the only honest test: mode bits say
+    /// nothing about root, ACLs or read-only mounts. The probe's name is a
+    /// unique name, so this also proves that the hostname makes valid names.
+    fn check_writable(&self) -> io::Result<()> {
+        let (_, name) = self.unique_name();
+        let probe = self.root.join(format!(".probe-{name}"));
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&probe)?;
+        fs::remove_file(&probe)
+    }
+
+    /// Removes every file in `<root>/*/*/tmp/`; returns how many.
+    fn remove_leftovers(&self) -> io::Result<usize> {
+        let mut removed = 0;
+        for domain in real_subdirectories(&self.root)? {
+            for mailbox in real_subdirectories(&domain)? {
+                let tmp = mailbox.join("tmp");
+                if !is_real_dir(&tmp) {
+                    continue;
+                }
+                for entry in fs::read_dir(&tmp)? {
+                    let entry = entry?;
+                    if entry.file_type()?.is_file() {
+                        log::info!("removing unacknowledged {}", entry.path().display());
+                        fs::remove_file(entry.path())?;
+                        removed += 1;
+                    }
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// A message being written. Dropping it without [`Delivery::commit`] removes
+/// the temporary file: nothing was delivered.
+#[derive(Debug)]
+pub struct Delivery {
+    out: BufWriter<File>,
+    /// `<first mailbox>/tmp/<name>`
+    tmp: PathBuf,
+    /// The unique file name, the same in every `new/`.
+    name: String,
+    id: String,
+    /// One directory per distinct mailbox.
+    mailboxes: Vec<PathBuf>,
+}
+
+impl Write for Delivery {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl Delivery {
+    /// The queue id shown in the 250 reply and the Received header.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Makes the message durable and visible in every mailbox, or in none.
+    /// Only after `Ok` may the server reply 250.
+    pub fn commit(mut self) -> io::Result<()> {
+        // The bytes reach the disk before any name in new/ points at them.
+        self.out.flush()?;
+        self.out.get_ref().sync_all()?;
+        let mut linked = Vec::new();
+        if let Err(err) = self.link_into_new(&mut linked) {
+            // Nothing half-delivered: a failed commit leaves no copy anywhere.
+            for path in &linked {
+                if let Err(e) = fs::remove_file(path) {
+                    log::error!("cannot undo {}: {e}", path.display());
+                }
+            }
+            return Err(err);
+        }
+        log::debug!(
+            "delivered {} to {} mailbox(es)",
+            self.id,
+            self.mailboxes.len()
+        );
+        Ok(())
+        // Dropping `self` now removes the name in tmp/.
+    }
+
+    /// Links the file into every `new/`, recording each link made, then
+    /// syncs each `new/` so the links survive a crash.
+    fn link_into_new(&self, linked: &mut Vec<PathBuf>) -> io::Result<()> {
+        for mailbox in &self.mailboxes {
+            let target = mailbox.join("new").join(&self.name);
+            fs::hard_link(&self.tmp, &target)?;
+            linked.push(target);
+        }
+        for mailbox in &self.mailboxes {
+            sync_dir(&mailbox.join("new"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Delivery {
+    /// The name in tmp/ is never needed after this: after a commit the
+    /// message lives on in new/; without one it was never acknowledged.
+    fn drop(&mut self) {
+        if let Err(e) = fs::remove_file(&self.tmp) {
+            // Harmless: the next start-up sweeps tmp/.
+            log::warn!("cannot remove {}: {e}", self.tmp.display());
+        }
+    }
+}
+
+/// Makes the names in a directory durable: open it and fsync it.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// A directory, not a symbolic link to one: the sweep stays under the root.
+fn is_real_dir(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+fn real_subdirectories(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        // DirEntry::file_type does not follow symbolic links.
+        if entry.file_type()?.is_dir() {
+            dirs.push(entry.path());
+        }
+    }
+    Ok(dirs)
+}
+
+/// Adds what we were doing, and where, to an error for the operator.
+fn context(err: io::Error, doing: &str, path: &Path) -> io::Error {
+    io::Error::new(err.kind(), format!("{doing} {}: {err}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::mailbox::{domain_name, mailbox_name};
+    use std::collections::HashSet;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::Arc;
+
+    fn to(domain: &str, mailbox: &str) -> MailboxPath {
+        MailboxPath {
+            domain: domain_name(domain).unwrap(),
+            mailbox: mailbox_name(mailbox).unwrap(),
+        }
+    }
+
+    /// The files in `<root>/<domain>/<mailbox>/<sub>`, sorted by name.
+    fn files(root: &Path, domain: &str, mailbox: &str, sub: &str) -> Vec<PathBuf> {
+        let dir = root.join(domain).join(mailbox).join(sub);
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        files.sort();
+        files
+    }
+
+    fn deliver(maildir: &Maildir, rcpts: &[MailboxPath], body: &[u8]) -> String {
+        let mut delivery = maildir.begin(rcpts).unwrap();
+        delivery.write_all(body).unwrap();
+        let id = delivery.id().to_string();
+        delivery.commit().unwrap();
+        id
+    }
+
+    #[test]
+    fn one_message_two_domains() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(dir.path(), "mx.example").unwrap();
+        let body = b"Subject: hi\r\n\r\nhello\r\n";
+        let id = deliver(
+            &maildir,
+            &[to("a.example", "alice"), to("b.example", "bob")],
+            body,
+        );
+
+        let alice = files(dir.path(), "a.example", "alice", "new");
+        let bob = files(dir.path(), "b.example", "bob", "new");
+        assert_eq!(alice.len(), 1);
+        assert_eq!(bob.len(), 1);
+        assert_eq!(fs::read(&alice[0]).unwrap(), body);
+        assert_eq!(fs::read(&bob[0]).unwrap(), body);
+        assert_eq!(alice[0].file_name(), bob[0].file_name());
+        let expected_name = format!("{}.mx.example", id.replacen('M', ".M", 1));
+        assert_eq!(
+            alice[0].file_name().unwrap().to_str(),
+            Some(&expected_name[..])
+        );
+        for (domain, mailbox) in [("a.example", "alice"), ("b.example", "bob")] {
+            assert!(files(dir.path(), domain, mailbox, "tmp").is_empty());
+            assert!(files(dir.path(), domain, mailbox, "cur").is_empty());
+        }
+    }
+
+    #[test]
+    fn unique_name_has_the_maildir_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(dir.path(), "mx/1:2").unwrap();
+        let id = deliver(&maildir, &[to("localhost", "u")], b"x");
+        let name = files(dir.path(), "localhost", "u", "new")[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert_eq!(
+            name,
+            format!("{}.mx\\0571\\0722", id.replacen('M', ".M", 1))
+        );
+        // id: <secs>M<usec>P<pid>Q<n>
+        let (secs, rest) = id.split_once('M').unwrap();
+        let (usec, rest) = rest.split_once('P').unwrap();
+        let (pid, n) = rest.split_once('Q').unwrap();
+        for number in [secs, usec, pid, n] {
+            assert!(
+                !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()),
+                "{id}"
+            );
+        }
+        assert_eq!(pid, std::process::id().to_string());
+    }
+
+    #[test]
+    fn files_and_directories_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(dir.path(), "mx").unwrap();
+        deliver(&maildir, &[to("localhost", "u")], b"x");
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mailbox = dir.path().join("localhost/u");
+        for sub in SUBDIRS {
+            assert_eq!(mode(&mailbox.join(sub)), 0o700, "{sub}");
+        }
+        assert_eq!(mode(&files(dir.path(), "localhost", "u", "new")[0]), 0o600);
+    }
+
+    #[test]
+    fn drop_without_commit_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(dir.path(), "mx").unwrap();
+        let mut delivery = maildir.begin(&[to("localhost", "u")]).unwrap();
+        delivery.write_all(b"half a message").unwrap();
+        assert_eq!(files(dir.path(), "localhost", "u", "tmp").len(), 1);
+        drop(delivery);
+        assert!(files(dir.path(), "localhost", "u", "tmp").is_empty());
+        assert!(files(dir.path(), "localhost", "u", "new").is_empty());
+    }
+
+    #[test]
+    fn open_removes_leftovers_from_tmp_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailbox = dir.path().join("localhost/u");
+        for sub in SUBDIRS {
+            fs::create_dir_all(mailbox.join(sub)).unwrap();
+        }
+        fs::write(mailbox.join("tmp/1.M1P1Q1.mx"), "crashed mid-DATA").unwrap();
+        fs::write(mailbox.join("new/2.M2P2Q2.mx"), "delivered").unwrap();
+        fs::write(mailbox.join("cur/3.M3P3Q3.mx:2,S"), "read").unwrap();
+
+        Maildir::open(dir.path(), "mx").unwrap();
+        assert!(files(dir.path(), "localhost", "u", "tmp").is_empty());
+        assert_eq!(files(dir.path(), "localhost", "u", "new").len(), 1);
+        assert_eq!(files(dir.path(), "localhost", "u", "cur").len(), 1);
+    }
+
+    #[test]
+    fn open_creates_the_root_and_refuses_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("mail/spool");
+        let maildir = Maildir::open(&root, "mx").unwrap();
+        assert_eq!(maildir.root(), root);
+        assert!(root.is_dir());
+        assert_eq!(fs::read_dir(&root).unwrap().count(), 0, "the probe is gone");
+
+        let file = dir.path().join("not-a-dir");
+        fs::write(&file, "").unwrap();
+        assert!(Maildir::open(&file, "mx").is_err());
+    }
+
+    #[test]
+    fn begin_needs_a_mailbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(dir.path(), "mx").unwrap();
+        let err = maildir.begin(&[]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_mailbox_named_twice_gets_one_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(dir.path(), "mx").unwrap();
+        let rcpts = [
+            to("localhost", "u"),
+            to("localhost", "v"),
+            to("LOCALHOST", "U"),
+        ];
+        deliver(&maildir, &rcpts, b"x");
+        assert_eq!(files(dir.path(), "localhost", "u", "new").len(), 1);
+        assert_eq!(files(dir.path(), "localhost", "v", "new").len(), 1);
+    }
+
+    #[test]
+    fn a_failed_commit_delivers_to_nobody() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(dir.path(), "mx").unwrap();
+        let mut delivery = maildir
+            .begin(&[to("localhost", "first"), to("localhost", "second")])
+            .unwrap();
+        delivery.write_all(b"x").unwrap();
+        // Sabotage: the second mailbox's new/ becomes a regular file, so the
+        // link into it fails (even as root, where permissions don't bite).
+        let second_new = dir.path().join("localhost/second/new");
+        fs::remove_dir(&second_new).unwrap();
+        fs::write(&second_new, "").unwrap();
+
+        assert!(delivery.commit().is_err());
+        assert!(files(dir.path(), "localhost", "first", "new").is_empty());
+        assert!(files(dir.path(), "localhost", "first", "tmp").is_empty());
+        assert!(files(dir.path(), "localhost", "second", "tmp").is_empty());
+    }
+
+    /// Without the counter, two threads in the same microsecond would collide.
+    #[test]
+    fn unique_names_differ_within_one_microsecond() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Arc::new(Maildir::open(dir.path(), "mx").unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let maildir = Arc::clone(&maildir);
+                std::thread::spawn(move || {
+                    (0..10_000)
+                        .map(|_| maildir.unique_name().1)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut names = HashSet::new();
+        for thread in threads {
+            names.extend(thread.join().unwrap());
+        }
+        assert_eq!(names.len(), 80_000);
+    }
+
+    #[test]
+    fn eight_threads_four_hundred_distinct_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Arc::new(Maildir::open(dir.path(), "mx").unwrap());
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let maildir = Arc::clone(&maildir);
+                std::thread::spawn(move || {
+                    (0..50)
+                        .map(|i| {
+                            let body = format!("thread {t} message {i}\r\n");
+                            deliver(&maildir, &[to("localhost", "u")], body.as_bytes())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut ids = HashSet::new();
+        for thread in threads {
+            ids.extend(thread.join().unwrap());
+        }
+        assert_eq!(ids.len(), 400);
+
+        let delivered = files(dir.path(), "localhost", "u", "new");
+        assert_eq!(delivered.len(), 400);
+        let bodies: HashSet<Vec<u8>> = delivered.iter().map(|p| fs::read(p).unwrap()).collect();
+        assert_eq!(bodies.len(), 400, "no message overwrote another");
+        assert!(files(dir.path(), "localhost", "u", "tmp").is_empty());
+    }
+}

@@ -1,0 +1,4 @@
+//! Where accepted mail goes: the Maildir tree, and the safe names that lead there.
+
+pub mod mailbox;
+pub mod maildir;
