@@ -1,0 +1,241 @@
+//! Test harness: a postie on 127.0.0.1 and an ephemeral port, with its own Maildir in a
+//! temporary directory, and a raw SMTP client that reads whole replies.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use postie::config::Config;
+use postie::server::{Server, ShutdownHandle};
+
+/// The hostname every test server uses, so transcripts can be compared literally.
+pub const HOSTNAME: &str = "mx.example.test";
+
+/// A running server; stopped (and its thread joined) when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    dir: tempfile::TempDir,
+    handle: ShutdownHandle,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// The configuration tests start from: local domains `localhost` and `example.test`,
+/// short timeouts so a broken test fails instead of hanging.
+pub fn test_config(maildir: &Path) -> Config {
+    let mut config = Config::new(HOSTNAME);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.maildir = maildir.to_path_buf();
+    config.policy.local_domains = vec!["localhost".into(), "example.test".into()];
+    config.limits.timeout = Duration::from_secs(10);
+    config
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        TestServer::start_with(|_| {})
+    }
+
+    /// Starts a server after `adjust` has changed the test configuration.
+    pub fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(&dir.path().join("mail"));
+        adjust(&mut config);
+        let server = Server::bind(config).expect("bind");
+        let addr = server.local_addr().unwrap();
+        let handle = server.shutdown_handle().unwrap();
+        let thread = std::thread::spawn(move || server.run());
+        TestServer {
+            addr,
+            dir,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn maildir(&self) -> PathBuf {
+        self.dir.path().join("mail")
+    }
+
+    /// The messages in `<maildir>/<domain>/<user>/<sub>` (sub = "new", "tmp", "cur").
+    pub fn files(&self, domain: &str, user: &str, sub: &str) -> Vec<Vec<u8>> {
+        let dir = self.maildir().join(domain).join(user).join(sub);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return vec![];
+        };
+        let mut paths: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
+        paths.sort();
+        paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    }
+
+    /// The messages delivered to `user@domain` (its `new/`).
+    pub fn messages(&self, domain: &str, user: &str) -> Vec<Vec<u8>> {
+        self.files(domain, user, "new")
+    }
+
+    /// Every file under the Maildir root, anywhere (to prove nothing was written).
+    pub fn all_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        walk(&path, out)
+                    } else {
+                        out.push(path)
+                    }
+                }
+            }
+        }
+        let mut out = vec![];
+        walk(&self.maildir(), &mut out);
+        out
+    }
+
+    /// A client that has read the 220 greeting.
+    pub fn connect(&self) -> Client {
+        let mut client = Client::connect(self.addr);
+        let greeting = client.read_reply();
+        assert!(greeting.starts_with("220 "), "greeting: {greeting:?}");
+        client
+    }
+
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.handle.clone()
+    }
+
+    /// Stops the server and waits until every client thread is gone.
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        self.handle.shutdown();
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("server thread").expect("server run");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.stop_and_join();
+        }
+    }
+}
+
+/// A raw SMTP client for tests: sends bytes, reads whole (multi-line) replies.
+pub struct Client {
+    pub stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        Client {
+            stream,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Sends raw bytes exactly as given (no CRLF added).
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send");
+    }
+
+    /// Sends one command line with CRLF and returns the reply.
+    pub fn cmd(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes());
+        self.read_reply()
+    }
+
+    /// Reads one reply, all its lines, as text with CRLFs (`250-a\r\n250 b\r\n`).
+    /// Panics if the connection closes first.
+    pub fn read_reply(&mut self) -> String {
+        self.try_read_reply()
+            .expect("connection closed before a reply")
+    }
+
+    /// Like `read_reply`, but `None` when the server closed the connection first.
+    pub fn try_read_reply(&mut self) -> Option<String> {
+        let mut reply = String::new();
+        loop {
+            let line = self.read_line()?;
+            let last = line.as_bytes().get(3) != Some(&b'-');
+            reply.push_str(&line);
+            if last {
+                return Some(reply);
+            }
+        }
+    }
+
+    fn read_line(&mut self) -> Option<String> {
+        loop {
+            if let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+                return Some(String::from_utf8(line).expect("replies are UTF-8"));
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    }
+
+    /// True when the server has closed the connection (reads end-of-file).
+    pub fn is_closed(&mut self) -> bool {
+        self.buffer.is_empty() && self.read_line().is_none()
+    }
+
+    /// EHLO, MAIL, RCPT for each recipient, DATA: ready for message text.
+    pub fn begin_message(&mut self, from: &str, to: &[&str]) {
+        assert!(self.cmd("EHLO client.example").starts_with("250"));
+        assert!(self.cmd(&format!("MAIL FROM:<{from}>")).starts_with("250 "));
+        for rcpt in to {
+            let reply = self.cmd(&format!("RCPT TO:<{rcpt}>"));
+            assert!(reply.starts_with("250 "), "{rcpt}: {reply}");
+        }
+        assert!(self.cmd("DATA").starts_with("354 "));
+    }
+
+    /// Closes our sending side, as a client that hangs up does.
+    pub fn hang_up(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// A whole message, from the first command to the final reply: returns that reply.
+pub fn send_message(server: &TestServer, from: &str, to: &[&str], text: &[u8]) -> String {
+    let mut client = server.connect();
+    client.begin_message(from, to);
+    client.send(text);
+    client.send(b"\r\n.\r\n");
+    let reply = client.read_reply();
+    client.cmd("QUIT");
+    reply
+}
+
+/// A message file without the two trace headers postie prepends (Return-Path:, and
+/// Received: with its continuation lines), i.e. the bytes the client sent.
+pub fn strip_trace_headers(message: &[u8]) -> &[u8] {
+    let mut rest = message;
+    assert!(rest.starts_with(b"Return-Path: "), "no Return-Path");
+    rest = &rest[rest.iter().position(|&b| b == b'\n').unwrap() + 1..];
+    assert!(rest.starts_with(b"Received: "), "no Received");
+    loop {
+        rest = &rest[rest.iter().position(|&b| b == b'\n').unwrap() + 1..];
+        if !rest.starts_with(b"\t") && !rest.starts_with(b" ") {
+            return rest;
+        }
+    }
+}
