@@ -21,6 +21,7 @@ use crate::smtp::data::{DataDecoder, DataLine, DataOutcome};
 use crate::smtp::received::{received, return_path, Trace};
 use crate::smtp::reply::Reply;
 use crate::smtp::session::{Action, MessageOutcome, Session};
+use crate::store::id::MessageId;
 use crate::store::maildir::{Delivery, Maildir};
 use crate::TRACE;
 
@@ -90,10 +91,7 @@ impl<R: Read, W: Write> Connection<R, W> {
                 self.flush()?;
             }
             let action = match self.reader.read_line(self.config.limits.command_line) {
-                Ok(line) => {
-                    trace_line(&self.session, "C:", line);
-                    self.session.command_line(line)
-                }
+                Ok(line) => self.session.command_line(trace_line(&self.session, "C:", line)),
                 Err(ReadError::TooLong) => self.session.line_too_long(),
                 Err(ReadError::TimedOut) => {
                     let reply = self.session.timed_out();
@@ -134,9 +132,9 @@ impl<R: Read, W: Write> Connection<R, W> {
         let mut file = self.begin_delivery();
         let result = loop {
             match self.reader.read_line(limits.text_line) {
-                Ok(line) => match decoder.feed(line) {
+                Ok(line) => match decoder.feed(trace_line(&self.session, "C:", line)) {
                     DataLine::Content(bytes) => {
-                        if let Ok(delivery) = &mut file {
+                        if let Ok((_, delivery)) = &mut file {
                             if let Err(e) = delivery.write_all(bytes) {
                                 file = Err(e.kind());
                             }
@@ -147,7 +145,6 @@ impl<R: Read, W: Write> Connection<R, W> {
                     // RFC 5321 §2.3.8, §4.1.1.4: a bare CR or LF could be a smuggled
                     // end of data. Refuse and close; never guess where the message ended.
                     DataLine::BareNewline => {
-                        trace_line(&self.session, "C:", line);
                         break Some(Action::Close(self.session.bare_newline_in_data()));
                     }
                 },
@@ -166,14 +163,15 @@ impl<R: Read, W: Write> Connection<R, W> {
     // ANCHOR_END: receive_message
 
     /// Opens the Maildir file and writes the trace headers (RFC 5321 §4.4) first.
-    fn begin_delivery(&self) -> Result<Delivery, io::ErrorKind> {
+    fn begin_delivery(&self) -> Result<(MessageId, Delivery), io::ErrorKind> {
         let (hello, envelope) = self.session.transaction().expect("DATA follows RCPT");
         let mailboxes: Vec<_> = envelope
             .recipients
             .iter()
             .map(|r| r.mailbox.clone())
             .collect();
-        let mut delivery = self.store.begin(&mailboxes).map_err(|e| {
+        let id = MessageId::new();
+        let mut delivery = self.store.begin(&id, &mailboxes).map_err(|e| {
             log::error!("cannot start a delivery: {e}");
             e.kind()
         })?;
@@ -193,7 +191,7 @@ impl<R: Read, W: Write> Connection<R, W> {
             peer: self.session.client().ip(),
             by: &self.config.hostname,
             protocol,
-            id: delivery.id(),
+            id: &id.to_string(),
             for_recipient: single.as_deref(),
             date: time::OffsetDateTime::now_utc(),
         };
@@ -202,7 +200,7 @@ impl<R: Read, W: Write> Connection<R, W> {
         delivery
             .write_all(headers.as_bytes())
             .map_err(|e| e.kind())?;
-        Ok(delivery)
+        Ok((id, delivery))
     }
 
     // ANCHOR: store_message
@@ -210,11 +208,11 @@ impl<R: Read, W: Write> Connection<R, W> {
     fn store_message(
         &mut self,
         outcome: DataOutcome,
-        file: Result<Delivery, io::ErrorKind>,
+        file: Result<(MessageId, Delivery), io::ErrorKind>,
     ) -> Action {
         let result = match (outcome, file) {
-            (DataOutcome::Complete { .. }, Ok(delivery)) => {
-                let id = delivery.id().to_string();
+            (DataOutcome::Complete { .. }, Ok((id, delivery))) => {
+                let id = id.to_string();
                 // commit() = fsync the file, link it into new/, fsync the directory.
                 match delivery.commit() {
                     Ok(()) => MessageOutcome::Stored { id },
@@ -268,8 +266,9 @@ impl<R: Read, W: Write> Connection<R, W> {
     }
 }
 
-/// `--trace`: one line of the dialogue, with bare CR/LF made visible.
-fn trace_line(session: &Session, who: &str, line: Line<'_>) {
+/// `--trace`: shows one line of the dialogue, with bare CR/LF made visible, and hands
+/// the line on.
+fn trace_line<'a>(session: &Session, who: &str, line: Line<'a>) -> Line<'a> {
     if log::log_enabled!(target: TRACE, log::Level::Trace) {
         let text = String::from_utf8_lossy(line.text());
         let note = if line.is_crlf_clean() {
@@ -279,4 +278,5 @@ fn trace_line(session: &Session, who: &str, line: Line<'_>) {
         };
         log::trace!(target: TRACE, "{} {who} {}{note}", session.client(), text.escape_debug());
     }
+    line
 }

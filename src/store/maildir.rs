@@ -21,10 +21,9 @@
 //!    no `new/` keeps a copy and the server replies 451.
 //!
 //! Unique names follow the Maildir spec: `<secs>.M<usec>P<pid>Q<n>.<host>`,
-//! where `n` counts the deliveries of this process. All of postie's threads
-//! share one pid, so that counter is what keeps two deliveries in the same
-//! microsecond apart. Names are never derived from addresses or message text;
-//! directory names come only from [`SafeName`]s (DESIGN rule 8).
+//! made from the message's [`MessageId`]. Names are never derived from
+//! addresses or message text; directory names come only from [`SafeName`]s
+//! (DESIGN rule 8).
 //!
 //! Deliberately left out:
 //! - Copies for several recipients are hard links to one file: one write,
@@ -42,9 +41,7 @@ use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
+use crate::store::id::MessageId;
 use crate::store::mailbox::SafeName;
 
 /// The three subdirectories of every Maildir.
@@ -52,9 +49,6 @@ const SUBDIRS: [&str; 3] = ["tmp", "new", "cur"];
 
 /// How much of a message is buffered before it is written to the file.
 const WRITE_BUFFER: usize = 64 * 1024;
-
-/// Deliveries started by this process: the `Q<n>` part of a unique name.
-static DELIVERIES: AtomicU64 = AtomicU64::new(0);
 
 /// The root of all local mailboxes.
 #[derive(Debug)]
@@ -105,10 +99,10 @@ impl Maildir {
         &self.root
     }
 
-    /// Starts one message for one or more mailboxes (at least one). Creates
+    /// Starts message `id` for one or more mailboxes (at least one). Creates
     /// each mailbox when missing and opens a new file in the first one's
     /// `tmp/`. A mailbox named twice gets one copy.
-    pub fn begin(&self, to: &[MailboxPath]) -> io::Result<Delivery> {
+    pub fn begin(&self, id: &MessageId, to: &[MailboxPath]) -> io::Result<Delivery> {
         let mut distinct: Vec<&MailboxPath> = Vec::new();
         for path in to {
             if !distinct.contains(&path) {
@@ -125,7 +119,7 @@ impl Maildir {
                 "a delivery needs at least one mailbox",
             ));
         };
-        let (id, name) = self.unique_name();
+        let name = id.file_name(&self.host);
         let tmp = first.join("tmp").join(&name);
         // O_CREAT|O_EXCL: never write into a file that already exists.
         let file = OpenOptions::new()
@@ -137,7 +131,6 @@ impl Maildir {
             out: BufWriter::with_capacity(WRITE_BUFFER, file),
             tmp,
             name,
-            id,
             mailboxes,
         })
     }
@@ -163,27 +156,11 @@ impl Maildir {
         Ok(mailbox)
     }
 
-    /// A Maildir unique name `<secs>.M<usec>P<pid>Q<n>.<host>` and the queue id
-    /// `<secs>M<usec>P<pid>Q<n>`, made from the clock, the pid and the counter only.
-    /// The id has no dots: RFC 5321 §4.4 wants an Atom after `id` in Received:.
-    fn unique_name(&self) -> (String, String) {
-        // A clock before 1970 gives 0 here; pid and counter still differ.
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        // Relaxed is enough: fetch_add never hands out one value twice.
-        let n = DELIVERIES.fetch_add(1, Ordering::Relaxed);
-        let (secs, usec, pid) = (now.as_secs(), now.subsec_micros(), std::process::id());
-        let id = format!("{secs}M{usec}P{pid}Q{n}");
-        let name = format!("{secs}.M{usec}P{pid}Q{n}.{}", self.host);
-        (id, name)
-    }
-
     /// Creating and removing a file is the only honest test: mode bits say
     /// nothing about root, ACLs or read-only mounts. The probe's name is a
     /// unique name, so this also proves that the hostname makes valid names.
     fn check_writable(&self) -> io::Result<()> {
-        let (_, name) = self.unique_name();
+        let name = MessageId::new().file_name(&self.host);
         let probe = self.root.join(format!(".probe-{name}"));
         OpenOptions::new()
             .write(true)
@@ -225,7 +202,6 @@ pub struct Delivery {
     tmp: PathBuf,
     /// The unique file name, the same in every `new/`.
     name: String,
-    id: String,
     /// One directory per distinct mailbox.
     mailboxes: Vec<PathBuf>,
 }
@@ -241,11 +217,6 @@ impl Write for Delivery {
 }
 
 impl Delivery {
-    /// The queue id shown in the 250 reply and the Received header.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
     /// Makes the message durable and visible in every mailbox, or in none.
     /// Only after `Ok` may the server reply 250.
     pub fn commit(mut self) -> io::Result<()> {
@@ -262,11 +233,7 @@ impl Delivery {
             }
             return Err(err);
         }
-        log::debug!(
-            "delivered {} to {} mailbox(es)",
-            self.id,
-            self.mailboxes.len()
-        );
+        log::debug!("delivered {} to {} mailbox(es)", self.name, self.mailboxes.len());
         Ok(())
         // Dropping `self` now removes the name in tmp/.
     }
@@ -351,11 +318,11 @@ mod tests {
     }
 
     fn deliver(maildir: &Maildir, rcpts: &[MailboxPath], body: &[u8]) -> String {
-        let mut delivery = maildir.begin(rcpts).unwrap();
+        let id = MessageId::new();
+        let mut delivery = maildir.begin(&id, rcpts).unwrap();
         delivery.write_all(body).unwrap();
-        let id = delivery.id().to_string();
         delivery.commit().unwrap();
-        id
+        id.to_string()
     }
 
     #[test]
@@ -431,7 +398,7 @@ mod tests {
     fn drop_without_commit_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let maildir = Maildir::open(dir.path(), "mx").unwrap();
-        let mut delivery = maildir.begin(&[to("localhost", "u")]).unwrap();
+        let mut delivery = maildir.begin(&MessageId::new(), &[to("localhost", "u")]).unwrap();
         delivery.write_all(b"half a message").unwrap();
         assert_eq!(files(dir.path(), "localhost", "u", "tmp").len(), 1);
         drop(delivery);
@@ -474,7 +441,7 @@ mod tests {
     fn begin_needs_a_mailbox() {
         let dir = tempfile::tempdir().unwrap();
         let maildir = Maildir::open(dir.path(), "mx").unwrap();
-        let err = maildir.begin(&[]).unwrap_err();
+        let err = maildir.begin(&MessageId::new(), &[]).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }
 
@@ -496,8 +463,7 @@ mod tests {
     fn a_failed_commit_delivers_to_nobody() {
         let dir = tempfile::tempdir().unwrap();
         let maildir = Maildir::open(dir.path(), "mx").unwrap();
-        let mut delivery = maildir
-            .begin(&[to("localhost", "first"), to("localhost", "second")])
+        let mut delivery = maildir.begin(&MessageId::new(), &[to("localhost", "first"), to("localhost", "second")])
             .unwrap();
         delivery.write_all(b"x").unwrap();
         // Sabotage: the second mailbox's new/ becomes a regular file, so the
@@ -510,28 +476,6 @@ mod tests {
         assert!(files(dir.path(), "localhost", "first", "new").is_empty());
         assert!(files(dir.path(), "localhost", "first", "tmp").is_empty());
         assert!(files(dir.path(), "localhost", "second", "tmp").is_empty());
-    }
-
-    /// Without the counter, two threads in the same microsecond would collide.
-    #[test]
-    fn unique_names_differ_within_one_microsecond() {
-        let dir = tempfile::tempdir().unwrap();
-        let maildir = Arc::new(Maildir::open(dir.path(), "mx").unwrap());
-        let threads: Vec<_> = (0..8)
-            .map(|_| {
-                let maildir = Arc::clone(&maildir);
-                std::thread::spawn(move || {
-                    (0..10_000)
-                        .map(|_| maildir.unique_name().1)
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        let mut names = HashSet::new();
-        for thread in threads {
-            names.extend(thread.join().unwrap());
-        }
-        assert_eq!(names.len(), 80_000);
     }
 
     #[test]
