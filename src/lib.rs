@@ -22,6 +22,7 @@ pub mod config;
 pub mod connection;
 pub mod line;
 pub mod policy;
+pub mod relay;
 pub mod server;
 pub mod smtp;
 pub mod store;
