@@ -34,6 +34,10 @@ pub struct Args {
     #[arg(long, value_name = "DIR", default_value = "./mail")]
     pub maildir: PathBuf,
 
+    /// The outbound queue: mail for other domains waits here until it is relayed.
+    #[arg(long, value_name = "DIR", default_value = "./spool")]
+    pub spool: PathBuf,
+
     /// Accept only the users listed in FILE (one address per line, # comments);
     /// without it, every user of a local domain exists.
     #[arg(long, value_name = "FILE")]
@@ -108,6 +112,7 @@ impl Args {
             listen: self.listen,
             hostname,
             maildir: self.maildir,
+            spool: self.spool,
             policy,
             limits,
             max_connections: self.max_connections,

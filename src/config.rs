@@ -55,6 +55,8 @@ pub struct Config {
     pub hostname: String,
     /// Root of the Maildir tree: `<maildir>/<domain>/<mailbox>/{tmp,new,cur}`.
     pub maildir: PathBuf,
+    /// The outbound queue: mail for other domains waits here.
+    pub spool: PathBuf,
     /// Who we accept mail for, and from whom we would relay.
     pub policy: Policy,
     pub limits: Limits,
@@ -70,7 +72,8 @@ impl Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
             hostname: hostname.into(),
-            maildir: PathBuf::from("mail"),
+            maildir: PathBuf::from("./mail"),
+            spool: PathBuf::from("./spool"),
             policy: Policy::default(),
             limits: Limits::default(),
             max_connections: 100,

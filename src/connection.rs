@@ -9,20 +9,18 @@
 //! has nothing more waiting in ours, so a batch of commands costs one write, and every
 //! command in the batch still gets its own reply, in order.
 //!
-//! Left out: STARTTLS (which would swap the stream mid-session), relaying.
+//! Left out: STARTTLS (which would swap the stream mid-session).
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::accept::{Incoming, Storage};
 use crate::config::Config;
 use crate::line::{Line, LineReader, ReadError};
 use crate::smtp::data::{DataDecoder, DataLine, DataOutcome};
-use crate::smtp::received::{received, return_path, Trace};
 use crate::smtp::reply::Reply;
 use crate::smtp::session::{Action, MessageOutcome, Session};
-use crate::store::id::MessageId;
-use crate::store::maildir::{Delivery, Maildir};
 use crate::TRACE;
 
 /// A client's conversation, from the greeting to the last reply.
@@ -33,7 +31,7 @@ pub struct Connection<R, W> {
     pending: Vec<u8>,
     session: Session,
     config: Arc<Config>,
-    store: Arc<Maildir>,
+    storage: Arc<Storage>,
     /// Set by the server when it is stopping.
     stopping: Arc<AtomicBool>,
     /// Set by us while message text arrives, so a stopping server lets us finish.
@@ -55,7 +53,7 @@ impl<R: Read, W: Write> Connection<R, W> {
         output: W,
         session: Session,
         config: Arc<Config>,
-        store: Arc<Maildir>,
+        storage: Arc<Storage>,
     ) -> Self {
         Connection {
             reader: LineReader::new(input),
@@ -63,7 +61,7 @@ impl<R: Read, W: Write> Connection<R, W> {
             pending: Vec::with_capacity(1024),
             session,
             config,
-            store,
+            storage,
             stopping: Arc::new(AtomicBool::new(false)),
             in_data: Arc::new(AtomicBool::new(false)),
         }
@@ -91,7 +89,9 @@ impl<R: Read, W: Write> Connection<R, W> {
                 self.flush()?;
             }
             let action = match self.reader.read_line(self.config.limits.command_line) {
-                Ok(line) => self.session.command_line(trace_line(&self.session, "C:", line)),
+                Ok(line) => self
+                    .session
+                    .command_line(trace_line(&self.session, "C:", line)),
                 Err(ReadError::TooLong) => self.session.line_too_long(),
                 Err(ReadError::TimedOut) => {
                     let reply = self.session.timed_out();
@@ -120,28 +120,30 @@ impl<R: Read, W: Write> Connection<R, W> {
     // ANCHOR_END: run
 
     // ANCHOR: receive_message
-    /// Reads message text after the 354 until the lone dot, streaming it into the
-    /// Maildir, and returns the session's one reply (RFC 5321 §4.1.1.4). `None` means
-    /// the client went away: whatever was written is removed, nothing is delivered.
+    /// Reads message text after the 354 until the lone dot, streaming it to disk, and
+    /// returns the session's one reply (RFC 5321 §4.1.1.4). `None` means the client
+    /// went away: whatever was written is removed, nothing is delivered.
     fn receive_message(&mut self) -> io::Result<Option<Action>> {
         self.in_data.store(true, Ordering::SeqCst);
         let limits = &self.config.limits;
         let mut decoder = DataDecoder::new(limits.max_message_size, limits.max_received_headers);
+        let (hello, envelope) = self.session.transaction().expect("DATA follows RCPT");
+        let client = self.session.client().ip();
         // If the disk fails, we keep reading to the dot and answer 451 then:
         // replying in the middle would make the rest of the message look like commands.
-        let mut file = self.begin_delivery();
+        let mut message = Incoming::begin(
+            &self.storage,
+            &self.config.hostname,
+            client,
+            hello,
+            envelope,
+        );
         let result = loop {
             match self.reader.read_line(limits.text_line) {
                 Ok(line) => match decoder.feed(trace_line(&self.session, "C:", line)) {
-                    DataLine::Content(bytes) => {
-                        if let Ok((_, delivery)) = &mut file {
-                            if let Err(e) = delivery.write_all(bytes) {
-                                file = Err(e.kind());
-                            }
-                        }
-                    }
+                    DataLine::Content(bytes) => message.write(bytes),
                     DataLine::Discard => {}
-                    DataLine::End => break Some(self.store_message(decoder.outcome(), file)),
+                    DataLine::End => break Some(self.end_of_data(decoder.outcome(), message)),
                     // RFC 5321 §2.3.8, §4.1.1.4: a bare CR or LF could be a smuggled
                     // end of data. Refuse and close; never guess where the message ended.
                     DataLine::BareNewline => {
@@ -162,74 +164,21 @@ impl<R: Read, W: Write> Connection<R, W> {
     }
     // ANCHOR_END: receive_message
 
-    /// Opens the Maildir file and writes the trace headers (RFC 5321 §4.4) first.
-    fn begin_delivery(&self) -> Result<(MessageId, Delivery), io::ErrorKind> {
-        let (hello, envelope) = self.session.transaction().expect("DATA follows RCPT");
-        let mailboxes: Vec<_> = envelope
-            .recipients
-            .iter()
-            .map(|r| r.mailbox.clone())
-            .collect();
-        let id = MessageId::new();
-        let mut delivery = self.store.begin(&id, &mailboxes).map_err(|e| {
-            log::error!("cannot start a delivery: {e}");
-            e.kind()
-        })?;
-        // RFC 3848 protocol names; RFC 6531 §3.7.3 for UTF8SMTP.
-        let protocol = match (hello.extended, envelope.parameters.smtputf8) {
-            (true, true) => "UTF8SMTP",
-            (true, false) => "ESMTP",
-            (false, _) => "SMTP",
-        };
-        let single = match envelope.recipients.as_slice() {
-            [only] => Some(only.forward_path.to_string()),
-            _ => None,
-        };
-        let client = hello.host.to_string();
-        let trace = Trace {
-            helo: &client,
-            peer: self.session.client().ip(),
-            by: &self.config.hostname,
-            protocol,
-            id: &id.to_string(),
-            for_recipient: single.as_deref(),
-            date: time::OffsetDateTime::now_utc(),
-        };
-        // Return-Path: this is the final delivery (RFC 5321 §4.4); then Received:.
-        let headers = return_path(&envelope.reverse_path.to_string()) + &received(&trace);
-        delivery
-            .write_all(headers.as_bytes())
-            .map_err(|e| e.kind())?;
-        Ok((id, delivery))
-    }
-
-    // ANCHOR: store_message
-    /// The lone dot arrived. Only a complete message that reached the disk gets 250.
-    fn store_message(
-        &mut self,
-        outcome: DataOutcome,
-        file: Result<(MessageId, Delivery), io::ErrorKind>,
-    ) -> Action {
-        let result = match (outcome, file) {
-            (DataOutcome::Complete { .. }, Ok((id, delivery))) => {
-                let id = id.to_string();
-                // commit() = fsync the file, link it into new/, fsync the directory.
-                match delivery.commit() {
-                    Ok(()) => MessageOutcome::Stored { id },
-                    Err(e) => {
-                        log::error!("cannot commit message {id}: {e}");
-                        MessageOutcome::NotStored(e.kind())
-                    }
-                }
-            }
-            (DataOutcome::Complete { .. }, Err(kind)) => MessageOutcome::NotStored(kind),
-            // Dropping the Delivery removes its temporary file.
-            (refused, _) => MessageOutcome::Refused(refused),
+    // ANCHOR: end_of_data
+    /// The lone dot arrived. Only a complete message that reached the disk gets 250;
+    /// an `Incoming` dropped without `commit` leaves nothing behind.
+    fn end_of_data(&mut self, outcome: DataOutcome, message: Incoming) -> Action {
+        let result = match outcome {
+            DataOutcome::Complete { .. } => match message.commit(&self.storage) {
+                Ok(id) => MessageOutcome::Stored { id: id.to_string() },
+                Err(kind) => MessageOutcome::NotStored(kind),
+            },
+            refused => MessageOutcome::Refused(refused),
         };
         if let MessageOutcome::Stored { id } = &result {
             let (_, envelope) = self.session.transaction().expect("still in DATA");
             log::info!(
-                "{} stored {id} from <{}> for {} recipient(s)",
+                "{} accepted {id} from <{}> for {} recipient(s)",
                 self.session.client(),
                 envelope.reverse_path,
                 envelope.recipients.len()
@@ -237,7 +186,7 @@ impl<R: Read, W: Write> Connection<R, W> {
         }
         self.session.message_received(result)
     }
-    // ANCHOR_END: store_message
+    // ANCHOR_END: end_of_data
 
     fn send(&mut self, reply: &Reply) {
         let start = self.pending.len();

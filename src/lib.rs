@@ -14,9 +14,11 @@
 //! | message text: the lone dot, dot-stuffing, smuggling defence | [`smtp::data`] |
 //! | who we accept mail for; no open relay | [`policy`] |
 //! | Received: and Return-Path: trace headers | [`smtp::received`] |
-//! | "250" only once it is on disk: the Maildir | [`store::maildir`], [`store::mailbox`] |
+//! | "250" only once it is on disk: Maildir and queue | [`accept`], [`store::maildir`], [`store::mailbox`] |
+//! | the outbound queue, MX lookup, the client, bounces | [`relay`] |
 //! | flags and limits | [`config`], [`cli`] |
 
+pub mod accept;
 pub mod cli;
 pub mod config;
 pub mod connection;

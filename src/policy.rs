@@ -1,8 +1,9 @@
 //! Who we accept mail for: local domains, known users, and which clients may relay.
 //!
 //! DESIGN rule 9, no open relay: mail for a domain that is not ours is accepted only
-//! from trusted networks. Until postie has an outbound queue it cannot relay at all, so
-//! it says so honestly at RCPT time instead of accepting a message it would drop.
+//! from trusted networks (`--relay-network`, loopback by default); everyone else gets
+//! `550 5.7.1`. The address is judged by its domain alone: `%` and `!` in a local part,
+//! or a source route, never make us relay (RFC 5321 §3.6.1, Appendix C).
 //!
 //! Left out: authenticated relaying (AUTH is not implemented yet).
 
@@ -146,9 +147,8 @@ pub enum Decision {
     NoSuchUser,
     /// A local domain, but the local part cannot be a mailbox name (553 5.1.3).
     BadMailboxName(NameError),
-    /// Another domain, from a client that may relay, but postie has no outbound queue
-    /// yet: refuse now rather than accept and drop (550 5.7.1).
-    RelayNotAvailable,
+    /// Another domain, from a client that may relay: queue it for the relay.
+    Relay,
     /// Another domain, from a client that may not relay (550 5.7.1).
     RelayDenied,
 }
@@ -173,9 +173,7 @@ impl Policy {
                 };
                 (m.local_part.as_str(), domain.as_str())
             }
-            ForwardPath::Mailbox(_) if self.may_relay(client) => {
-                return Decision::RelayNotAvailable
-            }
+            ForwardPath::Mailbox(_) if self.may_relay(client) => return Decision::Relay,
             ForwardPath::Mailbox(_) => return Decision::RelayDenied,
         };
         let mailbox = match mailbox_name(local_part) {
@@ -244,7 +242,7 @@ mod tests {
         assert!(local(&decide(&policy, "<Postmaster>", "192.0.2.1")));
         assert_eq!(
             decide(&policy, "<a@other.test>", "127.0.0.1"),
-            Decision::RelayNotAvailable
+            Decision::Relay
         );
         assert_eq!(
             decide(&policy, "<a@other.test>", "192.0.2.1"),

@@ -22,11 +22,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
+use crate::accept::Storage;
 use crate::config::Config;
 use crate::connection::Connection;
 use crate::smtp::reply::Reply;
 use crate::smtp::session::Session;
-use crate::store::maildir::Maildir;
 
 /// Each client thread's stack. The conversation keeps its buffers on the heap, so a
 /// small stack is plenty, and 1,000 clients cost 256 MiB of address space, not 2 GiB.
@@ -36,7 +36,7 @@ const CLIENT_STACK: usize = 256 * 1024;
 pub struct Server {
     listener: TcpListener,
     config: Arc<Config>,
-    store: Arc<Maildir>,
+    storage: Arc<Storage>,
     shared: Arc<Shared>,
 }
 
@@ -92,23 +92,24 @@ impl ShutdownHandle {
 }
 
 impl Server {
-    /// Opens the Maildir and binds the listener; both errors are the user's to fix.
+    /// Opens the Maildir and the spool and binds the listener; each error is the user's
+    /// to fix, and says which flag to look at.
     pub fn bind(config: Config) -> io::Result<Server> {
-        let store = Maildir::open(&config.maildir, &config.hostname).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot use maildir {}: {e}", config.maildir.display()),
-            )
-        })?;
+        let storage = Storage::open(&config.maildir, &config.spool, &config.hostname)?;
         let listener = TcpListener::bind(config.listen).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.listen))
         })?;
         Ok(Server {
             listener,
             config: Arc::new(config),
-            store: Arc::new(store),
+            storage: Arc::new(storage),
             shared: Arc::new(Shared::default()),
         })
+    }
+
+    /// The Maildir and the queue this server delivers into.
+    pub fn storage(&self) -> Arc<Storage> {
+        self.storage.clone()
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -200,8 +201,11 @@ impl Server {
         );
         drop(clients);
 
-        let (config, store, shared) =
-            (self.config.clone(), self.store.clone(), self.shared.clone());
+        let (config, storage, shared) = (
+            self.config.clone(),
+            self.storage.clone(),
+            self.shared.clone(),
+        );
         let spawned = thread::Builder::new()
             .name(format!("smtp {peer}"))
             .stack_size(CLIENT_STACK)
@@ -210,7 +214,7 @@ impl Server {
                     stream,
                     peer,
                     config,
-                    store,
+                    storage,
                     shared.stopping.clone(),
                     in_data,
                 );
@@ -230,14 +234,14 @@ fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     config: Arc<Config>,
-    store: Arc<Maildir>,
+    storage: Arc<Storage>,
     stopping: Arc<AtomicBool>,
     in_data: Arc<AtomicBool>,
 ) {
     log::info!("{peer} connected");
     let (session, greeting) = Session::new(config.clone(), peer);
     let connection =
-        Connection::new(&stream, &stream, session, config, store).watch(stopping, in_data);
+        Connection::new(&stream, &stream, session, config, storage).watch(stopping, in_data);
     match connection.run(greeting) {
         Ok(end) => log::info!(
             "{peer} {}",

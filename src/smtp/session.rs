@@ -9,7 +9,7 @@
 //! (a MAIL transaction without a greeting, DATA without recipients) cannot be written.
 //! One `match (state, command)` in [`Session::transition`] holds every rule.
 //!
-//! Left out: STARTTLS and AUTH (not offered yet), relaying (no outbound queue yet).
+//! Left out: STARTTLS and AUTH (not offered yet).
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -34,11 +34,20 @@ pub struct Hello {
     pub extended: bool,
 }
 
-/// One accepted recipient and the mailbox its copy goes to.
+/// One accepted recipient and where its copy goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
     pub forward_path: ForwardPath,
-    pub mailbox: MailboxPath,
+    pub destination: Destination,
+}
+
+/// Local delivery or relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// One of our domains: this Maildir mailbox.
+    Local(MailboxPath),
+    /// Another domain: the outbound queue, then the recipient domain's MX host.
+    Remote,
 }
 
 /// One mail transaction (RFC 5321 §3.3): who it is from, for whom, how.
@@ -408,25 +417,21 @@ impl Session {
             return Reply::too_many_recipients(limits.max_recipients);
         }
         let shown = path.to_string();
-        match self.config.policy.decide(&path, self.client.ip()) {
-            Decision::Local(mailbox) => {
-                envelope.recipients.push(Recipient {
-                    forward_path: path,
-                    mailbox,
-                });
-                Reply::recipient_ok(&shown)
-            }
-            Decision::NoSuchUser => Reply::no_such_user(&shown),
+        let destination = match self.config.policy.decide(&path, self.client.ip()) {
+            Decision::Local(mailbox) => Destination::Local(mailbox),
+            // RFC 5321 §3.6.1: a client we trust may ask us to relay; we queue it.
+            Decision::Relay => Destination::Remote,
+            Decision::NoSuchUser => return Reply::no_such_user(&shown),
             Decision::BadMailboxName(why) => {
-                Reply::mailbox_name_not_allowed(&shown, &why.to_string())
+                return Reply::mailbox_name_not_allowed(&shown, &why.to_string())
             }
-            Decision::RelayDenied => Reply::relay_denied(&shown),
-            Decision::RelayNotAvailable => Reply::new(
-                550,
-                Some(Status(5, 7, 1)),
-                format!("<{shown}>: not a local domain, and this postie does not relay mail yet"),
-            ),
-        }
+            Decision::RelayDenied => return Reply::relay_denied(&shown),
+        };
+        envelope.recipients.push(Recipient {
+            forward_path: path,
+            destination,
+        });
+        Reply::recipient_ok(&shown)
     }
     // ANCHOR_END: add_recipient
 

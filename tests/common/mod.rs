@@ -28,6 +28,7 @@ pub fn test_config(maildir: &Path) -> Config {
     let mut config = Config::new(HOSTNAME);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.maildir = maildir.to_path_buf();
+    config.spool = maildir.with_file_name("spool");
     config.policy.local_domains = vec!["localhost".into(), "example.test".into()];
     config.limits.timeout = Duration::from_secs(10);
     config

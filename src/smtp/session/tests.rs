@@ -165,7 +165,8 @@ fn out_of_sequence_commands_get_503() {
 /// RFC 5321 §4.1.1.4, RFC 2920 §3.1: DATA after every RCPT failed is 554.
 #[test]
 fn data_without_accepted_recipients_is_554() {
-    let mut s = greeted();
+    let mut s = connected_with(config(), "192.0.2.1:4000");
+    assert_eq!(code(&mut s, "EHLO client.example"), 250);
     assert_eq!(code(&mut s, "MAIL FROM:<a@b.example>"), 250);
     assert_eq!(code(&mut s, "RCPT TO:<x@other.test>"), 550);
     assert_eq!(s.state().name(), "MailFrom");
@@ -194,6 +195,21 @@ fn postmaster_works_even_with_a_users_file() {
     assert_eq!(code(&mut s, "RCPT TO:<alice@localhost>"), 250);
     assert_eq!(code(&mut s, "RCPT TO:<postmaster@localhost>"), 250);
     assert_eq!(code(&mut s, "RCPT TO:<Postmaster>"), 250);
+}
+
+#[test]
+fn trusted_clients_may_relay() {
+    let mut s = in_transaction();
+    assert_eq!(code(&mut s, "RCPT TO:<carol@other.test>"), 250);
+    let Action::ReceiveData(_) = send(&mut s, "DATA") else {
+        panic!("DATA refused")
+    };
+    let (_, envelope) = s.transaction().unwrap();
+    assert_eq!(envelope.recipients[1].destination, Destination::Remote);
+    assert!(matches!(
+        envelope.recipients[0].destination,
+        Destination::Local(_)
+    ));
 }
 
 #[test]

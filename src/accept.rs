@@ -1,0 +1,221 @@
+//! Taking responsibility for a message: where its bytes go while DATA lasts, and the
+//! moment it becomes ours (RFC 5321 §6.1, DESIGN rule 7: "250 means it is on disk").
+//!
+//! A message can have local recipients (their copies go into the Maildir) and remote
+//! ones (one copy goes into the outbound queue). An [`Incoming`] message writes to both
+//! as the lines arrive, and [`Incoming::commit`] makes both durable before the session
+//! may say 250. Any failure on the way means 451 and nothing acknowledged.
+//!
+//! The trace headers (RFC 5321 §4.4) are written first: `Received:` on every copy, and
+//! `Return-Path:` only on local copies, because only final delivery adds it.
+//!
+//! Left out: if the Maildir commit succeeds and the queue commit then fails, the
+//! client gets 451 and will send again, so local recipients may see the message twice.
+//! That needs a failing disk between two syncs; a production MTA avoids it by queueing
+//! every message first and delivering locally from the queue.
+
+use std::io::{self, ErrorKind, Write};
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Condvar, Mutex};
+
+use crate::relay::queue::{Entry, QueuedRecipient, Spool, SpoolWriter};
+use crate::smtp::command::Body;
+use crate::smtp::received::{received, return_path, Trace};
+use crate::smtp::session::{Destination, Envelope, Hello};
+use crate::store::id::MessageId;
+use crate::store::maildir::{Delivery, Maildir};
+
+/// Where accepted mail is kept: the local mailboxes and the outbound queue.
+pub struct Storage {
+    pub maildir: Maildir,
+    pub spool: Spool,
+    /// Rung whenever a message is queued, so the relay does not wait for its next tick.
+    queued: (Mutex<bool>, Condvar),
+}
+
+impl Storage {
+    /// Opens (and, after a crash, cleans up) the Maildir root and the spool.
+    pub fn open(maildir: &Path, spool: &Path, hostname: &str) -> io::Result<Storage> {
+        let maildir = Maildir::open(maildir, hostname).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot use maildir {}: {e}", maildir.display()),
+            )
+        })?;
+        let spool = Spool::open(spool).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot use spool {}: {e}", spool.display()),
+            )
+        })?;
+        Ok(Storage {
+            maildir,
+            spool,
+            queued: (Mutex::new(false), Condvar::new()),
+        })
+    }
+
+    /// Tells the relay that something new is in the queue.
+    pub fn notify_queued(&self) {
+        let (flag, bell) = &self.queued;
+        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        bell.notify_all();
+    }
+
+    /// Waits until something is queued or `timeout` passes.
+    pub fn wait_for_queued(&self, timeout: std::time::Duration) {
+        let (flag, bell) = &self.queued;
+        let guard = flag.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut guard, _) = bell
+            .wait_timeout_while(guard, timeout, |queued| !*queued)
+            .unwrap_or_else(|p| p.into_inner());
+        *guard = false;
+    }
+}
+
+// ANCHOR: incoming
+/// A message being received: its local copy, its queued copy, or both.
+pub struct Incoming {
+    id: MessageId,
+    local: Option<Delivery>,
+    remote: Option<(SpoolWriter, Entry)>,
+    /// The first write error; the message will get 451 after the dot.
+    failed: Option<ErrorKind>,
+}
+// ANCHOR_END: incoming
+
+impl Incoming {
+    /// Opens the files for a transaction and writes the trace headers.
+    pub fn begin(
+        storage: &Storage,
+        hostname: &str,
+        client: IpAddr,
+        hello: &Hello,
+        envelope: &Envelope,
+    ) -> Incoming {
+        let id = MessageId::new();
+        let mut incoming = Incoming {
+            id,
+            local: None,
+            remote: None,
+            failed: None,
+        };
+        let mut mailboxes = Vec::new();
+        let mut remote = Vec::new();
+        for recipient in &envelope.recipients {
+            match &recipient.destination {
+                Destination::Local(mailbox) => mailboxes.push(mailbox.clone()),
+                Destination::Remote => {
+                    remote.push(QueuedRecipient::pending(recipient.forward_path.to_string()))
+                }
+            }
+        }
+        let received = received(&Trace {
+            helo: &hello.host.to_string(),
+            peer: client,
+            by: hostname,
+            protocol: protocol(hello, envelope),
+            id: &incoming.id.to_string(),
+            // RFC 5321 §4.4: name the recipient only when there is exactly one.
+            for_recipient: match envelope.recipients.as_slice() {
+                [only] => Some(only.forward_path.to_string()),
+                _ => None,
+            }
+            .as_deref(),
+            date: time::OffsetDateTime::now_utc(),
+        });
+        let reverse_path = envelope.reverse_path.to_string();
+        if !mailboxes.is_empty() {
+            let opened =
+                storage
+                    .maildir
+                    .begin(&incoming.id, &mailboxes)
+                    .and_then(|mut delivery| {
+                        // Return-Path: only at final delivery (RFC 5321 §4.4).
+                        delivery.write_all(return_path(&reverse_path).as_bytes())?;
+                        delivery.write_all(received.as_bytes())?;
+                        Ok(delivery)
+                    });
+            incoming.local = incoming.keep(opened);
+        }
+        if !remote.is_empty() {
+            let mut entry = Entry::new(&incoming.id, &reverse_path, remote);
+            entry.eight_bit = envelope.parameters.body == Body::EightBitMime;
+            entry.smtputf8 = envelope.parameters.smtputf8;
+            let opened = storage.spool.begin(&incoming.id).and_then(|mut writer| {
+                writer.write_all(received.as_bytes())?;
+                Ok(writer)
+            });
+            incoming.remote = incoming.keep(opened).map(|writer| (writer, entry));
+        }
+        incoming
+    }
+
+    /// Appends message text to every copy.
+    pub fn write(&mut self, bytes: &[u8]) {
+        if self.failed.is_some() {
+            return;
+        }
+        let result = match (&mut self.local, &mut self.remote) {
+            (Some(local), Some((remote, _))) => local
+                .write_all(bytes)
+                .and_then(|()| remote.write_all(bytes)),
+            (Some(local), None) => local.write_all(bytes),
+            (None, Some((remote, _))) => remote.write_all(bytes),
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = result {
+            log::error!("message {}: write failed: {e}", self.id);
+            self.failed = Some(e.kind());
+        }
+    }
+
+    // ANCHOR: commit
+    /// Makes every copy durable. `Ok` means the message is ours: the session says 250.
+    /// `Err` means nothing was acknowledged: the session says 451 (or 452 if the disk is full).
+    pub fn commit(self, storage: &Storage) -> Result<MessageId, ErrorKind> {
+        if let Some(kind) = self.failed {
+            return Err(kind);
+        }
+        if let Some(local) = self.local {
+            local
+                .commit()
+                .map_err(|e| log_error(&self.id, "Maildir", e))?;
+        }
+        if let Some((writer, entry)) = self.remote {
+            writer
+                .commit(&entry)
+                .map_err(|e| log_error(&self.id, "queue", e))?;
+            storage.notify_queued();
+        }
+        Ok(self.id)
+    }
+    // ANCHOR_END: commit
+
+    /// Keeps an opened file, or records why it could not be opened.
+    fn keep<T>(&mut self, opened: io::Result<T>) -> Option<T> {
+        match opened {
+            Ok(file) => Some(file),
+            Err(e) => {
+                log::error!("message {}: cannot open: {e}", self.id);
+                self.failed.get_or_insert(e.kind());
+                None
+            }
+        }
+    }
+}
+
+/// RFC 3848 protocol names for `with`; RFC 6531 §3.7.3 for UTF8SMTP.
+fn protocol(hello: &Hello, envelope: &Envelope) -> &'static str {
+    match (hello.extended, envelope.parameters.smtputf8) {
+        (true, true) => "UTF8SMTP",
+        (true, false) => "ESMTP",
+        (false, _) => "SMTP",
+    }
+}
+
+fn log_error(id: &MessageId, place: &str, e: io::Error) -> ErrorKind {
+    log::error!("message {id}: cannot commit to the {place}: {e}");
+    e.kind()
+}
