@@ -43,12 +43,14 @@ impl Storage {
                 format!("cannot use maildir {}: {e}", maildir.display()),
             )
         })?;
-        let spool = Spool::open(spool).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot use spool {}: {e}", spool.display()),
-            )
-        })?;
+        let spool = Spool::open(spool)
+            .and_then(|queue| queue.recover().map(|_| queue))
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot use spool {}: {e}", spool.display()),
+                )
+            })?;
         Ok(Storage {
             maildir,
             spool,

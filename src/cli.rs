@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
-use crate::config::{Config, Limits};
+use crate::config::{Config, Limits, RelayConfig, Route};
 use crate::policy::{Network, Policy, Users};
 use crate::smtp::address::parse_domain;
 
@@ -35,7 +35,7 @@ pub struct Args {
     pub maildir: PathBuf,
 
     /// The outbound queue: mail for other domains waits here until it is relayed.
-    #[arg(long, value_name = "DIR", default_value = "./spool")]
+    #[arg(long, value_name = "DIR", default_value = "./spool", global = true)]
     pub spool: PathBuf,
 
     /// Accept only the users listed in FILE (one address per line, # comments);
@@ -67,8 +67,97 @@ pub struct Args {
     /// Print the dialogue (C: and S: lines) and each state transition with its RFC section.
     #[arg(long)]
     pub trace: bool,
+
+    /// Send mail for DOMAIN to HOST:PORT instead of its MX hosts; repeat for several.
+    #[arg(long = "route", value_name = "DOMAIN=HOST:PORT", value_parser = parse_route)]
+    pub routes: Vec<Route>,
+
+    /// The port to connect to on MX hosts.
+    #[arg(long, value_name = "PORT", default_value_t = RelayConfig::default().remote_port)]
+    pub remote_port: u16,
+
+    /// Ask this DNS server (ADDR:PORT) for MX and address records [default: /etc/resolv.conf].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub dns_server: Option<SocketAddr>,
+
+    /// First wait before retrying a deferred message (plain seconds, or with s, m, h, d).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub retry_min: Duration,
+
+    /// Longest wait between retries.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub retry_max: Duration,
+
+    /// Give up (and bounce) a message still undelivered after this long.
+    #[arg(long, value_name = "DURATION", default_value = "5d", value_parser = parse_duration)]
+    pub queue_lifetime: Duration,
+
+    /// Threads delivering queued mail at the same time.
+    #[arg(long, value_name = "N", default_value_t = RelayConfig::default().workers)]
+    pub relay_workers: usize,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do instead of serving mail.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the outbound queue (like Postfix's mailq), or retry it now with --flush.
+    Queue {
+        /// Ask the running postie to retry every queued message now.
+        #[arg(long)]
+        flush: bool,
+    },
 }
 // ANCHOR_END: args
+
+/// `90`, `90s`, `5m`, `1h`, `5d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 60 * 60,
+        "d" => 24 * 60 * 60,
+        _ => {
+            return Err(format!(
+                "{text:?}: use a number of seconds, or a number with s, m, h or d"
+            ))
+        }
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 90s, 5m, 1h or 5d"))?;
+    number
+        .checked_mul(seconds_per_unit)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+/// `example.test=127.0.0.1:2526` or `example.test=[::1]:2526` or `example.test=mx.example.test:25`.
+pub fn parse_route(text: &str) -> Result<Route, String> {
+    let usage = || format!("{text:?}: write the route as DOMAIN=HOST:PORT");
+    let (domain, target) = text.split_once('=').ok_or_else(usage)?;
+    let (host, port) = target.rsplit_once(':').ok_or_else(usage)?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    parse_domain(domain).map_err(|e| format!("--route {text:?}: {e}"))?;
+    if host.parse::<std::net::IpAddr>().is_err() {
+        parse_domain(host).map_err(|e| format!("--route {text:?}: {e}"))?;
+    }
+    let port = port.parse().map_err(|_| usage())?;
+    Ok(Route {
+        domain: domain.to_ascii_lowercase(),
+        host: host.to_string(),
+        port,
+    })
+}
 
 impl Args {
     /// Checks the flags and builds the configuration.
@@ -97,10 +186,18 @@ impl Args {
         if !self.relay_networks.is_empty() {
             policy.relay_networks = self.relay_networks;
         }
-        if self.max_recipients == 0 || self.max_connections == 0 || self.timeout == 0 {
-            return Err(
-                "--max-recipients, --max-connections and --timeout must be at least 1".into(),
-            );
+        if [
+            self.max_recipients,
+            self.max_connections,
+            self.relay_workers,
+        ]
+        .contains(&0)
+            || self.timeout == 0
+        {
+            return Err("--max-recipients, --max-connections, --relay-workers and --timeout must be at least 1".into());
+        }
+        if self.retry_min.is_zero() || self.retry_min > self.retry_max {
+            return Err("--retry-min must be more than 0 and at most --retry-max".into());
         }
         let limits = Limits {
             max_message_size: self.max_message_size,
@@ -117,6 +214,16 @@ impl Args {
             limits,
             max_connections: self.max_connections,
             trace: self.trace,
+            relay: RelayConfig {
+                routes: self.routes,
+                remote_port: self.remote_port,
+                dns_server: self.dns_server,
+                retry_min: self.retry_min,
+                retry_max: self.retry_max,
+                queue_lifetime: self.queue_lifetime,
+                workers: self.relay_workers,
+                ..RelayConfig::default()
+            },
         })
     }
 }
@@ -169,6 +276,37 @@ mod tests {
             !c.policy.may_relay("127.0.0.1".parse().unwrap()),
             "the flag replaces the default"
         );
+    }
+
+    #[test]
+    fn durations_and_routes() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
+        assert!(
+            parse_duration("5 m").is_err()
+                && parse_duration("m").is_err()
+                && parse_duration("5w").is_err()
+        );
+        let route = parse_route("B.test=127.0.0.1:2526").unwrap();
+        assert_eq!(
+            (route.domain.as_str(), route.host.as_str(), route.port),
+            ("b.test", "127.0.0.1", 2526)
+        );
+        assert_eq!(parse_route("b.test=[::1]:25").unwrap().host, "::1");
+        assert!(parse_route("b.test").is_err() && parse_route("b.test=host").is_err());
+        let c = config(&[
+            "--route",
+            "b.test=127.0.0.1:2526",
+            "--retry-min",
+            "1s",
+            "--queue-lifetime",
+            "3s",
+        ])
+        .unwrap();
+        assert_eq!(c.relay.routes.len(), 1);
+        assert_eq!(c.relay.queue_lifetime, Duration::from_secs(3));
+        assert!(config(&["--retry-min", "2h", "--retry-max", "1h"]).is_err());
     }
 
     #[test]

@@ -64,7 +64,56 @@ pub struct Config {
     pub max_connections: usize,
     /// Print the dialogue (`C:`/`S:`) and each state transition.
     pub trace: bool,
+    /// How mail for other domains is sent on.
+    pub relay: RelayConfig,
 }
+
+/// A static route, like a Postfix transport map entry: mail for `domain` goes to
+/// `host:port`, whatever DNS says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub domain: String,
+    pub host: String,
+    pub port: u16,
+}
+
+// ANCHOR: relay_config
+/// The relay's settings.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// `--route DOMAIN=HOST:PORT`: checked before DNS.
+    pub routes: Vec<Route>,
+    /// The port of MX hosts: 25 (RFC 5321 §4.5.4.2); another for experiments.
+    pub remote_port: u16,
+    /// Ask this DNS server for MX and addresses, instead of the system's.
+    pub dns_server: Option<SocketAddr>,
+    /// RFC 5321 §4.5.4.1: "the retry interval SHOULD be at least 30 minutes"; postie
+    /// starts lower and doubles, which suits a laptop and still backs off.
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    /// RFC 5321 §4.5.4.1: "give-up time generally needs to be at least 4-5 days".
+    pub queue_lifetime: Duration,
+    /// Worker threads delivering at the same time.
+    pub workers: usize,
+    /// How long to wait for a TCP connection to a remote host.
+    pub connect_timeout: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> RelayConfig {
+        RelayConfig {
+            routes: vec![],
+            remote_port: 25,
+            dns_server: None,
+            retry_min: Duration::from_secs(5 * 60),
+            retry_max: Duration::from_secs(60 * 60),
+            queue_lifetime: Duration::from_secs(5 * 24 * 60 * 60),
+            workers: 4,
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+}
+// ANCHOR_END: relay_config
 
 impl Config {
     /// The teaching defaults: localhost only, mail for `localhost` into `./mail`.
@@ -78,6 +127,7 @@ impl Config {
             limits: Limits::default(),
             max_connections: 100,
             trace: false,
+            relay: RelayConfig::default(),
         }
     }
 }

@@ -7,13 +7,17 @@ use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use postie::cli::Args;
+use postie::cli::{Args, Command};
+use postie::relay::queue::{listing, Spool};
 use postie::server::Server;
 use postie::TRACE;
 
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(args.trace);
+    if let Some(Command::Queue { flush }) = args.command {
+        return queue(&args.spool, flush);
+    }
     let config = match args.into_config() {
         Ok(config) => config,
         Err(e) => return fail(&e),
@@ -50,6 +54,33 @@ fn main() -> ExitCode {
     match server.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// `postie queue [--flush]`: the operator's view of the outbound queue.
+fn queue(spool: &std::path::Path, flush: bool) -> ExitCode {
+    let spool = match Spool::open(spool) {
+        Ok(spool) => spool,
+        Err(e) => return fail(&format!("cannot open spool {}: {e}", spool.display())),
+    };
+    if flush {
+        return match spool.request_flush() {
+            Ok(()) => {
+                println!("Flush requested: a running postie retries every queued message within a second.");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&format!("cannot request a flush: {e}")),
+        };
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    match spool.list() {
+        Ok(entries) => {
+            print!("{}", listing(&entries, now));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("cannot read the queue: {e}")),
     }
 }
 

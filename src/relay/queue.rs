@@ -13,7 +13,8 @@
 //! into `messages/` first; then the envelope, likewise, into `envelopes/`; then both
 //! directories are fsynced. An entry *exists* when its envelope exists. A crash at any
 //! moment leaves either a complete entry or an orphan message without an envelope, which
-//! [`Spool::open`] removes: it was never acknowledged with 250, so its sender still has it.
+//! [`Spool::recover`] removes at start-up: it was never acknowledged with 250, so its
+//! sender still has it.
 //!
 //! The envelope is a small text file a student can read with `cat`:
 //!
@@ -228,6 +229,56 @@ impl Entry {
     }
 }
 
+// ANCHOR: listing
+/// What `postie queue` prints (the operator's view, like Postfix's `mailq`).
+pub fn listing(entries: &[Entry], now: u64) -> String {
+    if entries.is_empty() {
+        return "The queue is empty.\n".to_string();
+    }
+    let mut out = String::new();
+    for e in entries {
+        let sender = if e.reverse_path.is_empty() {
+            "<> (a bounce)".to_string()
+        } else {
+            format!("<{}>", e.reverse_path)
+        };
+        out += &format!(
+            "{}  age {}  attempts {}  from {sender}\n",
+            e.id,
+            age(now.saturating_sub(e.arrived)),
+            e.attempts
+        );
+        for r in &e.recipients {
+            out += &format!("    <{}>  {}\n", r.address, r.state.as_str());
+        }
+        if e.next_attempt > now {
+            out += &format!("    next attempt in {}\n", age(e.next_attempt - now));
+        } else {
+            out += "    next attempt: now\n";
+        }
+        if let Some(error) = &e.last_error {
+            out += &format!("    last error: {error}\n");
+        }
+    }
+    let pending: usize = entries.iter().map(|e| e.pending().count()).sum();
+    out += &format!(
+        "-- {} message(s), {pending} recipient(s) pending\n",
+        entries.len()
+    );
+    out
+}
+// ANCHOR_END: listing
+
+/// `42s`, `5m`, `3h`, `2d`: the largest whole unit.
+fn age(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
 /// A value that goes into one tab-separated field: no tabs, no line breaks.
 fn field(value: &str) -> String {
     let cleaned: String = value
@@ -248,26 +299,30 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Creates the spool if missing and cleans up after a crash: files in `tmp/`, and
-    /// messages whose envelope was never written, were never acknowledged.
+    /// Opens the spool, creating its directories if missing. Safe while a server runs
+    /// (`postie queue` uses it).
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Spool> {
         let spool = Spool { root: root.into() };
         let mut builder = DirBuilder::new();
         builder.recursive(true).mode(0o700);
         for dir in ["tmp", "messages", "envelopes"] {
-            builder.create(spool.root.join(dir)).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot create spool {}: {e}", spool.root.display()),
-                )
-            })?;
+            builder.create(spool.root.join(dir))?;
         }
-        for entry in fs::read_dir(spool.root.join("tmp"))? {
+        Ok(spool)
+    }
+
+    /// Cleans up after a crash; only the server calls it, before it accepts anyone.
+    /// Files in `tmp/`, and messages whose envelope was never written, were never
+    /// acknowledged with 250: their senders still have them.
+    pub fn recover(&self) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in fs::read_dir(self.root.join("tmp"))? {
             fs::remove_file(entry?.path())?;
+            removed += 1;
         }
-        for entry in fs::read_dir(spool.root.join("messages"))? {
+        for entry in fs::read_dir(self.root.join("messages"))? {
             let entry = entry?;
-            if !spool
+            if !self
                 .envelope_path(&entry.file_name().to_string_lossy())
                 .exists()
             {
@@ -276,9 +331,10 @@ impl Spool {
                     entry.path().display()
                 );
                 fs::remove_file(entry.path())?;
+                removed += 1;
             }
         }
-        Ok(spool)
+        Ok(removed)
     }
 
     pub fn root(&self) -> &Path {
@@ -355,8 +411,19 @@ impl Spool {
         sync_dir(&self.root.join("envelopes"))
     }
 
+    /// Asks the running server to try every entry now (`postie queue --flush`). Only
+    /// the server writes envelopes; this leaves a note it picks up within a second.
+    pub fn request_flush(&self) -> io::Result<()> {
+        File::create(self.root.join("flush")).map(drop)
+    }
+
+    /// True once after `request_flush`.
+    pub fn take_flush_request(&self) -> bool {
+        fs::remove_file(self.root.join("flush")).is_ok()
+    }
+
     /// Removes a finished entry: the envelope first, so a crash in between leaves only
-    /// an orphan message, which `open` cleans up.
+    /// an orphan message, which `recover` cleans up.
     pub fn remove(&self, id: &str) -> io::Result<()> {
         fs::remove_file(self.envelope_path(id))?;
         sync_dir(&self.root.join("envelopes"))?;
@@ -506,6 +573,37 @@ mod tests {
     }
 
     #[test]
+    fn a_flush_request_is_taken_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        assert!(!spool.take_flush_request());
+        spool.request_flush().unwrap();
+        assert!(spool.take_flush_request());
+        assert!(!spool.take_flush_request());
+    }
+
+    #[test]
+    fn listing_shows_what_an_operator_needs() {
+        let id = MessageId::new();
+        let mut entry = sample(&id);
+        entry.next_attempt = entry.arrived + 300;
+        let text = listing(std::slice::from_ref(&entry), entry.arrived + 120);
+        for part in [
+            &entry.id[..],
+            "age 2m",
+            "<alice@example.org>",
+            "<bob@b.test>  pending",
+            "failed",
+            "next attempt in 3m",
+            "mx.b.test: 451 later",
+            "1 message(s), 1 recipient(s) pending",
+        ] {
+            assert!(text.contains(part), "{part:?} missing in:\n{text}");
+        }
+        assert_eq!(listing(&[], 0), "The queue is empty.\n");
+    }
+
+    #[test]
     fn an_uncommitted_writer_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::open(dir.path()).unwrap();
@@ -532,6 +630,7 @@ mod tests {
         fs::write(dir.path().join("messages").join("orphan"), b"x").unwrap();
         fs::write(dir.path().join("tmp").join("partial"), b"x").unwrap();
         let spool = Spool::open(dir.path()).unwrap();
+        assert_eq!(spool.recover().unwrap(), 2);
         assert_eq!(spool.list().unwrap().len(), 1);
         assert!(!dir.path().join("messages").join("orphan").exists());
         assert!(!dir.path().join("tmp").join("partial").exists());
