@@ -105,6 +105,14 @@ impl<R: Read, W: Write> Connection<R, W> {
                 Action::Reply(reply) => self.send(&reply),
                 Action::Close(reply) => return self.finish(&reply),
                 Action::ReceiveData(reply) => {
+                    // Say we are in DATA before the 354 leaves: a stopping server then
+                    // either sees it and lets us finish, or we see it here and say 421.
+                    self.in_data.store(true, Ordering::SeqCst);
+                    if self.stopping.load(Ordering::SeqCst) {
+                        self.in_data.store(false, Ordering::SeqCst);
+                        let reply = self.session.shutting_down();
+                        return self.finish(&reply);
+                    }
                     self.send(&reply);
                     self.flush()?;
                     match self.receive_message()? {
@@ -124,7 +132,6 @@ impl<R: Read, W: Write> Connection<R, W> {
     /// returns the session's one reply (RFC 5321 §4.1.1.4). `None` means the client
     /// went away: whatever was written is removed, nothing is delivered.
     fn receive_message(&mut self) -> io::Result<Option<Action>> {
-        self.in_data.store(true, Ordering::SeqCst);
         let limits = &self.config.limits;
         let mut decoder = DataDecoder::new(limits.max_message_size, limits.max_received_headers);
         let (hello, envelope) = self.session.transaction().expect("DATA follows RCPT");
@@ -188,6 +195,7 @@ impl<R: Read, W: Write> Connection<R, W> {
     }
     // ANCHOR_END: end_of_data
 
+    // ANCHOR: send_flush
     fn send(&mut self, reply: &Reply) {
         let start = self.pending.len();
         reply.write_to(&mut self.pending);
@@ -206,6 +214,7 @@ impl<R: Read, W: Write> Connection<R, W> {
         }
         Ok(())
     }
+    // ANCHOR_END: send_flush
 
     /// Sends a last reply and ends the conversation.
     fn finish(&mut self, reply: &Reply) -> io::Result<End> {

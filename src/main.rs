@@ -13,7 +13,23 @@ use postie::server::Server;
 use postie::TRACE;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        // --help and --version are not mistakes: clap prints them, we exit 0.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        // Every mistake is one line: "postie: ..." and exit code 2.
+        Err(e) => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            return fail(&format!(
+                "{} (see postie --help)",
+                first.trim_start_matches("error: ")
+            ));
+        }
+    };
     init_logging(args.trace);
     if let Some(Command::Queue { flush }) = args.command {
         return queue(&args.spool, flush);

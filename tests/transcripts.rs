@@ -1,0 +1,600 @@
+//! Golden transcripts: whole SMTP dialogues in `tests/transcripts/*.txt`, shared with
+//! the book, which includes the files verbatim.
+//!
+//! # The format
+//!
+//! ```text
+//! # Comment lines start with '#'. Lines starting with "C: " are sent by the client
+//! # (CRLF appended); lines starting with "S: " are expected from the server.
+//! # Consecutive C: lines are sent in ONE write (that is how PIPELINING looks on the
+//! # wire), then the S: lines that follow are read and compared.
+//! # In S: lines, {id} matches the message id (one run of non-space characters), and
+//! # {any} matches the rest of the line.
+//! C: EHLO client.example
+//! S: 250-mx.example.test greets client.example
+//! ...
+//! ```
+//!
+//! A line that is just `C:` sends an empty line (the blank line between a message's
+//! header and its body). Blank lines in the file are ignored.
+//!
+//! Directives, in comment lines (anywhere, usually at the top):
+//!
+//! - `# config: KEY=VALUE ...` changes the test configuration before the server starts:
+//!   `max_recipients=3`, `max_message_size=100`,
+//!   `users=alice@localhost,bob@localhost` (a users file: other users get 550 5.1.1),
+//!   `relay_networks=` (an empty list: 127.0.0.1 may not relay; or CIDRs, comma-separated).
+//! - `# delivered: bob@localhost 1`: after the dialogue, that mailbox's `new/` holds
+//!   exactly that many messages.
+//! - `# delivered-line: bob@localhost .leading dot`: every message in that mailbox has
+//!   this exact line (between CRLFs) in it.
+//!
+//! Every transcript starts with the greeting, `S: 220 mx.example.test ESMTP postie ready`,
+//! and ends the connection (QUIT, or a reply that closes it).
+//!
+//! # How each file is run
+//!
+//! Twice:
+//!
+//! 1. Over TCP against a [`TestServer`]: each group of C: lines in one write, then the
+//!    S: lines read one by one and compared; after the last one the server must have
+//!    closed the connection (so no extra reply slipped through).
+//! 2. Without sockets, through `postie::connection::Connection`, with a reader that
+//!    returns ONE byte per read of the whole client input and a `Vec<u8>` as the writer;
+//!    the whole output is then compared with all S: lines in order. This is layer 3 of
+//!    DESIGN.md "Testing layers": fragmentation must not change a single reply.
+
+mod common;
+use common::*;
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use postie::accept::Storage;
+use postie::config::Config;
+use postie::connection::Connection;
+use postie::policy::Users;
+use postie::smtp::session::Session;
+
+// ---------------------------------------------------------------------------------------
+// The transcript file
+
+/// One step of a dialogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    /// Consecutive C: lines, sent in one write.
+    Send(Vec<String>),
+    /// Consecutive S: lines, read and compared.
+    Expect(Vec<String>),
+}
+
+/// A parsed transcript file.
+#[derive(Debug, Default)]
+struct Transcript {
+    name: String,
+    /// `(key, value)` from `# config:` lines, in order.
+    config: Vec<(String, String)>,
+    /// `(domain, user, count)` from `# delivered:` lines.
+    delivered: Vec<(String, String, usize)>,
+    /// `(domain, user, line)` from `# delivered-line:` lines.
+    delivered_lines: Vec<(String, String, String)>,
+    steps: Vec<Step>,
+}
+
+fn transcript_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts")
+}
+
+/// Splits `user@domain` into the Maildir's `(domain, user)` (both lowercase, as postie
+/// names mailboxes).
+fn mailbox(address: &str, name: &str) -> (String, String) {
+    let (user, domain) = address
+        .rsplit_once('@')
+        .unwrap_or_else(|| panic!("{name}: {address:?} is not user@domain"));
+    (domain.to_lowercase(), user.to_lowercase())
+}
+
+fn parse(name: &str, text: &str) -> Transcript {
+    let mut t = Transcript {
+        name: name.to_string(),
+        ..Transcript::default()
+    };
+    for (n, line) in text.lines().enumerate() {
+        let at = format!("{name}:{}", n + 1);
+        if let Some(rest) = line.strip_prefix("# config:") {
+            for setting in rest.split_whitespace() {
+                let (key, value) = setting
+                    .split_once('=')
+                    .unwrap_or_else(|| panic!("{at}: expected KEY=VALUE, got {setting:?}"));
+                t.config.push((key.to_string(), value.to_string()));
+            }
+        } else if let Some(rest) = line.strip_prefix("# delivered-line:") {
+            let (address, wanted) = rest
+                .trim_start()
+                .split_once(' ')
+                .unwrap_or_else(|| panic!("{at}: expected ADDRESS LINE"));
+            let (domain, user) = mailbox(address, &at);
+            t.delivered_lines.push((domain, user, wanted.to_string()));
+        } else if let Some(rest) = line.strip_prefix("# delivered:") {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            let [address, count] = words[..] else {
+                panic!("{at}: expected ADDRESS COUNT, got {rest:?}");
+            };
+            let (domain, user) = mailbox(address, &at);
+            let count = count
+                .parse()
+                .unwrap_or_else(|_| panic!("{at}: bad count {count:?}"));
+            t.delivered.push((domain, user, count));
+        } else if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        } else if let Some(sent) = line
+            .strip_prefix("C: ")
+            .or(line.strip_prefix("C:").filter(|r| r.is_empty()))
+        {
+            match t.steps.last_mut() {
+                Some(Step::Send(lines)) => lines.push(sent.to_string()),
+                _ => t.steps.push(Step::Send(vec![sent.to_string()])),
+            }
+        } else if let Some(expected) = line.strip_prefix("S: ") {
+            match t.steps.last_mut() {
+                Some(Step::Expect(lines)) => lines.push(expected.to_string()),
+                _ => t.steps.push(Step::Expect(vec![expected.to_string()])),
+            }
+        } else {
+            panic!("{at}: a line must start with '#', 'C: ' or 'S: ': {line:?}");
+        }
+    }
+    t
+}
+
+fn load(file: &str) -> Transcript {
+    let path = transcript_dir().join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    parse(file, &text)
+}
+
+impl Transcript {
+    /// The test configuration with this transcript's `# config:` settings applied.
+    fn apply(&self, config: &mut Config) {
+        for (key, value) in &self.config {
+            let at = format!("{}: config {key}={value}", self.name);
+            match key.as_str() {
+                "max_recipients" => {
+                    config.limits.max_recipients = value.parse().expect(&at);
+                }
+                "max_message_size" => {
+                    config.limits.max_message_size = value.parse().expect(&at);
+                }
+                "users" => {
+                    let list = value.split(',').collect::<Vec<_>>().join("\n");
+                    config.policy.users = Some(Users::parse(&list).expect(&at));
+                }
+                "relay_networks" => {
+                    config.policy.relay_networks = value
+                        .split(',')
+                        .filter(|n| !n.is_empty())
+                        .map(|n| n.parse().expect(&at))
+                        .collect();
+                }
+                _ => panic!("{at}: unknown setting"),
+            }
+        }
+    }
+
+    /// Every S: line, in order.
+    fn all_expected(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .flat_map(|step| match step {
+                Step::Expect(lines) => lines.iter().map(String::as_str).collect(),
+                Step::Send(_) => vec![],
+            })
+            .collect()
+    }
+
+    /// Every C: line with its CRLF, concatenated.
+    fn all_input(&self) -> Vec<u8> {
+        let mut input = Vec::new();
+        for step in &self.steps {
+            if let Step::Send(lines) = step {
+                for line in lines {
+                    input.extend_from_slice(line.as_bytes());
+                    input.extend_from_slice(b"\r\n");
+                }
+            }
+        }
+        input
+    }
+
+    /// The `# delivered` and `# delivered-line` checks, against a Maildir root.
+    fn check_mailboxes(&self, root: &Path, how: &str) {
+        for (domain, user, count) in &self.delivered {
+            let found = messages(root, domain, user);
+            assert_eq!(
+                found.len(),
+                *count,
+                "{} ({how}): messages for {user}@{domain}",
+                self.name
+            );
+        }
+        for (domain, user, wanted) in &self.delivered_lines {
+            let found = messages(root, domain, user);
+            assert!(
+                !found.is_empty(),
+                "{} ({how}): no mail for {user}@{domain}",
+                self.name
+            );
+            for message in found {
+                let has = message
+                    .split(|&b| b == b'\n')
+                    .any(|line| line.strip_suffix(b"\r").unwrap_or(line) == wanted.as_bytes());
+                assert!(
+                    has,
+                    "{} ({how}): no line {wanted:?} in {}",
+                    self.name,
+                    message.escape_ascii()
+                );
+            }
+        }
+    }
+}
+
+/// The messages in `<root>/<domain>/<user>/new/`.
+fn messages(root: &Path, domain: &str, user: &str) -> Vec<Vec<u8>> {
+    let dir = root.join(domain).join(user).join("new");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    entries
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Matching S: lines
+
+/// Does `actual` (one reply line, without CRLF) match the pattern `expected`?
+/// `{id}` matches one run of non-space characters, `{any}` the rest of the line.
+fn matches(expected: &str, actual: &str) -> bool {
+    if let Some(i) = expected.find('{') {
+        let (literal, rest) = expected.split_at(i);
+        let Some(actual) = actual.strip_prefix(literal) else {
+            return false;
+        };
+        if rest.starts_with("{any}") {
+            return true;
+        }
+        if let Some(rest) = rest.strip_prefix("{id}") {
+            let end = actual.find(' ').unwrap_or(actual.len());
+            return end > 0 && matches(rest, &actual[end..]);
+        }
+        // A literal '{'.
+        return actual.starts_with('{') && matches(&rest[1..], &actual[1..]);
+    }
+    expected == actual
+}
+
+#[test]
+fn the_matcher_can_say_no() {
+    assert!(matches(
+        "250 2.0.0 OK: queued as {id}",
+        "250 2.0.0 OK: queued as 17M3P1Q0"
+    ));
+    assert!(!matches(
+        "250 2.0.0 OK: queued as {id}",
+        "250 2.0.0 OK: queued as "
+    ));
+    assert!(!matches(
+        "250 2.0.0 OK: queued as {id}",
+        "250 2.0.0 OK: queued as a b"
+    ));
+    assert!(matches("250 {id} x", "250 abc x"));
+    assert!(!matches("250 {id} x", "250 abc y"));
+    assert!(matches("214-{any}", "214-anything at all"));
+    assert!(!matches("214-{any}", "214 last line"));
+    assert!(!matches("250 OK", "250 OK "));
+    assert!(matches("a {b}", "a {b}"));
+}
+
+// ---------------------------------------------------------------------------------------
+// (a) Over TCP
+
+/// Reads lines (through LF) from a socket, with a deadline per read.
+struct Lines {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl Lines {
+    /// The next line without its CRLF; `None` at end of input.
+    fn next(&mut self, context: &str) -> Option<String> {
+        loop {
+            if let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
+                let raw: Vec<u8> = self.buffer.drain(..=end).collect();
+                assert!(raw.ends_with(b"\r\n"), "{context}: not CRLF: {raw:?}");
+                let text = String::from_utf8(raw[..raw.len() - 2].to_vec())
+                    .unwrap_or_else(|e| panic!("{context}: not UTF-8: {e}"));
+                return Some(text);
+            }
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return None,
+                Err(e) => panic!("{context}: read failed (no reply in time?): {e}"),
+            }
+        }
+    }
+}
+
+fn run_over_tcp(t: &Transcript) {
+    let server = TestServer::start_with(|config| t.apply(config));
+    let stream = TcpStream::connect(server.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut lines = Lines {
+        stream,
+        buffer: Vec::new(),
+    };
+    for step in &t.steps {
+        match step {
+            Step::Send(sent) => {
+                let mut bytes = Vec::new();
+                for line in sent {
+                    bytes.extend_from_slice(line.as_bytes());
+                    bytes.extend_from_slice(b"\r\n");
+                }
+                writer.write_all(&bytes).expect("send");
+            }
+            Step::Expect(expected) => {
+                for pattern in expected {
+                    let context = format!("{} (TCP), expecting {pattern:?}", t.name);
+                    let actual = lines
+                        .next(&context)
+                        .unwrap_or_else(|| panic!("{context}: the server closed the connection"));
+                    assert!(
+                        matches(pattern, &actual),
+                        "{} (TCP):\n  expected S: {pattern}\n  got      S: {actual}",
+                        t.name
+                    );
+                }
+            }
+        }
+    }
+    // The transcript ends the connection: nothing more may come.
+    let context = format!("{} (TCP), after the last S: line", t.name);
+    if let Some(extra) = lines.next(&context) {
+        panic!("{context}: unexpected S: {extra}");
+    }
+    t.check_mailboxes(&server.maildir(), "TCP");
+}
+
+// ---------------------------------------------------------------------------------------
+// (b) Without sockets, one byte per read
+
+/// A client on the slowest link there is: every read returns one byte.
+struct OneByteAtATime {
+    input: Vec<u8>,
+    next: usize,
+}
+
+impl Read for OneByteAtATime {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match (self.input.get(self.next), buf.first_mut()) {
+            (Some(&byte), Some(slot)) => {
+                *slot = byte;
+                self.next += 1;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+fn run_one_byte_at_a_time(t: &Transcript) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("mail");
+    let mut config = test_config(&root);
+    t.apply(&mut config);
+    let config = Arc::new(config);
+    let storage = Arc::new(Storage::open(&root, &config.spool, HOSTNAME).unwrap());
+    let (session, greeting) = Session::new(config.clone(), "127.0.0.1:40000".parse().unwrap());
+    let reader = OneByteAtATime {
+        input: t.all_input(),
+        next: 0,
+    };
+    let mut output = Vec::new();
+    let connection = Connection::new(reader, &mut output, session, config, storage);
+    connection.run(greeting).expect("run");
+
+    let text = String::from_utf8(output).expect("replies are UTF-8");
+    assert!(text.ends_with("\r\n"), "{}: output {text:?}", t.name);
+    let actual: Vec<&str> = text[..text.len() - 2].split("\r\n").collect();
+    let expected = t.all_expected();
+    for (i, pattern) in expected.iter().enumerate() {
+        let got = actual.get(i).copied().unwrap_or("(nothing more)");
+        assert!(
+            matches(pattern, got),
+            "{} (one byte per read), S: line {}:\n  expected S: {pattern}\n  got      S: {got}",
+            t.name,
+            i + 1
+        );
+    }
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "{} (one byte per read): extra output {:?}",
+        t.name,
+        &actual[expected.len().min(actual.len())..]
+    );
+    t.check_mailboxes(&root, "one byte per read");
+}
+
+// ---------------------------------------------------------------------------------------
+// The transcripts
+
+const GREETING: &str = "220 mx.example.test ESMTP postie ready";
+
+/// Every transcript file, each run by its own test below.
+const FILES: &[&str] = &[
+    "hello.txt",
+    "helo.txt",
+    "ehlo-extensions.txt",
+    "null-sender.txt",
+    "pipelining.txt",
+    "dot-stuffing.txt",
+    "rset-noop-vrfy-help.txt",
+    "bad-sequence.txt",
+    "syntax-errors.txt",
+    "relay-denied.txt",
+    "unknown-user.txt",
+    "too-many-recipients.txt",
+    "size.txt",
+    "smtputf8.txt",
+    "quit.txt",
+];
+
+fn run(file: &str) {
+    let t = load(file);
+    run_over_tcp(&t);
+    run_one_byte_at_a_time(&t);
+}
+
+#[test]
+fn every_file_is_listed_and_well_formed() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(transcript_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".txt"))
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = FILES.iter().map(|f| f.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed, "tests/transcripts/*.txt and FILES differ");
+
+    for file in FILES {
+        let t = load(file);
+        assert_eq!(
+            t.all_expected().first().copied(),
+            Some(GREETING),
+            "{file}: the first S: line must be the greeting"
+        );
+        assert!(
+            matches!(t.steps.first(), Some(Step::Expect(_))),
+            "{file}: the server speaks first"
+        );
+        let last = t.all_expected().last().copied().unwrap_or("");
+        assert!(
+            last.starts_with("221 ") || last.starts_with("421 ") || last.starts_with("521 "),
+            "{file}: must end the connection, ends with {last:?}"
+        );
+        assert!(
+            matches!(t.steps.last(), Some(Step::Expect(_))),
+            "{file}: ends with C: lines nobody answers"
+        );
+    }
+}
+
+#[test]
+fn hello() {
+    run("hello.txt");
+}
+
+#[test]
+fn helo() {
+    run("helo.txt");
+}
+
+#[test]
+fn ehlo_extensions() {
+    run("ehlo-extensions.txt");
+}
+
+#[test]
+fn null_sender() {
+    run("null-sender.txt");
+}
+
+#[test]
+fn pipelining() {
+    run("pipelining.txt");
+}
+
+#[test]
+fn dot_stuffing() {
+    run("dot-stuffing.txt");
+}
+
+#[test]
+fn rset_noop_vrfy_help() {
+    run("rset-noop-vrfy-help.txt");
+}
+
+#[test]
+fn bad_sequence() {
+    run("bad-sequence.txt");
+}
+
+#[test]
+fn syntax_errors() {
+    run("syntax-errors.txt");
+}
+
+#[test]
+fn relay_denied() {
+    run("relay-denied.txt");
+}
+
+#[test]
+fn unknown_user() {
+    run("unknown-user.txt");
+}
+
+#[test]
+fn too_many_recipients() {
+    run("too-many-recipients.txt");
+}
+
+#[test]
+fn size() {
+    run("size.txt");
+}
+
+#[test]
+fn smtputf8() {
+    run("smtputf8.txt");
+}
+
+#[test]
+fn quit() {
+    run("quit.txt");
+}
+
+/// The runner must be able to fail: a transcript that expects a wrong reply fails in
+/// both modes.
+#[test]
+fn a_wrong_transcript_fails() {
+    let wrong = parse(
+        "wrong",
+        &format!("S: {GREETING}\nC: NOOP\nS: 250 2.0.0 Fine\nC: QUIT\nS: 221 {{any}}\n"),
+    );
+    for (mode, run) in [
+        ("TCP", run_over_tcp as fn(&Transcript)),
+        ("one byte per read", run_one_byte_at_a_time),
+    ] {
+        let result = std::panic::catch_unwind(|| run(&wrong));
+        assert!(result.is_err(), "{mode}: a wrong reply was accepted");
+    }
+    let right = parse(
+        "right",
+        &format!("S: {GREETING}\nC: NOOP\nS: 250 OK\nC: QUIT\nS: 221 {{any}}\n"),
+    );
+    run_over_tcp(&right);
+    run_one_byte_at_a_time(&right);
+}
