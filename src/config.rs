@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::policy::Policy;
+use crate::relay::client::Timeouts;
 
 // ANCHOR: limits
 /// The limits a session enforces.
@@ -97,6 +98,8 @@ pub struct RelayConfig {
     pub workers: usize,
     /// How long to wait for a TCP connection to a remote host.
     pub connect_timeout: Duration,
+    /// How long to wait for each reply of a remote server (RFC 5321 §4.5.3.2).
+    pub timeouts: Timeouts,
 }
 
 impl Default for RelayConfig {
@@ -110,6 +113,7 @@ impl Default for RelayConfig {
             queue_lifetime: Duration::from_secs(5 * 24 * 60 * 60),
             workers: 4,
             connect_timeout: Duration::from_secs(30),
+            timeouts: Timeouts::default(),
         }
     }
 }

@@ -1,3 +1,4 @@
+// ANCHOR: map
 //! # postie — a teaching SMTP server
 //!
 //! Read the modules in the order a message meets them (RFC 5321 §3):
@@ -17,6 +18,7 @@
 //! | "250" only once it is on disk: Maildir and queue | [`accept`], [`store::maildir`], [`store::mailbox`] |
 //! | the outbound queue, MX lookup, the client, bounces | [`relay`] |
 //! | flags and limits | [`config`], [`cli`] |
+// ANCHOR_END: map
 
 pub mod accept;
 pub mod cli;

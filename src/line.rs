@@ -30,6 +30,7 @@ use std::io::{self, Read};
 /// (1000 octets) many times over, so a pipelined burst arrives in one read.
 pub const DEFAULT_CAPACITY: usize = 16 * 1024;
 
+// ANCHOR: ending
 /// How a line ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -38,6 +39,7 @@ pub enum Ending {
     /// LF without a CR before it.
     BareLf,
 }
+// ANCHOR_END: ending
 
 impl Ending {
     /// How many octets the ending occupies at the end of the line.
@@ -49,6 +51,7 @@ impl Ending {
     }
 }
 
+// ANCHOR: line
 /// One line as it arrived: the bytes, how it ended, and whether a lone CR hides inside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line<'a> {
@@ -56,8 +59,10 @@ pub struct Line<'a> {
     ending: Ending,
     has_bare_cr: bool,
 }
+// ANCHOR_END: line
 
 impl<'a> Line<'a> {
+    // ANCHOR: line_new
     /// Classifies `raw`, one line through its final LF.
     ///
     /// # Panics
@@ -78,6 +83,7 @@ impl<'a> Line<'a> {
             has_bare_cr: text.contains(&b'\r'),
         }
     }
+    // ANCHOR_END: line_new
 
     /// The line as received, ending included.
     pub fn raw(&self) -> &'a [u8] {
@@ -106,6 +112,7 @@ impl<'a> Line<'a> {
     }
 }
 
+// ANCHOR: read_error
 /// Why [`LineReader::read_line`] returned no line.
 #[derive(Debug)]
 pub enum ReadError {
@@ -120,6 +127,7 @@ pub enum ReadError {
     /// Any other I/O error.
     Io(io::Error),
 }
+// ANCHOR_END: read_error
 
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -141,6 +149,7 @@ impl std::error::Error for ReadError {
     }
 }
 
+// ANCHOR: line_reader
 /// Reads lines from `R` into a buffer of fixed capacity.
 ///
 /// Unread input is `buf[start..end]`; of that, `buf[start..scanned]` is
@@ -155,6 +164,7 @@ pub struct LineReader<R> {
     /// Kept across calls so that a timeout in the middle loses nothing.
     skipping: bool,
 }
+// ANCHOR_END: line_reader
 
 impl<R: Read> LineReader<R> {
     /// A reader with a buffer of [`DEFAULT_CAPACITY`] octets.
@@ -175,6 +185,7 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    // ANCHOR: read_line
     /// Returns the next line (through its LF). `max_len` counts the whole line
     /// INCLUDING its ending (RFC 5321 §4.5.3.1.4/§4.5.3.1.6: 512 for commands,
     /// 1000 for text lines). `max_len` > capacity is clamped to capacity.
@@ -213,12 +224,15 @@ impl<R: Read> LineReader<R> {
             self.fill()?;
         }
     }
+    // ANCHOR_END: read_line
 
+    // ANCHOR: has_buffered_input
     /// True when bytes already received are waiting (PIPELINING: the connection
     /// flushes replies only when this is false).
     pub fn has_buffered_input(&self) -> bool {
         self.start < self.end
     }
+    // ANCHOR_END: has_buffered_input
 
     /// The underlying reader.
     pub fn get_ref(&self) -> &R {
@@ -231,6 +245,7 @@ impl<R: Read> LineReader<R> {
         &mut self.inner
     }
 
+    // ANCHOR: fill
     /// One read from `inner` into the free tail of the buffer.
     fn fill(&mut self) -> Result<(), ReadError> {
         loop {
@@ -260,6 +275,7 @@ impl<R: Read> LineReader<R> {
             }
         }
     }
+    // ANCHOR_END: fill
 }
 
 #[cfg(test)]

@@ -107,12 +107,15 @@ impl Users {
     }
 }
 
+// ANCHOR: users
 /// Mailboxes are matched without regard to case (RFC 5321 §2.4 lets us choose; it
 /// recommends not depending on case).
 fn user_key(local_part: &str, domain: &str) -> String {
     format!("{}@{}", local_part.to_lowercase(), domain.to_lowercase())
 }
+// ANCHOR_END: users
 
+// ANCHOR: policy
 /// Who we accept for.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -123,6 +126,7 @@ pub struct Policy {
     /// Clients that may send mail to other domains.
     pub relay_networks: Vec<Network>,
 }
+// ANCHOR_END: policy
 
 impl Default for Policy {
     fn default() -> Policy {

@@ -7,9 +7,12 @@
 //! number of clients is capped (over the cap: `421 4.3.2` and close; the listener keeps
 //! serving).
 //!
+//! `run` also starts the relay (see [`crate::relay::runner`]), which delivers what the
+//! clients queue for other domains.
+//!
 //! Shutdown (SIGINT/SIGTERM, see `main.rs`): stop accepting; idle clients get
 //! `421 4.3.0` at once; a client in the middle of DATA finishes its message (or times
-//! out) first; then `run` returns.
+//! out) first; the relay's scheduler stops; then `run` returns.
 //!
 //! Left out: a thread pool (threads are cheap enough here; the performance chapter
 //! measures it), per-IP limits (an exercise in the book).
@@ -25,12 +28,15 @@ use std::time::Duration;
 use crate::accept::Storage;
 use crate::config::Config;
 use crate::connection::Connection;
+use crate::relay;
 use crate::smtp::reply::Reply;
 use crate::smtp::session::Session;
 
+// ANCHOR: client_stack
 /// Each client thread's stack. The conversation keeps its buffers on the heap, so a
 /// small stack is plenty, and 1,000 clients cost 256 MiB of address space, not 2 GiB.
 const CLIENT_STACK: usize = 256 * 1024;
+// ANCHOR_END: client_stack
 
 /// A bound listener, ready to `run`.
 pub struct Server {
@@ -70,9 +76,11 @@ impl Shared {
 #[derive(Clone)]
 pub struct ShutdownHandle {
     shared: Arc<Shared>,
+    storage: Arc<Storage>,
     wake: SocketAddr,
 }
 
+// ANCHOR: shutdown
 impl ShutdownHandle {
     pub fn shutdown(&self) {
         if self.shared.stopping.swap(true, Ordering::SeqCst) {
@@ -86,10 +94,12 @@ impl ShutdownHandle {
                 let _ = client.stream.shutdown(Shutdown::Read);
             }
         }
-        // Wake the accept loop with a connection of our own.
+        // Wake the relay's scheduler, and the accept loop with a connection of our own.
+        self.storage.notify_queued();
         let _ = TcpStream::connect_timeout(&self.wake, Duration::from_secs(1));
     }
 }
+// ANCHOR_END: shutdown
 
 impl Server {
     /// Opens the Maildir and the spool and binds the listener; each error is the user's
@@ -128,6 +138,7 @@ impl Server {
         }
         Ok(ShutdownHandle {
             shared: self.shared.clone(),
+            storage: self.storage.clone(),
             wake,
         })
     }
@@ -135,6 +146,12 @@ impl Server {
     // ANCHOR: accept_loop
     /// Accepts clients until shut down, then waits for the ones still talking.
     pub fn run(self) -> io::Result<()> {
+        // The relay delivers what we queue, on its own threads, until we stop.
+        let relay = relay::runner::start(
+            self.config.clone(),
+            self.storage.clone(),
+            self.shared.stopping.clone(),
+        )?;
         for stream in self.listener.incoming() {
             if self.shared.stopping.load(Ordering::SeqCst) {
                 break;
@@ -157,6 +174,7 @@ impl Server {
                 .wait(clients)
                 .unwrap_or_else(|p| p.into_inner());
         }
+        let _ = relay.join();
         log::info!("all clients gone; stopped");
         Ok(())
     }
@@ -229,6 +247,7 @@ impl Server {
     // ANCHOR_END: accept
 }
 
+// ANCHOR: serve
 /// One client, on its own thread, from the greeting to the close.
 fn serve(
     stream: TcpStream,
@@ -254,7 +273,9 @@ fn serve(
         Err(e) => log::info!("{peer} dropped: {e}"),
     }
 }
+// ANCHOR_END: serve
 
+// ANCHOR: refuse
 /// Tells a client we cannot serve it, without giving it a thread.
 fn refuse(mut stream: TcpStream, reply: &Reply) {
     let mut out = Vec::new();
@@ -263,3 +284,4 @@ fn refuse(mut stream: TcpStream, reply: &Reply) {
     let _ = stream.write_all(&out);
     let _ = stream.shutdown(Shutdown::Both);
 }
+// ANCHOR_END: refuse

@@ -2,6 +2,8 @@
 //! (RFC 5321 §3.6 relaying, §4.5.4 retries, §5 address resolution, §6 reliability).
 
 pub mod bounce;
+pub mod client;
 pub mod dns;
 pub mod mx;
 pub mod queue;
+pub mod runner;

@@ -91,6 +91,7 @@ impl fmt::Display for Mailbox {
     }
 }
 
+// ANCHOR: reverse_path
 /// The argument of MAIL FROM: a mailbox, or `<>` for notifications such as bounces
 /// (§4.5.5: the null reverse path).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +99,7 @@ pub enum ReversePath {
     Null,
     Mailbox(Mailbox),
 }
+// ANCHOR_END: reverse_path
 
 impl ReversePath {
     pub fn is_ascii(&self) -> bool {
@@ -118,6 +120,7 @@ impl fmt::Display for ReversePath {
     }
 }
 
+// ANCHOR: forward_path
 /// The argument of RCPT TO.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ForwardPath {
@@ -125,6 +128,7 @@ pub enum ForwardPath {
     Postmaster,
     Mailbox(Mailbox),
 }
+// ANCHOR_END: forward_path
 
 impl ForwardPath {
     pub fn is_ascii(&self) -> bool {
@@ -327,6 +331,7 @@ pub fn parse_address_literal(s: &str) -> Result<IpAddr, AddressError> {
     })
 }
 
+// ANCHOR: parse_ehlo_argument
 /// The argument of EHLO: a domain or an address literal (§4.1.1.1).
 pub fn parse_ehlo_argument(s: &str) -> Result<Host, AddressError> {
     if s.starts_with('[') {
@@ -335,6 +340,7 @@ pub fn parse_ehlo_argument(s: &str) -> Result<Host, AddressError> {
         parse_domain(s).map(|d| Host::Domain(d.to_string()))
     }
 }
+// ANCHOR_END: parse_ehlo_argument
 
 #[cfg(test)]
 mod tests {

@@ -82,6 +82,7 @@ impl Command {
     }
 }
 
+// ANCHOR: mail_parameters
 /// What a message body contains (RFC 6152: BODY=8BITMIME).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Body {
@@ -100,6 +101,7 @@ pub struct MailParameters {
     /// RFC 6531: UTF-8 addresses and headers may follow.
     pub smtputf8: bool,
 }
+// ANCHOR_END: mail_parameters
 
 /// Commands from RFC 5321 and common extensions that we recognise but do not offer.
 /// RFC 5321 §4.2.4: 502 for "command not implemented", 500 for a verb we do not know.
@@ -175,6 +177,7 @@ fn split_path<'a>(argument: &'a str, keyword: &str) -> Option<(&'a str, Vec<&'a 
     Some((path, parts.collect()))
 }
 
+// ANCHOR: parse_mail
 /// MAIL FROM:<reverse-path> [SIZE=n] [BODY=7BIT|8BITMIME] [SMTPUTF8]
 fn parse_mail(argument: &str) -> Result<Command, Reply> {
     let Some((path, params)) = split_path(argument, "FROM") else {
@@ -217,7 +220,9 @@ fn parse_mail(argument: &str) -> Result<Command, Reply> {
     }
     Ok(Command::Mail(reverse_path, parameters))
 }
+// ANCHOR_END: parse_mail
 
+// ANCHOR: parse_rcpt
 /// RCPT TO:<forward-path>; we support no RCPT parameters (§4.1.1.11: 555 for those).
 fn parse_rcpt(argument: &str) -> Result<Command, Reply> {
     let Some((path, params)) = split_path(argument, "TO") else {
@@ -229,6 +234,7 @@ fn parse_rcpt(argument: &str) -> Result<Command, Reply> {
     }
     Ok(Command::Rcpt(forward_path))
 }
+// ANCHOR_END: parse_rcpt
 
 fn bad_value(text: impl Into<String>) -> Reply {
     Reply::syntax_error(Status(5, 5, 4), text)

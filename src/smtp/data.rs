@@ -37,6 +37,7 @@
 
 use crate::line::Line;
 
+// ANCHOR: data_line
 /// What one line of DATA means.
 #[derive(Debug, PartialEq, Eq)]
 pub enum DataLine<'a> {
@@ -49,7 +50,9 @@ pub enum DataLine<'a> {
     /// A bare LF or bare CR: refuse and close the connection, never resynchronise.
     BareNewline,
 }
+// ANCHOR_END: data_line
 
+// ANCHOR: data_outcome
 /// The verdict on a message, once its end has been read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataOutcome {
@@ -71,6 +74,7 @@ pub enum DataOutcome {
         received: usize,
     },
 }
+// ANCHOR_END: data_outcome
 
 /// Where a line falls in the message (RFC 5322 §2.1): header fields, then an
 /// empty line, then the body.
@@ -106,6 +110,7 @@ impl DataDecoder {
         }
     }
 
+    // ANCHOR: feed
     /// What to do with the next line of mail data.
     pub fn feed<'a>(&mut self, line: Line<'a>) -> DataLine<'a> {
         // RFC 5321 §2.3.8, §4.1.1.4: only CRLF ends a line, so only CRLF "." CRLF
@@ -134,12 +139,14 @@ impl DataDecoder {
             DataLine::Discard
         }
     }
+    // ANCHOR_END: feed
 
     /// The line reader reported `ReadError::TooLong` for a line of message text.
     pub fn line_too_long(&mut self) {
         self.line_too_long = true;
     }
 
+    // ANCHOR: outcome
     /// The verdict, meaningful once [`feed`](Self::feed) returned [`DataLine::End`].
     /// When several limits were broken, size wins, then line length, then hops.
     pub fn outcome(&self) -> DataOutcome {
@@ -155,6 +162,7 @@ impl DataDecoder {
             DataOutcome::Complete { size: self.size }
         }
     }
+    // ANCHOR_END: outcome
 }
 
 /// Whether a header line starts a `Received` field (RFC 5322 §3.6.7).

@@ -57,6 +57,7 @@ pub struct Trace<'a> {
     pub date: OffsetDateTime,
 }
 
+// ANCHOR: received
 /// The `Received:` field, ending in CRLF.
 pub fn received(t: &Trace) -> String {
     // RFC 5321 §4.1.3: an IPv6 address literal carries the "IPv6:" tag. A
@@ -78,12 +79,15 @@ pub fn received(t: &Trace) -> String {
     field.push_str(&format!("; {}\r\n", rfc5322_date(t.date)));
     field
 }
+// ANCHOR_END: received
 
+// ANCHOR: return_path
 /// The `Return-Path:` field, ending in CRLF. The reverse path may be given
 /// with or without angle brackets; "" is the null reverse path, `<>`.
 pub fn return_path(reverse_path: &str) -> String {
     format!("Return-Path: <{}>\r\n", clean(unbracket(reverse_path)))
 }
+// ANCHOR_END: return_path
 
 /// An RFC 5322 §3.3 date-time in UTC: "Mon, 5 Jan 2026 01:02:03 +0000".
 /// The day has no leading zero (the grammar allows one or two digits).
@@ -105,6 +109,7 @@ pub fn rfc5322_date(t: OffsetDateTime) -> String {
     )
 }
 
+// ANCHOR: clean
 /// Replaces everything that could break the structure of a trace field.
 fn clean(value: &str) -> String {
     value
@@ -118,6 +123,7 @@ fn clean(value: &str) -> String {
         })
         .collect()
 }
+// ANCHOR_END: clean
 
 /// A cleaned value that must not be empty, or the field would lose a word.
 fn word(value: &str) -> String {

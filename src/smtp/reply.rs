@@ -16,6 +16,7 @@ use std::io::ErrorKind;
 /// RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including the code and CRLF.
 pub const MAX_REPLY_LINE: usize = 512;
 
+// ANCHOR: status
 /// An enhanced status code `class.subject.detail` (RFC 3463 §2), e.g. `2.1.5`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Status(pub u8, pub u16, pub u16);
@@ -25,7 +26,9 @@ impl fmt::Display for Status {
         write!(f, "{}.{}.{}", self.0, self.1, self.2)
     }
 }
+// ANCHOR_END: status
 
+// ANCHOR: reply
 /// One SMTP reply, possibly multi-line (RFC 5321 §4.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -33,6 +36,7 @@ pub struct Reply {
     status: Option<Status>,
     lines: Vec<String>,
 }
+// ANCHOR_END: reply
 
 impl Reply {
     /// A one-line reply. Text is sanitized: no CR, LF or other control characters.
@@ -77,12 +81,20 @@ impl Reply {
         self.code >= 500
     }
 
+    /// 50z and 555: the client got the syntax or the order wrong (RFC 5321 §4.2.1
+    /// "x0z"; 555 is the parameter error of §4.1.1.11).
+    pub fn is_syntax_error(&self) -> bool {
+        (500..510).contains(&self.code) || self.code == 555
+    }
+
+    // ANCHOR: without_status
     /// The same reply without its enhanced status code. The session uses it until the
     /// client has said EHLO and seen ENHANCEDSTATUSCODES advertised (RFC 2034 §3).
     pub fn without_status(mut self) -> Reply {
         self.status = None;
         self
     }
+    // ANCHOR_END: without_status
 
     // ANCHOR: write_to
     /// Renders the reply as it goes on the wire: `250-2.0.0 first\r\n250 2.0.0 last\r\n`,
@@ -128,6 +140,7 @@ fn is_char_boundary(bytes: &[u8], index: usize) -> bool {
     index >= bytes.len() || (bytes[index] & 0xC0) != 0x80
 }
 
+// ANCHOR: sanitize
 /// Reply text may echo what a client sent. A CR or LF inside it would end the reply
 /// early and let the client forge a second one (go-smtp #275), so every control
 /// character becomes a space.
@@ -136,21 +149,26 @@ fn sanitize(text: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
+// ANCHOR_END: sanitize
 
 // ANCHOR: catalogue
 /// The catalogue. Each constructor names the situation in the RFC's words.
 impl Reply {
+    // ANCHOR: service_ready
     /// 220: the greeting (RFC 5321 §4.2, §3.1). No enhanced code on the greeting (RFC 2034 §3).
     pub fn service_ready(hostname: &str) -> Reply {
         Reply::new(220, None, format!("{hostname} ESMTP postie ready"))
     }
+    // ANCHOR_END: service_ready
 
+    // ANCHOR: ehlo
     /// 250 to EHLO: our name, then one extension keyword a line (RFC 5321 §4.1.1.1).
     pub fn ehlo(hostname: &str, client: &str, extensions: &[String]) -> Reply {
         let mut lines = vec![format!("{hostname} greets {client}")];
         lines.extend(extensions.iter().cloned());
         Reply::multiline(250, None, lines)
     }
+    // ANCHOR_END: ehlo
 
     /// 250 to HELO: just our name; HELO announces no extensions (RFC 5321 §4.1.1.1).
     pub fn helo(hostname: &str, client: &str) -> Reply {
@@ -180,17 +198,21 @@ impl Reply {
         )
     }
 
+    // ANCHOR: start_mail_input
     /// 354: go ahead with the message (RFC 5321 §4.1.1.4). An intermediate reply, so no
     /// enhanced code.
     pub fn start_mail_input() -> Reply {
         Reply::new(354, None, "Start mail input; end with <CRLF>.<CRLF>")
     }
+    // ANCHOR_END: start_mail_input
 
+    // ANCHOR: message_accepted
     /// 250 2.0.0 after the final dot: the message is on disk and now our responsibility
     /// (RFC 5321 §6.1).
     pub fn message_accepted(id: &str) -> Reply {
         Reply::new(250, Some(Status(2, 0, 0)), format!("OK: queued as {id}"))
     }
+    // ANCHOR_END: message_accepted
 
     /// 221 2.0.0 to QUIT (RFC 5321 §4.1.1.10).
     pub fn closing(hostname: &str) -> Reply {
@@ -251,6 +273,7 @@ impl Reply {
         )
     }
 
+    // ANCHOR: local_error
     /// 451 4.3.0 or 452 4.3.1: we could not make the message durable. Nothing was kept;
     /// the client keeps responsibility and will try again (RFC 5321 §4.2.5).
     pub fn local_error(kind: ErrorKind) -> Reply {
@@ -268,6 +291,7 @@ impl Reply {
             )
         }
     }
+    // ANCHOR_END: local_error
 
     /// 452 4.5.3: one recipient too many (RFC 5321 §4.5.3.1.10); the client sends the
     /// rest in another transaction.
@@ -405,6 +429,7 @@ impl Reply {
         )
     }
 
+    // ANCHOR: bare_newline_in_data
     /// 521 5.5.2 in DATA: a bare CR or LF in message text. We cannot know where the
     /// message was meant to end (SMTP smuggling), so we refuse it and close; RFC 7504
     /// lets 521 be sent before closing.
@@ -415,6 +440,7 @@ impl Reply {
             "Bare CR or LF in message text; end every line with CRLF (use telnet or nc -C). Closing connection",
         )
     }
+    // ANCHOR_END: bare_newline_in_data
 }
 // ANCHOR_END: catalogue
 

@@ -25,6 +25,7 @@ use crate::policy::Decision;
 use crate::store::maildir::MailboxPath;
 use crate::TRACE;
 
+// ANCHOR: hello
 /// What the client told us in EHLO or HELO.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hello {
@@ -33,7 +34,9 @@ pub struct Hello {
     /// EHLO (true) or HELO (false): may the client use service extensions?
     pub extended: bool,
 }
+// ANCHOR_END: hello
 
+// ANCHOR: destination
 /// One accepted recipient and where its copy goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
@@ -49,7 +52,9 @@ pub enum Destination {
     /// Another domain: the outbound queue, then the recipient domain's MX host.
     Remote,
 }
+// ANCHOR_END: destination
 
+// ANCHOR: envelope
 /// One mail transaction (RFC 5321 §3.3): who it is from, for whom, how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
@@ -57,6 +62,7 @@ pub struct Envelope {
     pub parameters: MailParameters,
     pub recipients: Vec<Recipient>,
 }
+// ANCHOR_END: envelope
 
 // ANCHOR: state
 /// Where the conversation stands. Each variant carries the data of its stage.
@@ -100,6 +106,7 @@ impl State {
         }
     }
 
+    // ANCHOR: reset
     /// RSET (§4.1.1.5) and the end of a message both go back to "greeted, no transaction".
     fn reset(self) -> State {
         match self {
@@ -110,8 +117,10 @@ impl State {
             other => other,
         }
     }
+    // ANCHOR_END: reset
 }
 
+// ANCHOR: action
 /// What the connection must do after a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -122,6 +131,7 @@ pub enum Action {
     /// Send the reply and close the connection.
     Close(Reply),
 }
+// ANCHOR_END: action
 
 impl Action {
     pub fn reply(&self) -> &Reply {
@@ -151,6 +161,7 @@ pub struct Session {
 }
 
 impl Session {
+    // ANCHOR: new
     /// A new session and the greeting to send (RFC 5321 §3.1, §4.2: 220).
     pub fn new(config: Arc<Config>, client: SocketAddr) -> (Session, Reply) {
         let greeting = Reply::service_ready(&config.hostname);
@@ -162,6 +173,7 @@ impl Session {
         };
         (session, greeting)
     }
+    // ANCHOR_END: new
 
     pub fn state(&self) -> &State {
         &self.state
@@ -235,9 +247,9 @@ impl Session {
             MessageOutcome::NotStored(kind) => Reply::local_error(kind),
         };
         let state = std::mem::replace(&mut self.state, State::Closed);
-        self.log_transition("end of data", "§4.1.1.4", &state, &state.clone().reset());
         let enhanced = state.hello().is_some_and(|h| h.extended);
         self.state = state.reset();
+        self.log_transition("end of data", "§4.1.1.4", "Data", self.state.name());
         Action::Reply(if enhanced {
             reply
         } else {
@@ -246,6 +258,7 @@ impl Session {
     }
     // ANCHOR_END: message_received
 
+    // ANCHOR: command
     /// A parsed command: run the transition, then count errors.
     fn command(&mut self, command: Command) -> Action {
         let state = std::mem::replace(&mut self.state, State::Closed);
@@ -266,10 +279,13 @@ impl Session {
             }
         };
         match action {
-            Action::Reply(r) if r.is_permanent_failure() => self.refuse(r),
+            // RFC 5321 §4.2.1: "x0z" replies are syntax and sequence errors; those
+            // spend the error budget. A refused recipient is not a client mistake.
+            Action::Reply(r) if r.is_syntax_error() => self.refuse(r),
             other => other,
         }
     }
+    // ANCHOR_END: command
 
     // ANCHOR: transition
     /// The whole protocol in one table: (state, command) → (next state, action).
@@ -279,6 +295,7 @@ impl Session {
             // In Data the connection reads message text, not commands, and after Closed
             // it reads nothing; this arm only keeps the table total.
             (s @ (State::Data { .. } | State::Closed), _) => (s, bad_sequence("No commands now")),
+            // ANCHOR: anytime_arms
             // RFC 5321 §4.1.4: NOOP, HELP, VRFY, RSET and QUIT work in every state.
             (s, Command::Noop) => (s, Action::Reply(Reply::ok())),
             (s, Command::Help(topic)) => (s, Action::Reply(help(topic.as_deref()))),
@@ -286,7 +303,9 @@ impl Session {
             (s, Command::Vrfy(_)) => (s, Action::Reply(Reply::cannot_verify())),
             (s, Command::Rset) => (s.reset(), Action::Reply(Reply::ok())),
             (_, Command::Quit) => (State::Closed, Action::Close(Reply::closing(host))),
+            // ANCHOR_END: anytime_arms
 
+            // ANCHOR: ehlo_arms
             // §4.1.4: EHLO may come at any time and resets the transaction, as RSET does.
             (_, Command::Ehlo(client)) => {
                 let reply = Reply::ehlo(host, &client.to_string(), &self.extensions());
@@ -304,7 +323,9 @@ impl Session {
                 };
                 (State::Ready { hello }, Action::Reply(reply))
             }
+            // ANCHOR_END: ehlo_arms
 
+            // ANCHOR: mail_arms
             (State::Ready { hello }, Command::Mail(reverse_path, parameters)) => {
                 match self.check_mail(&hello, &reverse_path, &parameters) {
                     Some(refusal) => (State::Ready { hello }, Action::Reply(refusal)),
@@ -326,7 +347,9 @@ impl Session {
                 s,
                 bad_sequence("Nested MAIL command: a transaction is already open (use RSET)"),
             ),
+            // ANCHOR_END: mail_arms
 
+            // ANCHOR: rcpt_arms
             (
                 State::MailFrom {
                     hello,
@@ -347,7 +370,9 @@ impl Session {
                 (next, Action::Reply(reply))
             }
             (s, Command::Rcpt(_)) => (s, bad_sequence("Send MAIL FROM before RCPT TO")),
+            // ANCHOR_END: rcpt_arms
 
+            // ANCHOR: data_arms
             (State::RcptTo { hello, envelope }, Command::Data) => (
                 State::Data { hello, envelope },
                 Action::ReceiveData(Reply::start_mail_input()),
@@ -357,12 +382,13 @@ impl Session {
                 (s, Action::Reply(Reply::no_valid_recipients()))
             }
             (s, Command::Data) => (s, bad_sequence("Send MAIL FROM and RCPT TO before DATA")),
-
+            // ANCHOR_END: data_arms
             (s, Command::NotImplemented(verb)) => (s, Action::Reply(Reply::not_implemented(&verb))),
         }
     }
     // ANCHOR_END: transition
 
+    // ANCHOR: extensions
     /// The service extensions we advertise in the EHLO reply (RFC 5321 §4.1.1.1).
     pub fn extensions(&self) -> Vec<String> {
         vec![
@@ -374,7 +400,9 @@ impl Session {
             "HELP".to_string(),                                      // RFC 5321 §4.1.1.8
         ]
     }
+    // ANCHOR_END: extensions
 
+    // ANCHOR: check_mail
     /// Checks a MAIL command; `Some(reply)` refuses it.
     fn check_mail(
         &self,
@@ -403,6 +431,7 @@ impl Session {
         }
         None
     }
+    // ANCHOR_END: check_mail
 
     // ANCHOR: add_recipient
     /// Checks one RCPT and, if it is accepted, adds it to the envelope.
@@ -435,6 +464,7 @@ impl Session {
     }
     // ANCHOR_END: add_recipient
 
+    // ANCHOR: refuse
     /// Sends a 5xx reply, counting it against the error budget; past the budget the
     /// client gets 421 and is closed instead (it is probably not a mail client at all).
     fn refuse(&mut self, reply: Reply) -> Action {
@@ -450,11 +480,12 @@ impl Session {
             reply.without_status()
         })
     }
+    // ANCHOR_END: refuse
 
     /// Moves to Closed, rendering `reply` as the state before it allows.
     fn close(&mut self, reply: Reply) -> Reply {
         let state = std::mem::replace(&mut self.state, State::Closed);
-        self.log_transition("close", "§3.8", &state, &State::Closed);
+        self.log_transition("close", "§3.8", state.name(), "Closed");
         if state.hello().is_some_and(|h| h.extended) {
             reply
         } else {
@@ -462,8 +493,8 @@ impl Session {
         }
     }
 
-    fn log_transition(&self, what: &str, section: &str, from: &State, to: &State) {
-        log::debug!(target: TRACE, "{} {what} (RFC 5321 {section}): {} -> {}", self.client, from.name(), to.name());
+    fn log_transition(&self, what: &str, section: &str, from: &str, to: &str) {
+        log::debug!(target: TRACE, "{} {what} (RFC 5321 {section}): {from} -> {to}", self.client);
     }
 }
 
@@ -471,6 +502,7 @@ fn bad_sequence(text: &str) -> Action {
     Action::Reply(Reply::bad_sequence(text))
 }
 
+// ANCHOR: help
 /// HELP and HELP <command> (RFC 5321 §4.1.1.8).
 fn help(topic: Option<&str>) -> Reply {
     const TOPICS: &[(&str, &str)] = &[
@@ -500,6 +532,7 @@ fn help(topic: Option<&str>) -> Reply {
         },
     }
 }
+// ANCHOR_END: help
 
 #[cfg(test)]
 mod tests;

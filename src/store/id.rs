@@ -24,7 +24,9 @@ pub struct MessageId {
 impl MessageId {
     pub fn new() -> MessageId {
         // A clock before 1970 gives 0 here; pid and counter still differ.
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         MessageId {
             secs: now.as_secs(),
             micros: now.subsec_micros(),
@@ -37,7 +39,10 @@ impl MessageId {
     /// The Maildir unique name `<secs>.M<usec>P<pid>Q<n>.<host>`
     /// (<https://cr.yp.to/proto/maildir.html>); `host` must already be escaped.
     pub fn file_name(&self, host: &str) -> String {
-        format!("{}.M{}P{}Q{}.{host}", self.secs, self.micros, self.pid, self.n)
+        format!(
+            "{}.M{}P{}Q{}.{host}",
+            self.secs, self.micros, self.pid, self.n
+        )
     }
 
     /// When the id was made (seconds since 1970).
@@ -68,7 +73,13 @@ mod tests {
     #[test]
     fn ids_are_unique_across_threads() {
         let threads: Vec<_> = (0..8)
-            .map(|_| std::thread::spawn(|| (0..10_000).map(|_| MessageId::new().to_string()).collect::<Vec<_>>()))
+            .map(|_| {
+                std::thread::spawn(|| {
+                    (0..10_000)
+                        .map(|_| MessageId::new().to_string())
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         let mut seen = HashSet::new();
         for t in threads {
@@ -81,7 +92,12 @@ mod tests {
 
     #[test]
     fn shapes() {
-        let id = MessageId { secs: 1795827860, micros: 42, pid: 7, n: 3 };
+        let id = MessageId {
+            secs: 1795827860,
+            micros: 42,
+            pid: 7,
+            n: 3,
+        };
         assert_eq!(id.to_string(), "1795827860M42P7Q3");
         assert_eq!(id.file_name("mx.example"), "1795827860.M42P7Q3.mx.example");
         assert!(!id.to_string().contains('.'));

@@ -85,18 +85,21 @@ impl fmt::Display for NameError {
 
 impl std::error::Error for NameError {}
 
+// ANCHOR: mailbox_name
 /// The directory name for a local part, as the address parser returns it:
 /// a dot-string (`john.smith`) or a quoted string with its quotes
 /// (`"john smith"`, which is refused).
 pub fn mailbox_name(local_part: &str) -> Result<SafeName, NameError> {
     safe_name(local_part, MAX_LOCAL_PART, is_local_part_char)
 }
+// ANCHOR_END: mailbox_name
 
 /// The directory name for a domain (`Example.ORG` → `example.org`).
 pub fn domain_name(domain: &str) -> Result<SafeName, NameError> {
     safe_name(domain, MAX_DOMAIN, is_domain_char)
 }
 
+// ANCHOR: safe_name
 /// Folds case, then checks the folded name: it is what names the path.
 fn safe_name(
     raw: &str,
@@ -126,6 +129,7 @@ fn safe_name(
     }
     Ok(SafeName(name))
 }
+// ANCHOR_END: safe_name
 
 /// RFC 5322 §3.2.3 `atext` and '.', without '/': '/' is atext, but on disk
 /// it separates path components.

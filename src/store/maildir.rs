@@ -37,12 +37,12 @@
 //! A production server would hand the message to a local delivery agent
 //! (LMTP, Dovecot's `deliver`) and map recipients through a user database.
 
+use crate::store::id::MessageId;
+use crate::store::mailbox::SafeName;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use crate::store::id::MessageId;
-use crate::store::mailbox::SafeName;
 
 /// The three subdirectories of every Maildir.
 const SUBDIRS: [&str; 3] = ["tmp", "new", "cur"];
@@ -233,7 +233,11 @@ impl Delivery {
             }
             return Err(err);
         }
-        log::debug!("delivered {} to {} mailbox(es)", self.name, self.mailboxes.len());
+        log::debug!(
+            "delivered {} to {} mailbox(es)",
+            self.name,
+            self.mailboxes.len()
+        );
         Ok(())
         // Dropping `self` now removes the name in tmp/.
     }
@@ -398,7 +402,9 @@ mod tests {
     fn drop_without_commit_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let maildir = Maildir::open(dir.path(), "mx").unwrap();
-        let mut delivery = maildir.begin(&MessageId::new(), &[to("localhost", "u")]).unwrap();
+        let mut delivery = maildir
+            .begin(&MessageId::new(), &[to("localhost", "u")])
+            .unwrap();
         delivery.write_all(b"half a message").unwrap();
         assert_eq!(files(dir.path(), "localhost", "u", "tmp").len(), 1);
         drop(delivery);
@@ -463,7 +469,11 @@ mod tests {
     fn a_failed_commit_delivers_to_nobody() {
         let dir = tempfile::tempdir().unwrap();
         let maildir = Maildir::open(dir.path(), "mx").unwrap();
-        let mut delivery = maildir.begin(&MessageId::new(), &[to("localhost", "first"), to("localhost", "second")])
+        let mut delivery = maildir
+            .begin(
+                &MessageId::new(),
+                &[to("localhost", "first"), to("localhost", "second")],
+            )
             .unwrap();
         delivery.write_all(b"x").unwrap();
         // Sabotage: the second mailbox's new/ becomes a regular file, so the

@@ -31,6 +31,9 @@ pub fn test_config(maildir: &Path) -> Config {
     config.spool = maildir.with_file_name("spool");
     config.policy.local_domains = vec!["localhost".into(), "example.test".into()];
     config.limits.timeout = Duration::from_secs(10);
+    // Tests talk to loopback only: no MX lookup may reach the machine's real resolver.
+    // Nothing listens on port 9, so lookups fail fast and mail for other domains waits.
+    config.relay.dns_server = Some("127.0.0.1:9".parse().unwrap());
     config
 }
 

@@ -401,3 +401,17 @@ fn transition_table_is_total_and_legal() {
         }
     }
 }
+
+/// RFC 5321 §4.2.1: only "x0z" replies (syntax, sequence) spend the error budget. A
+/// message with many refused recipients still reaches the ones that exist.
+#[test]
+fn refused_recipients_do_not_spend_the_error_budget() {
+    let mut s = connected_with(config(), "192.0.2.1:4000");
+    assert_eq!(code(&mut s, "EHLO client.example"), 250);
+    assert_eq!(code(&mut s, "MAIL FROM:<a@b.example>"), 250);
+    for n in 0..20 {
+        assert_eq!(code(&mut s, &format!("RCPT TO:<x{n}@other.test>")), 550);
+    }
+    assert_eq!(code(&mut s, "RCPT TO:<bob@localhost>"), 250);
+    assert!(matches!(send(&mut s, "DATA"), Action::ReceiveData(_)));
+}
