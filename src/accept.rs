@@ -88,6 +88,7 @@ pub struct Incoming {
 // ANCHOR_END: incoming
 
 impl Incoming {
+    // ANCHOR: begin
     /// Opens the files for a transaction and writes the trace headers.
     pub fn begin(
         storage: &Storage,
@@ -153,6 +154,7 @@ impl Incoming {
         }
         incoming
     }
+    // ANCHOR_END: begin
 
     /// Appends message text to every copy.
     pub fn write(&mut self, bytes: &[u8]) {

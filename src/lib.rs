@@ -34,3 +34,37 @@ pub mod store;
 /// The log target of the dialogue trace (`--trace`): every line in and out, and every
 /// state transition with the section of RFC 5321 that governs it.
 pub const TRACE: &str = "postie::trace";
+
+// The book's runnable examples are doctests: `cargo test --doc` compiles and runs every
+// ```rust block of these chapters (tests/book.rs checks that none is forgotten).
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/reading-lines.md")]
+pub struct BookReadingLines;
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/state-machine.md")]
+pub struct BookStateMachine;
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/ehlo.md")]
+pub struct BookEhlo;
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/mail-from.md")]
+pub struct BookMailFrom;
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/rcpt-to.md")]
+pub struct BookRcptTo;
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/data.md")]
+pub struct BookData;
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/taking-responsibility.md")]
+pub struct BookTakingResponsibility;
+
+#[cfg(doctest)]
+#[doc = include_str!("../book/src/replies.md")]
+pub struct BookReplies;

@@ -108,12 +108,21 @@ impl Relay {
             }
         };
         let now = unix_now();
-        // `postie queue --flush`: everything is due.
-        let flush = self.storage.spool.take_flush_request();
         let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        // `postie queue --flush`: every entry no worker holds becomes due now. Only
+        // this thread hands entries out, so no worker can be writing these envelopes.
+        let mut entries = entries;
+        if self.storage.spool.take_flush_request() {
+            for entry in entries.iter_mut().filter(|e| !busy.contains(&e.id)) {
+                entry.next_attempt = 0;
+                if let Err(e) = self.storage.spool.update(entry) {
+                    log::error!("{}: cannot flush: {e}", entry.id);
+                }
+            }
+        }
         entries
             .into_iter()
-            .filter(|e| (flush || e.next_attempt <= now) && busy.insert(e.id.clone()))
+            .filter(|e| e.next_attempt <= now && busy.insert(e.id.clone()))
             .map(|e| e.id)
             .collect()
     }
@@ -140,7 +149,16 @@ impl Relay {
     /// One delivery attempt for one queue entry: every pending recipient, domain by domain.
     fn attempt(&self, id: &str) -> io::Result<()> {
         let mut entry = self.storage.spool.load(id)?;
-        let message = self.storage.spool.read_message(id)?;
+        let message = match self.storage.spool.read_message(id) {
+            Ok(message) => message,
+            // An envelope without its message cannot be delivered or bounced; without
+            // this, the scheduler would trip over it every second.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                log::error!("{id}: the message file is missing; removing its envelope");
+                return self.storage.spool.remove(id).or(Ok(()));
+            }
+            Err(e) => return Err(e),
+        };
         let mut newly_failed = Vec::new();
         for (domain, indexes) in pending_by_domain(&entry) {
             let addresses: Vec<String> = indexes
@@ -359,12 +377,16 @@ impl Relay {
         use std::io::Write;
         let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
         let mailbox = parse_mailbox(to).map_err(|e| invalid(e.to_string()))?;
-        let from_ourselves: IpAddr = [127, 0, 0, 1].into();
-        match self
-            .config
-            .policy
-            .decide(&ForwardPath::Mailbox(mailbox), from_ourselves)
-        {
+        // Our own notice, not a client's request: the relay networks do not apply.
+        let decision = if self.config.policy.is_local_domain(&mailbox.host) {
+            let from_ourselves: IpAddr = [127, 0, 0, 1].into();
+            self.config
+                .policy
+                .decide(&ForwardPath::Mailbox(mailbox), from_ourselves)
+        } else {
+            Decision::Relay
+        };
+        match decision {
             Decision::Local(path) => {
                 let mut delivery = self.storage.maildir.begin(id, &[path])?;
                 delivery.write_all(b"Return-Path: <>\r\n")?;

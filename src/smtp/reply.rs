@@ -39,6 +39,7 @@ pub struct Reply {
 // ANCHOR_END: reply
 
 impl Reply {
+    // ANCHOR: constructors
     /// A one-line reply. Text is sanitized: no CR, LF or other control characters.
     pub fn new(code: u16, status: Option<Status>, text: impl Into<String>) -> Reply {
         Reply::multiline(code, status, vec![text.into()])
@@ -58,6 +59,7 @@ impl Reply {
             lines,
         }
     }
+    // ANCHOR_END: constructors
 
     pub fn code(&self) -> u16 {
         self.code

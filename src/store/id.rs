@@ -22,6 +22,7 @@ pub struct MessageId {
 }
 
 impl MessageId {
+    // ANCHOR: new
     pub fn new() -> MessageId {
         // A clock before 1970 gives 0 here; pid and counter still differ.
         let now = SystemTime::now()
@@ -35,6 +36,7 @@ impl MessageId {
             n: COUNTER.fetch_add(1, Ordering::Relaxed),
         }
     }
+    // ANCHOR_END: new
 
     /// The Maildir unique name `<secs>.M<usec>P<pid>Q<n>.<host>`
     /// (<https://cr.yp.to/proto/maildir.html>); `host` must already be escaped.
@@ -57,6 +59,7 @@ impl Default for MessageId {
     }
 }
 
+// ANCHOR: display
 /// `<secs>M<usec>P<pid>Q<n>`: no dots, since RFC 5321 §4.4 wants an Atom after `id`
 /// in `Received:`, and no characters that need escaping in a file name.
 impl fmt::Display for MessageId {
@@ -64,6 +67,7 @@ impl fmt::Display for MessageId {
         write!(f, "{}M{}P{}Q{}", self.secs, self.micros, self.pid, self.n)
     }
 }
+// ANCHOR_END: display
 
 #[cfg(test)]
 mod tests {

@@ -66,6 +66,7 @@ pub struct MailboxPath {
 }
 
 impl Maildir {
+    // ANCHOR: open
     /// Creates the root if missing, checks that it is a writable directory,
     /// and removes leftovers in every `<root>/*/*/tmp/`: a file there was
     /// never acknowledged with 250, so its sender still has it.
@@ -93,12 +94,14 @@ impl Maildir {
         }
         Ok(maildir)
     }
+    // ANCHOR_END: open
 
     /// The directory that holds one subdirectory per local domain.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    // ANCHOR: begin
     /// Starts message `id` for one or more mailboxes (at least one). Creates
     /// each mailbox when missing and opens a new file in the first one's
     /// `tmp/`. A mailbox named twice gets one copy.
@@ -134,7 +137,9 @@ impl Maildir {
             mailboxes,
         })
     }
+    // ANCHOR_END: begin
 
+    // ANCHOR: create_mailbox
     /// Returns `<root>/<domain>/<mailbox>`, creating its `tmp/`, `new/` and
     /// `cur/` (mode 0700) if any is missing.
     fn create_mailbox(&self, path: &MailboxPath) -> io::Result<PathBuf> {
@@ -155,6 +160,7 @@ impl Maildir {
         sync_dir(&self.root)?;
         Ok(mailbox)
     }
+    // ANCHOR_END: create_mailbox
 
     /// Creating and removing a file is the only honest test: mode bits say
     /// nothing about root, ACLs or read-only mounts. The probe's name is a
@@ -217,6 +223,7 @@ impl Write for Delivery {
 }
 
 impl Delivery {
+    // ANCHOR: commit
     /// Makes the message durable and visible in every mailbox, or in none.
     /// Only after `Ok` may the server reply 250.
     pub fn commit(mut self) -> io::Result<()> {
@@ -241,7 +248,9 @@ impl Delivery {
         Ok(())
         // Dropping `self` now removes the name in tmp/.
     }
+    // ANCHOR_END: commit
 
+    // ANCHOR: link_into_new
     /// Links the file into every `new/`, recording each link made, then
     /// syncs each `new/` so the links survive a crash.
     fn link_into_new(&self, linked: &mut Vec<PathBuf>) -> io::Result<()> {
@@ -255,8 +264,10 @@ impl Delivery {
         }
         Ok(())
     }
+    // ANCHOR_END: link_into_new
 }
 
+// ANCHOR: drop
 impl Drop for Delivery {
     /// The name in tmp/ is never needed after this: after a commit the
     /// message lives on in new/; without one it was never acknowledged.
@@ -267,11 +278,14 @@ impl Drop for Delivery {
         }
     }
 }
+// ANCHOR_END: drop
 
+// ANCHOR: sync_dir
 /// Makes the names in a directory durable: open it and fsync it.
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
+// ANCHOR_END: sync_dir
 
 /// A directory, not a symbolic link to one: the sweep stays under the root.
 fn is_real_dir(path: &Path) -> bool {
