@@ -49,6 +49,7 @@ fn main() -> ExitCode {
     let (Ok(addr), Ok(handle)) = (server.local_addr(), server.shutdown_handle()) else {
         return fail("cannot read the listening address");
     };
+    // ANCHOR: signals
     // SIGINT (Ctrl-C) or SIGTERM: stop gracefully; a second one stops at once.
     let mut signals = match Signals::new([SIGINT, SIGTERM]) {
         Ok(signals) => signals,
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
             std::process::exit(130);
         }
     });
+    // ANCHOR_END: signals
     log::info!(
         "postie listening on {addr}; mail for {domains} goes to {}",
         maildir.display()
