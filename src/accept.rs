@@ -89,7 +89,7 @@ pub struct Incoming {
 
 impl Incoming {
     // ANCHOR: begin
-    /// Opens the files for a transaction and writes the trace headers.
+    /// Opens a file for each kind of recipient, starting with the trace headers.
     pub fn begin(
         storage: &Storage,
         hostname: &str,
@@ -98,37 +98,23 @@ impl Incoming {
         envelope: &Envelope,
     ) -> Incoming {
         let id = MessageId::new();
+        let received = trace_header(&id, hostname, client, hello, envelope);
+        let reverse_path = envelope.reverse_path.to_string();
         let mut incoming = Incoming {
             id,
             local: None,
             remote: None,
             failed: None,
         };
-        let mut mailboxes = Vec::new();
-        let mut remote = Vec::new();
-        for recipient in &envelope.recipients {
-            match &recipient.destination {
-                Destination::Local(mailbox) => mailboxes.push(mailbox.clone()),
-                Destination::Remote => {
-                    remote.push(QueuedRecipient::pending(recipient.forward_path.to_string()))
-                }
-            }
-        }
-        let received = received(&Trace {
-            helo: &hello.host.to_string(),
-            peer: client,
-            by: hostname,
-            protocol: protocol(hello, envelope),
-            id: &incoming.id.to_string(),
-            // RFC 5321 §4.4: name the recipient only when there is exactly one.
-            for_recipient: match envelope.recipients.as_slice() {
-                [only] => Some(only.forward_path.to_string()),
-                _ => None,
-            }
-            .as_deref(),
-            date: time::OffsetDateTime::now_utc(),
-        });
-        let reverse_path = envelope.reverse_path.to_string();
+
+        let mailboxes: Vec<_> = envelope
+            .recipients
+            .iter()
+            .filter_map(|r| match &r.destination {
+                Destination::Local(mailbox) => Some(mailbox.clone()),
+                Destination::Remote => None,
+            })
+            .collect();
         if !mailboxes.is_empty() {
             let opened =
                 storage
@@ -142,6 +128,13 @@ impl Incoming {
                     });
             incoming.local = incoming.keep(opened);
         }
+
+        let remote: Vec<_> = envelope
+            .recipients
+            .iter()
+            .filter(|r| r.destination == Destination::Remote)
+            .map(|r| QueuedRecipient::pending(r.forward_path.to_string()))
+            .collect();
         if !remote.is_empty() {
             let mut entry = Entry::new(&incoming.id, &reverse_path, remote);
             entry.eight_bit = envelope.parameters.body == Body::EightBitMime;
@@ -209,6 +202,32 @@ impl Incoming {
         }
     }
 }
+
+// ANCHOR: trace_header
+/// The `Received:` header every copy starts with (RFC 5321 §4.4).
+fn trace_header(
+    id: &MessageId,
+    hostname: &str,
+    client: IpAddr,
+    hello: &Hello,
+    envelope: &Envelope,
+) -> String {
+    // §4.4: name the recipient only when there is exactly one.
+    let single = match envelope.recipients.as_slice() {
+        [only] => Some(only.forward_path.to_string()),
+        _ => None,
+    };
+    received(&Trace {
+        helo: &hello.host.to_string(),
+        peer: client,
+        by: hostname,
+        protocol: protocol(hello, envelope),
+        id: &id.to_string(),
+        for_recipient: single.as_deref(),
+        date: time::OffsetDateTime::now_utc(),
+    })
+}
+// ANCHOR_END: trace_header
 
 /// RFC 3848 protocol names for `with`; RFC 6531 §3.7.3 for UTF8SMTP.
 fn protocol(hello: &Hello, envelope: &Envelope) -> &'static str {

@@ -228,6 +228,7 @@ impl Args {
     }
 }
 
+// ANCHOR: machine_hostname
 /// This machine's name (getaddrinfo's sibling, gethostname), or `localhost` when it
 /// has none that is a valid domain: the greeting must never be empty.
 fn machine_hostname() -> String {
@@ -236,6 +237,7 @@ fn machine_hostname() -> String {
         _ => "localhost".to_string(),
     }
 }
+// ANCHOR_END: machine_hostname
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::accept::{Incoming, Storage};
 use crate::config::Config;
 use crate::line::{Line, LineReader, ReadError};
-use crate::smtp::data::{DataDecoder, DataLine, DataOutcome};
+use crate::smtp::data::{DataDecoder, DataLine, Refusal};
 use crate::smtp::reply::Reply;
 use crate::smtp::session::{Action, MessageOutcome, Session};
 use crate::TRACE;
@@ -104,28 +104,33 @@ impl<R: Read, W: Write> Connection<R, W> {
             match action {
                 Action::Reply(reply) => self.send(&reply),
                 Action::Close(reply) => return self.finish(&reply),
-                Action::ReceiveData(reply) => {
-                    // Say we are in DATA before the 354 leaves: a stopping server then
-                    // either sees it and lets us finish, or we see it here and say 421.
-                    self.in_data.store(true, Ordering::SeqCst);
-                    if self.stopping.load(Ordering::SeqCst) {
-                        self.in_data.store(false, Ordering::SeqCst);
-                        let reply = self.session.shutting_down();
-                        return self.finish(&reply);
-                    }
-                    self.send(&reply);
-                    self.flush()?;
-                    match self.receive_message()? {
-                        Some(Action::Reply(reply)) => self.send(&reply),
-                        Some(Action::Close(reply)) => return self.finish(&reply),
-                        Some(Action::ReceiveData(_)) => unreachable!("DATA cannot follow DATA"),
-                        None => return Ok(End::Disconnected),
-                    }
-                }
+                Action::ReceiveData(go_ahead) => match self.data(go_ahead)? {
+                    Some(Action::Close(reply)) => return self.finish(&reply),
+                    Some(action) => self.send(action.reply()),
+                    None => return Ok(End::Disconnected),
+                },
             }
         }
     }
     // ANCHOR_END: run
+
+    // ANCHOR: data
+    /// DATA was accepted: send the 354, receive the message, return the one reply.
+    /// `None` means the client went away.
+    fn data(&mut self, go_ahead: Reply) -> io::Result<Option<Action>> {
+        // Say we are in DATA before the 354 leaves: a stopping server then either sees
+        // it and lets us finish, or we see here that it is stopping and say 421.
+        self.in_data.store(true, Ordering::SeqCst);
+        let result = if self.stopping.load(Ordering::SeqCst) {
+            Ok(Some(Action::Close(self.session.shutting_down())))
+        } else {
+            self.send(&go_ahead);
+            self.flush().and_then(|()| self.receive_message())
+        };
+        self.in_data.store(false, Ordering::SeqCst);
+        result
+    }
+    // ANCHOR_END: data
 
     // ANCHOR: receive_message
     /// Reads message text after the 354 until the lone dot, streaming it to disk, and
@@ -160,13 +165,9 @@ impl<R: Read, W: Write> Connection<R, W> {
                 Err(ReadError::TooLong) => decoder.line_too_long(),
                 Err(ReadError::TimedOut) => break Some(Action::Close(self.session.timed_out())),
                 Err(ReadError::Closed) => break None,
-                Err(ReadError::Io(e)) => {
-                    self.in_data.store(false, Ordering::SeqCst);
-                    return Err(e);
-                }
+                Err(ReadError::Io(e)) => return Err(e),
             }
         };
-        self.in_data.store(false, Ordering::SeqCst);
         Ok(result)
     }
     // ANCHOR_END: receive_message
@@ -174,13 +175,13 @@ impl<R: Read, W: Write> Connection<R, W> {
     // ANCHOR: end_of_data
     /// The lone dot arrived. Only a complete message that reached the disk gets 250;
     /// an `Incoming` dropped without `commit` leaves nothing behind.
-    fn end_of_data(&mut self, outcome: DataOutcome, message: Incoming) -> Action {
+    fn end_of_data(&mut self, outcome: Result<u64, Refusal>, message: Incoming) -> Action {
         let result = match outcome {
-            DataOutcome::Complete { .. } => match message.commit(&self.storage) {
+            Ok(_size) => match message.commit(&self.storage) {
                 Ok(id) => MessageOutcome::Stored { id: id.to_string() },
                 Err(kind) => MessageOutcome::NotStored(kind),
             },
-            refused => MessageOutcome::Refused(refused),
+            Err(refusal) => MessageOutcome::Refused(refusal),
         };
         if let MessageOutcome::Stored { id } = &result {
             let (_, envelope) = self.session.transaction().expect("still in DATA");

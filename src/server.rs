@@ -202,7 +202,9 @@ impl Server {
                 "{peer}: refused, {} clients already",
                 self.config.max_connections
             );
-            refuse(stream, &Reply::too_many_connections(&self.config.hostname));
+            // No EHLO yet, so no enhanced status code (RFC 2034 §3).
+            let reply = Reply::too_many_connections(&self.config.hostname).without_status();
+            refuse(stream, &reply);
             return;
         }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);

@@ -53,14 +53,10 @@ pub enum DataLine<'a> {
 // ANCHOR_END: data_line
 
 // ANCHOR: data_outcome
-/// The verdict on a message, once its end has been read.
+/// Why a message whose end was read is refused. (A message that is not refused is
+/// simply its size: see [`DataDecoder::outcome`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DataOutcome {
-    /// Accept the message.
-    Complete {
-        /// Octets of the unstuffed message, CRLFs included (RFC 1870 counting).
-        size: u64,
-    },
+pub enum Refusal {
     /// Over the size limit (RFC 5321 §4.5.3.1.7, §4.5.3.1.9; RFC 1870): `552 5.3.4`.
     TooBig {
         /// Octets received, counted to the real end.
@@ -133,7 +129,7 @@ impl DataDecoder {
             _ => {}
         }
 
-        if matches!(self.outcome(), DataOutcome::Complete { .. }) {
+        if self.outcome().is_ok() {
             DataLine::Content(content)
         } else {
             DataLine::Discard
@@ -147,19 +143,21 @@ impl DataDecoder {
     }
 
     // ANCHOR: outcome
-    /// The verdict, meaningful once [`feed`](Self::feed) returned [`DataLine::End`].
-    /// When several limits were broken, size wins, then line length, then hops.
-    pub fn outcome(&self) -> DataOutcome {
+    /// The verdict, meaningful once [`feed`](Self::feed) returned [`DataLine::End`]:
+    /// the message's size (RFC 1870 counting: unstuffed octets, CRLFs included), or why
+    /// it is refused. When several limits were broken, size wins, then line length,
+    /// then hops.
+    pub fn outcome(&self) -> Result<u64, Refusal> {
         if self.size > self.max_message_size {
-            DataOutcome::TooBig { size: self.size }
+            Err(Refusal::TooBig { size: self.size })
         } else if self.line_too_long {
-            DataOutcome::LineTooLong
+            Err(Refusal::LineTooLong)
         } else if self.received > self.max_received_headers {
-            DataOutcome::TooManyHops {
+            Err(Refusal::TooManyHops {
                 received: self.received,
-            }
+            })
         } else {
-            DataOutcome::Complete { size: self.size }
+            Ok(self.size)
         }
     }
     // ANCHOR_END: outcome
@@ -285,14 +283,14 @@ mod tests {
             ]
         );
         // Size counts the unstuffed octets: 2 + 4 + 4 + 3 + 5.
-        assert_eq!(decoder.outcome(), DataOutcome::Complete { size: 18 });
+        assert_eq!(decoder.outcome(), Ok(18));
     }
 
     #[test]
     fn a_lone_dot_first_is_the_empty_message() {
         let mut decoder = DataDecoder::new(1000, 100);
         assert_eq!(decode(&mut decoder, &[b".\r\n"]), [Seen::End]);
-        assert_eq!(decoder.outcome(), DataOutcome::Complete { size: 0 });
+        assert_eq!(decoder.outcome(), Ok(0));
     }
 
     #[test]
@@ -309,7 +307,7 @@ mod tests {
         // Exactly at the limit: 10 + 10 octets.
         let mut decoder = DataDecoder::new(20, 100);
         decode(&mut decoder, &[b"12345678\r\n", b"12345678\r\n", b".\r\n"]);
-        assert_eq!(decoder.outcome(), DataOutcome::Complete { size: 20 });
+        assert_eq!(decoder.outcome(), Ok(20));
 
         // One octet over: that line and all after it are discarded, still counted.
         let mut decoder = DataDecoder::new(20, 100);
@@ -324,7 +322,7 @@ mod tests {
             Seen::End,
         ];
         assert_eq!(seen, expected);
-        assert_eq!(decoder.outcome(), DataOutcome::TooBig { size: 27 });
+        assert_eq!(decoder.outcome(), Err(Refusal::TooBig { size: 27 }));
     }
 
     #[test]
@@ -342,13 +340,16 @@ mod tests {
             b".\r\n",
         ];
         assert_eq!(decode(&mut decoder, rest).last(), Some(&Seen::End));
-        assert!(matches!(decoder.outcome(), DataOutcome::Complete { .. }));
+        assert!(decoder.outcome().is_ok());
 
         let mut decoder = DataDecoder::new(1 << 20, 50);
         decode(&mut decoder, &received);
         let seen = decode(&mut decoder, &[b"received :x\r\n", b"\r\n", b".\r\n"]);
         assert_eq!(seen, [Seen::Discard, Seen::Discard, Seen::End]);
-        assert_eq!(decoder.outcome(), DataOutcome::TooManyHops { received: 51 });
+        assert_eq!(
+            decoder.outcome(),
+            Err(Refusal::TooManyHops { received: 51 })
+        );
     }
 
     #[test]
@@ -375,18 +376,18 @@ mod tests {
         decoder.line_too_long();
         let seen = decode(&mut decoder, &[b"b\r\n", b".\r\n"]);
         assert_eq!(seen, [Seen::Discard, Seen::End]);
-        assert_eq!(decoder.outcome(), DataOutcome::LineTooLong);
+        assert_eq!(decoder.outcome(), Err(Refusal::LineTooLong));
     }
 
     #[test]
     fn outcome_priority_is_size_then_line_then_hops() {
         let mut decoder = DataDecoder::new(30, 0);
         decode(&mut decoder, &[b"Received: x\r\n"]);
-        assert_eq!(decoder.outcome(), DataOutcome::TooManyHops { received: 1 });
+        assert_eq!(decoder.outcome(), Err(Refusal::TooManyHops { received: 1 }));
         decoder.line_too_long();
-        assert_eq!(decoder.outcome(), DataOutcome::LineTooLong);
+        assert_eq!(decoder.outcome(), Err(Refusal::LineTooLong));
         decode(&mut decoder, &[b"\r\n", b"0123456789abcdef\r\n"]);
-        assert_eq!(decoder.outcome(), DataOutcome::TooBig { size: 33 });
+        assert_eq!(decoder.outcome(), Err(Refusal::TooBig { size: 33 }));
     }
 
     #[test]

@@ -239,7 +239,8 @@ impl Reply {
         Reply::multiline(214, Some(Status(2, 0, 0)), lines)
     }
 
-    /// 421 4.3.2: over the connection cap; we close right after.
+    /// 421 4.3.2: over the connection cap; we close right after. It takes the place of
+    /// the greeting, so the server sends it without the enhanced code.
     pub fn too_many_connections(hostname: &str) -> Reply {
         Reply::new(
             421,

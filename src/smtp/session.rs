@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use super::address::{ForwardPath, Host, ReversePath};
 use super::command::{parse, Command, MailParameters};
-use super::data::DataOutcome;
+use super::data::Refusal;
 use super::reply::{Reply, Status};
 use crate::config::Config;
 use crate::line::Line;
@@ -134,6 +134,15 @@ pub enum Action {
 // ANCHOR_END: action
 
 impl Action {
+    /// The same action, its reply without the enhanced status code.
+    pub fn without_status(self) -> Action {
+        match self {
+            Action::Reply(r) => Action::Reply(r.without_status()),
+            Action::ReceiveData(r) => Action::ReceiveData(r.without_status()),
+            Action::Close(r) => Action::Close(r.without_status()),
+        }
+    }
+
     pub fn reply(&self) -> &Reply {
         match self {
             Action::Reply(r) | Action::ReceiveData(r) | Action::Close(r) => r,
@@ -147,7 +156,7 @@ pub enum MessageOutcome {
     /// Safely on disk under this id.
     Stored { id: String },
     /// The DATA decoder refused it (too big, too long a line, a loop).
-    Refused(DataOutcome),
+    Refused(Refusal),
     /// We could not store it; the client keeps responsibility.
     NotStored(ErrorKind),
 }
@@ -186,20 +195,24 @@ impl Session {
     // ANCHOR: command_line
     /// One command line from the client, as the line reader delivered it.
     pub fn command_line(&mut self, line: Line<'_>) -> Action {
+        let extended = self.extended();
         // RFC 5321 §2.3.8: lines end with CRLF; a bare CR or LF is not a line ending.
-        if !line.is_crlf_clean() {
-            return self.refuse(Reply::bare_newline());
-        }
-        match parse(line.text()) {
-            Ok(command) => self.command(command),
-            Err(reply) => self.refuse(reply),
-        }
+        let action = if !line.is_crlf_clean() {
+            Action::Reply(Reply::bare_newline())
+        } else {
+            match parse(line.text()) {
+                Ok(command) => self.command(command),
+                Err(reply) => Action::Reply(reply),
+            }
+        };
+        self.answer(action, extended)
     }
     // ANCHOR_END: command_line
 
     /// The line reader found a command line over the limit (RFC 5321 §4.5.3.1.4).
     pub fn line_too_long(&mut self) -> Action {
-        self.refuse(Reply::line_too_long(self.config.limits.command_line))
+        let reply = Reply::line_too_long(self.config.limits.command_line);
+        self.answer(Action::Reply(reply), self.extended())
     }
 
     /// The client stayed silent past the timeout (RFC 5321 §4.5.3.2).
@@ -232,58 +245,34 @@ impl Session {
         let reply = match outcome {
             // RFC 5321 §6.1: this 250 is our promise; the message is already on disk.
             MessageOutcome::Stored { id } => Reply::message_accepted(&id),
-            MessageOutcome::Refused(DataOutcome::TooBig { .. }) => {
+            MessageOutcome::Refused(Refusal::TooBig { .. }) => {
                 Reply::message_too_big(limits.max_message_size)
             }
-            MessageOutcome::Refused(DataOutcome::LineTooLong) => {
+            MessageOutcome::Refused(Refusal::LineTooLong) => {
                 Reply::text_line_too_long(limits.text_line)
             }
-            MessageOutcome::Refused(DataOutcome::TooManyHops { received }) => {
+            MessageOutcome::Refused(Refusal::TooManyHops { received }) => {
                 Reply::mail_loop(received)
-            }
-            MessageOutcome::Refused(DataOutcome::Complete { .. }) => {
-                unreachable!("a complete message is stored, not refused")
             }
             MessageOutcome::NotStored(kind) => Reply::local_error(kind),
         };
-        let state = std::mem::replace(&mut self.state, State::Closed);
-        let enhanced = state.hello().is_some_and(|h| h.extended);
-        self.state = state.reset();
+        let extended = self.extended();
+        self.state = std::mem::replace(&mut self.state, State::Closed).reset();
         self.log_transition("end of data", "§4.1.1.4", "Data", self.state.name());
-        Action::Reply(if enhanced {
-            reply
-        } else {
-            reply.without_status()
-        })
+        self.answer(Action::Reply(reply), extended)
     }
     // ANCHOR_END: message_received
 
     // ANCHOR: command
-    /// A parsed command: run the transition, then count errors.
+    /// A parsed command: one step through the transition table, logged.
     fn command(&mut self, command: Command) -> Action {
         let state = std::mem::replace(&mut self.state, State::Closed);
-        let enhanced = state.hello().is_some_and(|h| h.extended);
         let (verb, section) = (command.verb().to_string(), command.section());
         let before = state.name();
         let (next, action) = self.transition(state, command);
-        log::debug!(target: TRACE, "{} {verb} (RFC 5321 {section}): {before} -> {}", self.client, next.name());
+        self.log_transition(&verb, section, before, next.name());
         self.state = next;
-        let action = if enhanced {
-            action
-        } else {
-            // RFC 2034 §3: enhanced codes only once the client said EHLO and saw them advertised.
-            match action {
-                Action::Reply(r) => Action::Reply(r.without_status()),
-                Action::ReceiveData(r) => Action::ReceiveData(r.without_status()),
-                Action::Close(r) => Action::Close(r.without_status()),
-            }
-        };
-        match action {
-            // RFC 5321 §4.2.1: "x0z" replies are syntax and sequence errors; those
-            // spend the error budget. A refused recipient is not a client mistake.
-            Action::Reply(r) if r.is_syntax_error() => self.refuse(r),
-            other => other,
-        }
+        action
     }
     // ANCHOR_END: command
 
@@ -464,23 +453,34 @@ impl Session {
     }
     // ANCHOR_END: add_recipient
 
-    // ANCHOR: refuse
-    /// Sends a 5xx reply, counting it against the error budget; past the budget the
-    /// client gets 421 and is closed instead (it is probably not a mail client at all).
-    fn refuse(&mut self, reply: Reply) -> Action {
-        self.errors += 1;
-        if self.errors > self.config.limits.max_errors {
-            let reply = Reply::too_many_errors(&self.config.hostname);
-            return Action::Close(self.close(reply));
+    // ANCHOR: answer
+    /// Every reply to a command line passes through here, for two rules.
+    /// `extended` is whether the client had said EHLO *before* this line.
+    fn answer(&mut self, action: Action, extended: bool) -> Action {
+        // RFC 5321 §4.2.1: "x0z" replies mean syntax and sequence errors, the client's
+        // mistakes. They spend the error budget; past it, 421 and close (§3.8, §7.8).
+        // A refused recipient is not a mistake, and is not counted.
+        if matches!(&action, Action::Reply(r) if r.is_syntax_error()) {
+            self.errors += 1;
+            if self.errors > self.config.limits.max_errors {
+                let reply = Reply::too_many_errors(&self.config.hostname);
+                return Action::Close(self.close(reply));
+            }
         }
-        let enhanced = self.state.hello().is_some_and(|h| h.extended);
-        Action::Reply(if enhanced {
-            reply
+        // RFC 2034 §3: enhanced status codes only once the client said EHLO and saw
+        // ENHANCEDSTATUSCODES advertised.
+        if extended {
+            action
         } else {
-            reply.without_status()
-        })
+            action.without_status()
+        }
     }
-    // ANCHOR_END: refuse
+    // ANCHOR_END: answer
+
+    /// Did the client introduce itself with EHLO?
+    fn extended(&self) -> bool {
+        self.state.hello().is_some_and(|h| h.extended)
+    }
 
     /// Moves to Closed, rendering `reply` as the state before it allows.
     fn close(&mut self, reply: Reply) -> Reply {

@@ -315,15 +315,12 @@ fn the_error_budget_ends_in_421() {
 fn message_outcomes_become_one_reply() {
     let cases = [
         (
-            MessageOutcome::Refused(DataOutcome::TooBig { size: 2000 }),
+            MessageOutcome::Refused(Refusal::TooBig { size: 2000 }),
             "552 5.3.4",
         ),
+        (MessageOutcome::Refused(Refusal::LineTooLong), "500 5.5.2"),
         (
-            MessageOutcome::Refused(DataOutcome::LineTooLong),
-            "500 5.5.2",
-        ),
-        (
-            MessageOutcome::Refused(DataOutcome::TooManyHops { received: 101 }),
+            MessageOutcome::Refused(Refusal::TooManyHops { received: 101 }),
             "554 5.4.6",
         ),
         (
