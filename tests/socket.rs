@@ -70,26 +70,6 @@ fn all_dirs(server: &TestServer) -> Vec<String> {
     out
 }
 
-/// Every file in the outbound queue (the spool next to the Maildir): mail for other
-/// domains would wait there.
-fn spool_files(server: &TestServer) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    walk(&path, out)
-                } else {
-                    out.push(path)
-                }
-            }
-        }
-    }
-    let mut out = vec![];
-    walk(&server.maildir().with_file_name("spool"), &mut out);
-    out
-}
-
 /// Asserts that the server sends nothing for `wait` (no reply, no close).
 fn expect_silence(client: &mut Client, wait: Duration) {
     client.stream.set_read_timeout(Some(wait)).unwrap();
@@ -210,7 +190,7 @@ fn smuggling_vectors_never_start_a_second_message() {
             !server.maildir().join("localhost/eve").exists(),
             "{name}: a mailbox for eve was created"
         );
-        assert!(spool_files(&server).is_empty(), "{name}: queued something");
+        assert!(server.spool_files().is_empty(), "{name}: queued something");
         assert!(
             wait_until(Duration::from_secs(2), || files_in(&server, "tmp")
                 .is_empty()),
@@ -393,9 +373,9 @@ fn a_pipelined_transaction_gets_its_replies_in_order() {
     assert_eq!(server.messages("localhost", "bob").len(), 1);
     assert!(!server.maildir().join("other.test").exists());
     assert!(
-        spool_files(&server).is_empty(),
+        server.spool_files().is_empty(),
         "{:?}",
-        spool_files(&server)
+        server.spool_files()
     );
 }
 
@@ -750,8 +730,8 @@ fn an_untrusted_client_cannot_relay_by_address_tricks() {
     );
     // Nothing was queued for relaying either.
     assert!(
-        spool_files(&server).is_empty(),
+        server.spool_files().is_empty(),
         "{:?}",
-        spool_files(&server)
+        server.spool_files()
     );
 }

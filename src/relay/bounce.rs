@@ -48,7 +48,7 @@
 
 use time::OffsetDateTime;
 
-use crate::smtp::received::rfc5322_date;
+use crate::smtp::received::{rfc5322_date, unbracket};
 
 /// RFC 5322 §2.1.1: a line is at most 998 octets, not counting its CRLF.
 const MAX_LINE: usize = 998;
@@ -418,13 +418,6 @@ fn atom(text: &str) -> String {
             }
         })
         .collect()
-}
-
-/// "<a@b>" → "a@b"; anything else unchanged.
-fn unbracket(path: &str) -> &str {
-    path.strip_prefix('<')
-        .and_then(|p| p.strip_suffix('>'))
-        .unwrap_or(path)
 }
 
 #[cfg(test)]

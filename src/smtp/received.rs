@@ -135,7 +135,7 @@ fn word(value: &str) -> String {
 }
 
 /// "<a@b>" → "a@b"; anything else unchanged.
-fn unbracket(path: &str) -> &str {
+pub(crate) fn unbracket(path: &str) -> &str {
     path.strip_prefix('<')
         .and_then(|p| p.strip_suffix('>'))
         .unwrap_or(path)

@@ -81,21 +81,12 @@ impl TestServer {
 
     /// Every file under the Maildir root, anywhere (to prove nothing was written).
     pub fn all_files(&self) -> Vec<PathBuf> {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            if let Ok(entries) = std::fs::read_dir(dir) {
-                for entry in entries.flatten() {
-                    let path = entry.path();
-                    if path.is_dir() {
-                        walk(&path, out)
-                    } else {
-                        out.push(path)
-                    }
-                }
-            }
-        }
-        let mut out = vec![];
-        walk(&self.maildir(), &mut out);
-        out
+        files_under(&self.maildir())
+    }
+
+    /// Every file in the outbound queue (the spool beside the Maildir).
+    pub fn spool_files(&self) -> Vec<PathBuf> {
+        files_under(&self.maildir().with_file_name("spool"))
     }
 
     /// A client that has read the 220 greeting.
@@ -129,6 +120,20 @@ impl Drop for TestServer {
             self.stop_and_join();
         }
     }
+}
+
+/// Every file below `dir`, at any depth (none if it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = vec![];
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// A raw SMTP client for tests: sends bytes, reads whole (multi-line) replies.
