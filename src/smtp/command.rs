@@ -193,14 +193,11 @@ fn parse_mail(argument: &str) -> Result<Command, Reply> {
         match (keyword.to_ascii_uppercase().as_str(), value) {
             // RFC 1870 §3: size-value = 1*20DIGIT
             ("SIZE", Some(v)) if parameters.size.is_none() => {
-                let size = v
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|_| v.bytes().all(|b| b.is_ascii_digit()));
-                match size {
-                    Some(n) => parameters.size = Some(n),
-                    None => return Err(bad_value("SIZE must be a number of octets")),
+                if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(bad_value("SIZE must be a number of octets"));
                 }
+                // 20 digits can exceed u64: such a size is simply too big (552 at MAIL).
+                parameters.size = Some(v.parse().unwrap_or(u64::MAX));
             }
             ("BODY", Some(v)) => {
                 parameters.body = match v.to_ascii_uppercase().as_str() {
@@ -272,6 +269,8 @@ mod tests {
             ),
             ("MAIL FROM:<a@b.example> SIZE=ten", 501),
             ("MAIL FROM:<a@b.example> SIZE=-1", 501),
+            ("MAIL FROM:<a@b.example> SIZE=99999999999999999999", 0),
+            ("MAIL FROM:<a@b.example> SIZE=999999999999999999999", 501),
             ("MAIL FROM:<a@b.example> SIZE=1 SIZE=2", 501),
             ("MAIL FROM:<a@b.example> BODY=BINARYMIME", 501),
             ("MAIL FROM:<a@b.example> SMTPUTF8=yes", 501),
