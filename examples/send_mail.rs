@@ -27,7 +27,7 @@
 //! cargo run -- --domain b.test --hostname mx.b.test --maildir /tmp/mail
 //! # and this walk-through:
 //! cargo run --example send_mail -- --dns-server 127.0.0.1:5353 \
-//!   --from alice@a.test --to bob@b.test --port 2525
+//!   --from alice@a.test --to bob@b.test --remote-port 2525
 //! ```
 //!
 //! Without `--dns-server` it asks the nameservers of `/etc/resolv.conf`, as postie does,
@@ -71,7 +71,7 @@ struct Args {
 
     /// The port to connect to on the mail exchanger (25 on the Internet, RFC 5321 §4.5.4.2).
     #[arg(long, default_value_t = 25)]
-    port: u16,
+    remote_port: u16,
 
     /// The Subject: of the message.
     #[arg(long, default_value = "Hello from postie's send_mail example")]
@@ -176,7 +176,7 @@ fn send(args: &Args) -> Result<(), String> {
         &domain,
         resolver.as_ref(),
         std::slice::from_ref(&my_name),
-        args.port,
+        args.remote_port,
     )
     .map_err(|e| {
         let (class, subject, detail) = e.status();

@@ -885,7 +885,7 @@ fn the_send_mail_example_walks_through_mx_and_the_dialogue() {
         "bob@b.test",
         "--from",
         "alice@a.test",
-        "--port",
+        "--remote-port",
         &port,
         "--hostname",
         "mx.a.test",
@@ -927,7 +927,7 @@ fn the_send_mail_example_walks_through_mx_and_the_dialogue() {
         "bob@nosuch.test",
         "--from",
         "alice@a.test",
-        "--port",
+        "--remote-port",
         &port,
     ]);
     assert!(!ran.status.success(), "{ran:#?}");

@@ -453,6 +453,8 @@ const FILES: &[&str] = &[
     "bad-sequence.txt",
     "syntax-errors.txt",
     "relay-denied.txt",
+    "relay-accepted.txt",
+    "open-relay-tricks.txt",
     "unknown-user.txt",
     "too-many-recipients.txt",
     "size.txt",
@@ -549,6 +551,16 @@ fn syntax_errors() {
 #[test]
 fn relay_denied() {
     run("relay-denied.txt");
+}
+
+#[test]
+fn relay_accepted() {
+    run("relay-accepted.txt");
+}
+
+#[test]
+fn open_relay_tricks() {
+    run("open-relay-tricks.txt");
 }
 
 #[test]

@@ -185,6 +185,7 @@ pub fn bounce_message(b: &Bounce) -> Vec<u8> {
     out.into_bytes()
 }
 
+// ANCHOR: status_text
 /// The status code in words, for the human-readable part.
 pub fn status_text(status: &str) -> &'static str {
     match status {
@@ -204,6 +205,7 @@ pub fn status_text(status: &str) -> &'static str {
         _ => "delivery failed",
     }
 }
+// ANCHOR_END: status_text
 
 /// The text for the person who sent the message.
 fn notification(b: &Bounce, failed: bool) -> String {
@@ -263,6 +265,7 @@ fn notification(b: &Bounce, failed: bool) -> String {
     out
 }
 
+// ANCHOR: delivery_status
 /// The machine-readable report (RFC 3464 §2.1).
 fn delivery_status(b: &Bounce) -> String {
     let mut out = String::new();
@@ -295,6 +298,7 @@ fn delivery_status(b: &Bounce) -> String {
     }
     out
 }
+// ANCHOR_END: delivery_status
 
 /// The header section of the original message: every line before the first empty
 /// line, or the whole message if it has none (RFC 5322 §2.1), cleaned, each line

@@ -246,6 +246,7 @@ pub struct Envelope<'a> {
     pub smtputf8: bool,
 }
 
+// ANCHOR: recipient_outcome
 /// The fate of one recipient in one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecipientOutcome {
@@ -256,7 +257,9 @@ pub enum RecipientOutcome {
     /// 5xx: give up and bounce.
     Failed(ServerReply),
 }
+// ANCHOR_END: recipient_outcome
 
+// ANCHOR: timeouts
 /// How long to wait at each stage (RFC 5321 §4.5.3.2). The limit applies to each read
 /// and each write again: "a timer is set for each SMTP command and for each buffer of
 /// the data transfer", never one timer for the whole session.
@@ -274,6 +277,7 @@ pub struct Timeouts {
     /// the server delivers means the message arrives twice.
     pub data_end: Duration,
 }
+// ANCHOR_END: timeouts
 
 impl Default for Timeouts {
     /// The minimums of RFC 5321 §4.5.3.2.
@@ -485,6 +489,7 @@ fn first_progress(envelope: &Envelope) -> Vec<Progress> {
     envelope.recipients.iter().map(check).collect()
 }
 
+// ANCHOR: sendable
 /// An address we may put in a command. A CR LF inside one would end the command early
 /// and smuggle in a command of its own (the client-side twin of go-smtp #275); postie's
 /// parser never lets such an address in, and this check makes sure.
@@ -493,6 +498,7 @@ fn sendable(address: &str) -> bool {
         .chars()
         .any(|c| c.is_control() || c == '<' || c == '>')
 }
+// ANCHOR_END: sendable
 
 /// One attempt: the envelope, how we talk to this server, each recipient's progress.
 struct Client<'a> {
@@ -646,6 +652,7 @@ impl Client<'_> {
     }
     // ANCHOR_END: client_transition
 
+    // ANCHOR: start_mail
     /// EHLO or HELO succeeded: check what the message needs against what the server
     /// offers, then send MAIL (with PIPELINING, the RCPTs and DATA too).
     fn start_mail(&mut self, offered: Extensions) -> (State, Action) {
@@ -695,6 +702,7 @@ impl Client<'_> {
         }
         (State::Mail, Action::Send(batch))
     }
+    // ANCHOR_END: start_mail
 
     /// After MAIL (i = 0) or the RCPT of recipient i - 1: the next RCPT, DATA or QUIT.
     fn next_recipient(&self, i: usize) -> (State, Action) {
@@ -781,6 +789,7 @@ impl Client<'_> {
         Ok(())
     }
 
+    // ANCHOR: lost
     /// The connection failed, or the server broke the protocol, while in `state`.
     fn lost(
         mut self,
@@ -800,6 +809,7 @@ impl Client<'_> {
         self.settle_undecided(RecipientOutcome::Deferred(why));
         self.finish()
     }
+    // ANCHOR_END: lost
 
     /// The result of the attempt.
     fn finish(self) -> Result<Vec<RecipientOutcome>, ClientError> {

@@ -53,6 +53,7 @@ pub struct Mx {
     pub exchange: String,
 }
 
+// ANCHOR: dns_error
 /// Why a lookup gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DnsError {
@@ -62,6 +63,7 @@ pub enum DnsError {
     /// errors (temporary: try later).
     Temporary(String),
 }
+// ANCHOR_END: dns_error
 
 impl fmt::Display for DnsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -86,6 +88,7 @@ impl From<io::Error> for DnsError {
     }
 }
 
+// ANCHOR: resolver
 /// What postie needs from DNS. A trait so tests can use a fake resolver.
 pub trait Resolver: Send + Sync {
     /// MX records of `domain`; `Ok(vec![])` when the name exists but has no MX (NODATA).
@@ -93,6 +96,7 @@ pub trait Resolver: Send + Sync {
     /// A and AAAA addresses of `host`; `Ok(vec![])` when it exists but has none.
     fn addresses(&self, host: &str) -> Result<Vec<IpAddr>, DnsError>;
 }
+// ANCHOR_END: resolver
 
 /// 64 unpredictable bits without a `rand` dependency.
 ///
@@ -191,6 +195,7 @@ impl Query {
     }
     // ANCHOR_END: query
 
+    // ANCHOR: read_reply
     /// Reads one received message as a possible answer to this query.
     fn read_reply<T>(&self, message: &[u8], pick: Pick<T>) -> Reply<T> {
         let packet = match Packet::parse(message) {
@@ -222,6 +227,7 @@ impl Query {
             ))),
         })
     }
+    // ANCHOR_END: read_reply
 
     fn is_asked_in(&self, questions: &[Question<'_>]) -> bool {
         match questions {
@@ -351,6 +357,7 @@ impl DnsClient {
         Err(failure)
     }
 
+    // ANCHOR: ask
     /// One try over UDP, and over TCP if the answer comes back truncated.
     fn ask<T>(&self, server: SocketAddr, query: &Query, pick: Pick<T>) -> Result<Vec<T>, DnsError> {
         let deadline = Instant::now() + self.timeout;
@@ -376,6 +383,7 @@ impl DnsClient {
             }
         }
     }
+    // ANCHOR_END: ask
 
     /// The same query over TCP, after a truncated answer over UDP.
     fn ask_tcp<T>(
@@ -652,6 +660,7 @@ mod tests {
 
     #[test]
     fn parses_a_hand_made_answer() {
+        // ANCHOR: mx_answer
         #[rustfmt::skip]
         let answer: &[u8] = &[
             0x12, 0x34, 0x81, 0x80, // id; QR=1 RD=1 RA=1, RCODE 0
@@ -665,6 +674,7 @@ mod tests {
             0xc0, 12, 0, 15, 0, 1, 0, 0, 0x0e, 0x10,
             0, 3, 0, 0, 0,
         ];
+        // ANCHOR_END: mx_answer
         match mx_query("example.test").read_reply(answer, pick_mx) {
             Reply::Answer(Ok(records)) => {
                 assert_eq!(records, [mx(10, "mail.example.test"), mx(0, "")]);

@@ -38,6 +38,7 @@ pub struct Hop {
     pub addresses: Vec<SocketAddr>,
 }
 
+// ANCHOR: route_error
 /// Why a domain has no next hop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteError {
@@ -73,6 +74,7 @@ impl RouteError {
         !matches!(self, RouteError::Temporary(_))
     }
 }
+// ANCHOR_END: route_error
 
 impl fmt::Display for RouteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -87,6 +89,7 @@ impl fmt::Display for RouteError {
     }
 }
 
+// ANCHOR: next_hops
 /// The hosts to try for `domain`, most preferred first, each address with `port`.
 pub fn next_hops(
     domain: &str,
@@ -148,7 +151,9 @@ pub fn next_hops(
     }
     Ok(hops)
 }
+// ANCHOR_END: next_hops
 
+// ANCHOR: null_mx
 /// The (non-empty) MX records without the null MX ".", or `NullMx` if that is all.
 fn without_null_mx(mut records: Vec<Mx>) -> Result<Vec<Mx>, RouteError> {
     // RFC 7505 §3: a null MX is the domain's only MX record. A domain that
@@ -159,7 +164,9 @@ fn without_null_mx(mut records: Vec<Mx>) -> Result<Vec<Mx>, RouteError> {
     records.retain(|mx| !mx.exchange.is_empty());
     Ok(records)
 }
+// ANCHOR_END: null_mx
 
+// ANCHOR: mx_order
 /// The records to try, best first, without us and those worse than us.
 fn in_order_without_me(mut records: Vec<Mx>, my_names: &[String]) -> Result<Vec<Mx>, RouteError> {
     // §5.1: lower preference first; "If there are multiple destinations with
@@ -180,6 +187,7 @@ fn in_order_without_me(mut records: Vec<Mx>, my_names: &[String]) -> Result<Vec<
     }
     Ok(records)
 }
+// ANCHOR_END: mx_order
 
 /// Host names compare ignoring ASCII case and a trailing dot.
 fn is_me(host: &str, my_names: &[String]) -> bool {

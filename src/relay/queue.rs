@@ -47,6 +47,7 @@ use crate::store::id::MessageId;
 
 const MAGIC: &str = "postie-envelope 1";
 
+// ANCHOR: recipient_state
 /// How far one recipient got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecipientState {
@@ -57,6 +58,7 @@ pub enum RecipientState {
     /// Given up (5xx, or expired): the sender gets a bounce.
     Failed,
 }
+// ANCHOR_END: recipient_state
 
 impl RecipientState {
     fn as_str(self) -> &'static str {
@@ -99,6 +101,7 @@ impl QueuedRecipient {
     }
 }
 
+// ANCHOR: entry
 /// A queue entry: the envelope of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -119,6 +122,7 @@ pub struct Entry {
     pub last_error: Option<String>,
     pub recipients: Vec<QueuedRecipient>,
 }
+// ANCHOR_END: entry
 
 impl Entry {
     /// A new entry, due at once.
@@ -311,6 +315,7 @@ impl Spool {
         Ok(spool)
     }
 
+    // ANCHOR: recover
     /// Cleans up after a crash; only the server calls it, before it accepts anyone.
     /// Files in `tmp/`, and messages whose envelope was never written, were never
     /// acknowledged with 250: their senders still have them.
@@ -336,6 +341,7 @@ impl Spool {
         }
         Ok(removed)
     }
+    // ANCHOR_END: recover
 
     pub fn root(&self) -> &Path {
         &self.root
@@ -398,6 +404,7 @@ impl Spool {
         fs::read(self.message_path(id))
     }
 
+    // ANCHOR: update
     /// Records progress: a new envelope replaces the old one atomically.
     pub fn update(&self, entry: &Entry) -> io::Result<()> {
         write_durably(
@@ -410,6 +417,7 @@ impl Spool {
         )?;
         sync_dir(&self.root.join("envelopes"))
     }
+    // ANCHOR_END: update
 
     /// Asks the running server to try every entry now (`postie queue --flush`). Only
     /// the server writes envelopes; this leaves a note it picks up within a second.
@@ -422,6 +430,7 @@ impl Spool {
         fs::remove_file(self.root.join("flush")).is_ok()
     }
 
+    // ANCHOR: remove
     /// Removes a finished entry: the envelope first, so a crash in between leaves only
     /// an orphan message, which `recover` cleans up.
     pub fn remove(&self, id: &str) -> io::Result<()> {
@@ -429,6 +438,7 @@ impl Spool {
         sync_dir(&self.root.join("envelopes"))?;
         fs::remove_file(self.message_path(id))
     }
+    // ANCHOR_END: remove
 }
 
 /// The message of a new entry, being written. Dropped without `commit`, it leaves nothing.

@@ -98,6 +98,7 @@ pub fn start(
 }
 
 impl Relay {
+    // ANCHOR: due
     /// Entries whose next attempt is due and that no worker holds; marks them busy.
     fn due(&self) -> Vec<String> {
         let entries = match self.storage.spool.list() {
@@ -126,6 +127,7 @@ impl Relay {
             .map(|e| e.id)
             .collect()
     }
+    // ANCHOR_END: due
 
     fn work(&self, queue: &Mutex<Receiver<String>>) {
         loop {
@@ -241,7 +243,7 @@ impl Relay {
         message: &[u8],
     ) -> (Vec<Outcome>, Option<String>) {
         let all = |outcome: Outcome| recipients.iter().map(|_| outcome.clone()).collect();
-        let hops = match self.next_hops(domain) {
+        let hops = match self.route(domain) {
             Ok(hops) => hops,
             Err(e) if e.is_permanent() => {
                 let (a, b, c) = e.status();
@@ -298,8 +300,9 @@ impl Relay {
     }
     // ANCHOR_END: deliver_to_domain
 
+    // ANCHOR: static_route
     /// A static route (`--route`) if there is one, else the MX records (RFC 5321 §5.1).
-    fn next_hops(&self, domain: &str) -> Result<Vec<Hop>, RouteError> {
+    fn route(&self, domain: &str) -> Result<Vec<Hop>, RouteError> {
         let relay = &self.config.relay;
         let Some(route) = relay
             .routes
@@ -329,6 +332,7 @@ impl Relay {
                 .collect(),
         }])
     }
+    // ANCHOR_END: static_route
 
     // ANCHOR: bounce
     /// Tells the sender which recipients failed, in one DSN from `<>` (RFC 3464).
@@ -372,6 +376,7 @@ impl Relay {
     }
     // ANCHOR_END: bounce
 
+    // ANCHOR: send_bounce
     /// A bounce travels like any message from `<>`: into a local mailbox, or the queue.
     fn send_bounce(&self, id: &MessageId, to: &str, dsn: &[u8]) -> io::Result<()> {
         use std::io::Write;
@@ -407,6 +412,7 @@ impl Relay {
         log::info!("bounce {id} sent to <{to}>");
         Ok(())
     }
+    // ANCHOR_END: send_bounce
 }
 
 /// Stands in when the system has no DNS configuration: every lookup is a temporary
@@ -422,6 +428,7 @@ impl Resolver for NoResolver {
     }
 }
 
+// ANCHOR: outcome
 /// What happened to one recipient in this attempt.
 #[derive(Debug, Clone)]
 enum Outcome {
@@ -445,6 +452,7 @@ impl From<RecipientOutcome> for Outcome {
         }
     }
 }
+// ANCHOR_END: outcome
 
 /// Pending recipients grouped by domain (case-insensitively), as indexes into the entry.
 fn pending_by_domain(entry: &Entry) -> BTreeMap<String, Vec<usize>> {
