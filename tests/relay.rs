@@ -1041,3 +1041,37 @@ fn a_bounce_to_a_remote_sender_is_relayed_whatever_the_relay_networks() {
     );
     assert!(bounces[0].contains("Final-Recipient: rfc822; x@sink.test\r\n"));
 }
+
+/// A host that accepts the connection and then says nothing must not hold up the other
+/// domains of the same message: each domain is tried on its own thread.
+#[test]
+fn a_silent_host_does_not_hold_up_another_domain() {
+    let b = Node::start(site_b);
+    // Accepts connections (the kernel completes them) but never sends a greeting.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let a = Node::start(|c| {
+        site_a(c);
+        // "aaa-silent.test" sorts before "b.test": tried one after the other, b.test
+        // would wait out the 10 s greeting timeout first.
+        c.relay.routes = vec![
+            route("aaa-silent.test", silent_port),
+            route("b.test", b.server.addr.port()),
+        ];
+    });
+    let started = Instant::now();
+    let reply = send_message(
+        &a.server,
+        "alice@a.test",
+        &["x@aaa-silent.test", "bob@b.test"],
+        b"Subject: two domains\r\n\r\nOne of them is asleep.",
+    );
+    assert!(reply.starts_with("250 "), "{reply}");
+    b.wait_for_messages("b.test", "bob", 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bob waited {:?} for the silent host",
+        started.elapsed()
+    );
+    drop(silent);
+}

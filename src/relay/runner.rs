@@ -3,9 +3,10 @@
 //!
 //! One scheduler thread lists the spool every second (or at once when a message is
 //! queued) and hands due entries to a small, fixed pool of worker threads. A worker
-//! takes one entry, groups its pending recipients by domain, finds each domain's next
-//! hop, runs the SMTP client, and writes down what happened to every recipient.
-//! A slow or dead host ties up one worker, not the queue.
+//! takes one entry, groups its pending recipients by domain, and for each domain (on a
+//! thread of its own) finds the next hop and runs the SMTP client; then it writes down
+//! what happened to every recipient. A slow or dead host ties up one worker and one
+//! domain, never the whole queue or the other domains of the same message.
 //!
 //! Retries back off exponentially from `--retry-min` to `--retry-max`; after
 //! `--queue-lifetime` the remaining recipients fail with `4.4.7`. Every failure is
@@ -148,7 +149,8 @@ impl Relay {
     }
 
     // ANCHOR: attempt
-    /// One delivery attempt for one queue entry: every pending recipient, domain by domain.
+    /// One delivery attempt for one queue entry: every pending recipient, each domain
+    /// in parallel.
     fn attempt(&self, id: &str) -> io::Result<()> {
         let mut entry = self.storage.spool.load(id)?;
         let message = match self.storage.spool.read_message(id) {
@@ -161,13 +163,35 @@ impl Relay {
             }
             Err(e) => return Err(e),
         };
-        let mut newly_failed = Vec::new();
-        for (domain, indexes) in pending_by_domain(&entry) {
-            let addresses: Vec<String> = indexes
-                .iter()
-                .map(|&i| entry.recipients[i].address.clone())
+        // Every domain at once, each on its own thread: a dead host of one domain must
+        // not hold up the others (it may take minutes to time out).
+        let results = thread::scope(|scope| {
+            let attempts: Vec<_> = pending_by_domain(&entry)
+                .into_iter()
+                .map(|(domain, indexes)| {
+                    let addresses: Vec<String> = indexes
+                        .iter()
+                        .map(|&i| entry.recipients[i].address.clone())
+                        .collect();
+                    let (entry, message) = (&entry, &message);
+                    let worker = scope
+                        .spawn(move || self.deliver_to_domain(&domain, entry, &addresses, message));
+                    (indexes, worker)
+                })
                 .collect();
-            let (outcomes, remote) = self.deliver_to_domain(&domain, &entry, &addresses, &message);
+            attempts
+                .into_iter()
+                .map(|(indexes, worker)| {
+                    let result = worker.join().unwrap_or_else(|_| {
+                        let why = Outcome::Deferred("internal error while delivering".into());
+                        (vec![why; indexes.len()], None)
+                    });
+                    (indexes, result)
+                })
+                .collect::<Vec<_>>()
+        });
+        let mut newly_failed = Vec::new();
+        for (indexes, (outcomes, remote)) in results {
             for (&i, outcome) in indexes.iter().zip(outcomes) {
                 let recipient = &mut entry.recipients[i];
                 recipient.remote = remote.clone();
