@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long = "domain", value_name = "D", default_value = "localhost")]
     pub domains: Vec<String>,
 
-    /// Root of the Maildir tree: mail goes to DIR/<domain>/<user>/new/.
+    /// Root of the Maildir tree: mail goes to DIR/DOMAIN/USER/new/.
     #[arg(long, value_name = "DIR", default_value = "./mail")]
     pub maildir: PathBuf,
 

@@ -6,7 +6,7 @@
 //! | step of the dialogue | module |
 //! |---|---|
 //! | a client connects; one thread per client; the connection cap | [`server`] |
-//! | bytes become lines (CRLF, limits, timeouts) | [`line`] |
+//! | bytes become lines (CRLF, limits, timeouts) | [`line`](mod@line) |
 //! | the loop: read a line, ask the session, write the reply | [`connection`] |
 //! | 220 greeting, EHLO, MAIL, RCPT, DATA, QUIT: the state machine | [`smtp::session`] |
 //! | one line becomes a command | [`smtp::command`] |
@@ -15,7 +15,7 @@
 //! | message text: the lone dot, dot-stuffing, smuggling defence | [`smtp::data`] |
 //! | who we accept mail for; no open relay | [`policy`] |
 //! | Received: and Return-Path: trace headers | [`smtp::received`] |
-//! | "250" only once it is on disk: Maildir and queue | [`accept`], [`store::maildir`], [`store::mailbox`] |
+//! | "250" only once it is on disk: Maildir and queue | [`accept`], [`store::maildir`], [`store::mailbox`], [`store::id`] |
 //! | the outbound queue, MX lookup, the client, bounces | [`relay`] |
 //! | flags and limits | [`config`], [`cli`] |
 // ANCHOR_END: map

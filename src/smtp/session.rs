@@ -7,7 +7,7 @@
 //!
 //! Each [`State`] variant carries exactly the data of its stage, so an impossible state
 //! (a MAIL transaction without a greeting, DATA without recipients) cannot be written.
-//! One `match (state, command)` in [`Session::transition`] holds every rule.
+//! One `match (state, command)` in `Session::transition` holds every rule.
 //!
 //! Left out: STARTTLS and AUTH (not offered yet).
 
