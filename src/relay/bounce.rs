@@ -291,9 +291,20 @@ fn delivery_status(b: &Bounce) -> String {
         if let Some(mta) = &r.remote_mta {
             field(&mut out, "Remote-MTA", &format!("dns; {mta}"));
         }
-        // §2.3.6: the diagnostic SHOULD be included when there is one.
-        if let Some(reply) = &r.diagnostic {
-            field(&mut out, "Diagnostic-Code", &format!("smtp; {reply}"));
+        // §2.3.6: the diagnostic SHOULD be included when there is one. Its type says
+        // who wrote it: "smtp" for a server's reply (which starts with its code),
+        // an X- type for postie's own words (a null MX, a queue that expired).
+        if let Some(diagnostic) = &r.diagnostic {
+            let kind = if is_smtp_reply(diagnostic) {
+                "smtp"
+            } else {
+                "X-Postie"
+            };
+            field(
+                &mut out,
+                "Diagnostic-Code",
+                &format!("{kind}; {diagnostic}"),
+            );
         }
     }
     out
@@ -422,6 +433,16 @@ fn atom(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// "550 5.1.1 ..." and "550-..." are SMTP replies (RFC 5321 §4.2): three digits, the
+/// first 2 to 5, then a space, a hyphen or nothing.
+fn is_smtp_reply(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() >= 3
+        && (b'2'..=b'5').contains(&b[0])
+        && b[1..3].iter().all(u8::is_ascii_digit)
+        && matches!(b.get(3), None | Some(b' ') | Some(b'-'))
 }
 
 #[cfg(test)]
@@ -907,5 +928,17 @@ print("headers:", " ".join(names))
         for (code, valid) in table {
             assert_eq!(is_status_code(code), valid, "{code:?}");
         }
+    }
+
+    #[test]
+    fn the_diagnostic_type_says_who_wrote_it() {
+        assert!(is_smtp_reply("550 5.1.1 no such user"));
+        assert!(is_smtp_reply("550-first line"));
+        assert!(is_smtp_reply("421"));
+        assert!(!is_smtp_reply(
+            "the domain accepts no mail (null MX, RFC 7505)"
+        ));
+        assert!(!is_smtp_reply("gave up after 3 attempts"));
+        assert!(!is_smtp_reply("600 x") && !is_smtp_reply("55 x") && !is_smtp_reply("5500"));
     }
 }
