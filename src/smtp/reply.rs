@@ -78,11 +78,6 @@ impl Reply {
         self.code < 300
     }
 
-    /// 5yz: the command was refused for good.
-    pub fn is_permanent_failure(&self) -> bool {
-        self.code >= 500
-    }
-
     /// 50z and 555: the client got the syntax or the order wrong (RFC 5321 §4.2.1
     /// "x0z"; 555 is the parameter error of §4.1.1.11).
     pub fn is_syntax_error(&self) -> bool {
