@@ -31,6 +31,10 @@ pub mod server;
 pub mod smtp;
 pub mod store;
 
+// Round-trip properties of the parsers and writers (proptest).
+#[cfg(test)]
+mod properties;
+
 /// The log target of the dialogue trace (`--trace`): every line in and out, and every
 /// state transition with the section of RFC 5321 that governs it.
 pub const TRACE: &str = "postie::trace";

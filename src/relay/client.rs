@@ -850,7 +850,7 @@ fn send_message(out: &mut impl Write, message: &[u8]) -> io::Result<()> {
 // ANCHOR: dot_stuff
 /// Writes `message` as DATA text, then the end-of-data line `.` (RFC 5321 §4.5.2).
 /// The message must already use CRLF line endings.
-fn write_stuffed(out: &mut impl Write, message: &[u8]) -> io::Result<()> {
+pub(crate) fn write_stuffed(out: &mut impl Write, message: &[u8]) -> io::Result<()> {
     let mut chunk = Vec::with_capacity(CHUNK + 1024);
     for line in message.split_inclusive(|&b| b == b'\n') {
         // §4.5.2: a line that starts with a period gets one more in front, so that no
