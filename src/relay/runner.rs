@@ -138,6 +138,10 @@ impl Relay {
                 log::error!("queue entry {id}: {e}");
             }
             self.release(&id);
+            // A worker is free: wake the runner, which may have left due entries for the
+            // next tick when every worker was busy (without this, a flushed queue drains
+            // only a few entries per second).
+            self.storage.notify_queued();
         }
     }
 
