@@ -279,6 +279,31 @@ enum Reply<T> {
     Answer(Result<Vec<T>, DnsError>),
 }
 
+/// For the fuzz target `dns_reply` (feature `fuzzing`): reads `message` as the answer to
+/// an MX query for `mx.test`, exactly as a lookup reads each datagram, and describes the
+/// verdict. The query takes its id from the message, so that the fuzzer's inputs reach
+/// the checks after the id.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_read_mx_answer(message: &[u8]) -> String {
+    let id = match message {
+        [high, low, ..] => u16::from_be_bytes([*high, *low]),
+        _ => 0,
+    };
+    let query = Query {
+        id,
+        name: "mx.test".to_owned(),
+        qtype: TYPE::MX,
+    };
+    let reply = query.read_reply(message, |rdata| match rdata {
+        RData::MX(mx) => Some(Mx {
+            preference: mx.preference,
+            exchange: mx.exchange.to_string(),
+        }),
+        _ => None,
+    });
+    format!("{reply:?}")
+}
+
 /// Queries nameservers over UDP, retrying over TCP when the answer is
 /// truncated (TC bit, RFC 1035 §4.2.1/§4.2.2, RFC 7766).
 #[derive(Debug, Clone)]

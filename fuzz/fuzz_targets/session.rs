@@ -1,0 +1,96 @@
+//! The whole sans-IO conversation on any input: the line reader, the session's state
+//! machine and, after a 354, the DATA decoder, driven the way src/connection.rs drives
+//! them (with a pretend disk that always succeeds). It must never panic, every reply must
+//! be well formed (RFC 5321 §4.2: same code on every line, at most 512 octets, CRLF), and
+//! nothing is read after a closing reply.
+#![no_main]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use libfuzzer_sys::fuzz_target;
+use postie::config::Config;
+use postie::line::{LineReader, ReadError};
+use postie::smtp::data::{DataDecoder, DataLine};
+use postie::smtp::reply::Reply;
+use postie::smtp::session::{Action, MessageOutcome, Session, State};
+
+fn check(reply: &Reply) {
+    let wire = reply.to_wire_string();
+    let code = reply.code().to_string();
+    assert!((200..600).contains(&reply.code()));
+    let lines: Vec<&str> = wire.split_inclusive("\r\n").collect();
+    assert_eq!(lines.len(), reply.lines().len(), "{wire:?}");
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.len() <= 512 && line.ends_with("\r\n") && line.starts_with(&code));
+        assert_eq!(line.matches('\n').count(), 1, "{wire:?}");
+        let separator = if i + 1 == lines.len() { ' ' } else { '-' };
+        assert_eq!(line.as_bytes()[3], separator as u8, "{wire:?}");
+    }
+}
+
+fuzz_target!(|input: &[u8]| {
+    let mut config = Config::new("mx.example.test");
+    config.policy.local_domains = vec!["localhost".into(), "example.test".into()];
+    config.limits.max_recipients = 3;
+    config.limits.max_message_size = 300;
+    let client: SocketAddr = "192.0.2.1:1025".parse().unwrap();
+    let config = Arc::new(config);
+    let limits = config.limits.clone();
+    let (mut session, greeting) = Session::new(config, client);
+    check(&greeting);
+    let mut reader = LineReader::new(input);
+    loop {
+        let action = match reader.read_line(limits.command_line) {
+            Ok(line) => session.command_line(line),
+            Err(ReadError::TooLong) => session.line_too_long(),
+            Err(_) => return,
+        };
+        check(action.reply());
+        match action {
+            Action::Reply(_) => assert!(!matches!(
+                session.state(),
+                State::Closed | State::Data { .. }
+            )),
+            Action::Close(_) => {
+                assert_eq!(session.state(), &State::Closed);
+                return;
+            }
+            Action::ReceiveData(reply) => {
+                assert_eq!(reply.code(), 354);
+                assert!(session.transaction().is_some());
+                let mut decoder =
+                    DataDecoder::new(limits.max_message_size, limits.max_received_headers);
+                let end = loop {
+                    match reader.read_line(limits.text_line) {
+                        Ok(line) => match decoder.feed(line) {
+                            DataLine::Content(_) | DataLine::Discard => {}
+                            DataLine::End => break true,
+                            DataLine::BareNewline => break false,
+                        },
+                        Err(ReadError::TooLong) => decoder.line_too_long(),
+                        Err(_) => return,
+                    }
+                };
+                if !end {
+                    check(&session.bare_newline_in_data());
+                    assert_eq!(session.state(), &State::Closed);
+                    return;
+                }
+                let outcome = match decoder.outcome() {
+                    Ok(_) => MessageOutcome::Stored { id: "id".into() },
+                    Err(refusal) => MessageOutcome::Refused(refusal),
+                };
+                let action = session.message_received(outcome);
+                check(action.reply());
+                assert!(matches!(
+                    session.state(),
+                    State::Ready { .. } | State::Closed
+                ));
+                if let Action::Close(_) = action {
+                    return;
+                }
+            }
+        }
+    }
+});
