@@ -64,6 +64,14 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = Limits::default().timeout.as_secs())]
     pub timeout: u64,
 
+    /// Seconds a whole command line (or line of message text) may take, however slowly it trickles in.
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().command_timeout.as_secs())]
+    pub command_timeout: u64,
+
+    /// Seconds to pause before the greeting; a client that talks first gets 554 and is closed (0: no pause).
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().greeting_delay.as_secs())]
+    pub greeting_delay: u64,
+
     /// Print the dialogue (C: and S: lines) and each state transition with its RFC section.
     #[arg(long)]
     pub trace: bool,
@@ -193,8 +201,9 @@ impl Args {
         ]
         .contains(&0)
             || self.timeout == 0
+            || self.command_timeout == 0
         {
-            return Err("--max-recipients, --max-connections, --relay-workers and --timeout must be at least 1".into());
+            return Err("--max-recipients, --max-connections, --relay-workers, --timeout and --command-timeout must be at least 1".into());
         }
         if self.retry_min.is_zero() || self.retry_min > self.retry_max {
             return Err("--retry-min must be more than 0 and at most --retry-max".into());
@@ -203,6 +212,8 @@ impl Args {
             max_message_size: self.max_message_size,
             max_recipients: self.max_recipients,
             timeout: Duration::from_secs(self.timeout),
+            command_timeout: Duration::from_secs(self.command_timeout),
+            greeting_delay: Duration::from_secs(self.greeting_delay),
             ..Limits::default()
         };
         Ok(Config {
@@ -319,5 +330,6 @@ mod tests {
         assert!(config(&["--relay-network", "10.0.0.0/99"]).is_err());
         assert!(config(&["--users", "/nonexistent/users"]).is_err());
         assert!(config(&["--timeout", "0"]).is_err());
+        assert!(config(&["--command-timeout", "0"]).is_err());
     }
 }

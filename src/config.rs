@@ -30,6 +30,13 @@ pub struct Limits {
     /// RFC 5321 §4.5.3.2.7: a server should wait at least 5 minutes for each command,
     /// and for each read while message text arrives.
     pub timeout: Duration,
+    /// The longest a whole line may take to arrive, however busily its bytes trickle in:
+    /// `timeout` bounds each read, this bounds the command (or the line of text), so a
+    /// client sending one byte at a time cannot hold a thread for ever.
+    pub command_timeout: Duration,
+    /// How long to wait before the greeting (0: greet at once). A client that talks
+    /// during the pause has not waited for the greeting (RFC 5321 §3.1): refused.
+    pub greeting_delay: Duration,
 }
 
 impl Default for Limits {
@@ -42,6 +49,9 @@ impl Default for Limits {
             max_errors: 10,
             max_received_headers: 100,
             timeout: Duration::from_secs(5 * 60),
+            // RFC 5321 §4.5.3.2.7 gives a server 5 minutes for a command.
+            command_timeout: Duration::from_secs(5 * 60),
+            greeting_delay: Duration::ZERO,
         }
     }
 }

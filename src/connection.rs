@@ -14,6 +14,7 @@
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::accept::{Incoming, Storage};
 use crate::config::Config;
@@ -88,6 +89,9 @@ impl<R: Read, W: Write> Connection<R, W> {
             if !self.reader.has_buffered_input() {
                 self.flush()?;
             }
+            // The whole command must arrive in time, however its bytes trickle in.
+            let deadline = Instant::now() + self.config.limits.command_timeout;
+            self.reader.set_deadline(Some(deadline));
             let action = match self.reader.read_line(self.config.limits.command_line) {
                 Ok(line) => self
                     .session
@@ -151,6 +155,9 @@ impl<R: Read, W: Write> Connection<R, W> {
             envelope,
         );
         let result = loop {
+            // Each line of text too (a message is bounded by its size limit).
+            self.reader
+                .set_deadline(Some(Instant::now() + limits.command_timeout));
             match self.reader.read_line(limits.text_line) {
                 Ok(line) => match decoder.feed(trace_line(&self.session, "C:", line)) {
                     DataLine::Content(bytes) => message.write(bytes),

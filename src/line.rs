@@ -11,6 +11,11 @@
 //! - §4.5.3.2.7: the server waits a bounded time for input. The socket's read
 //!   timeout does the waiting; the reader reports [`ReadError::TimedOut`] and
 //!   keeps what it already received.
+//! - A deadline for the whole line ([`LineReader::set_deadline`]): a per-read
+//!   timeout does not stop a client that sends one byte just before each read
+//!   times out, so the reader also gives up ([`ReadError::TimedOut`]) once the
+//!   deadline has passed and the line is still not complete. It checks after
+//!   each read, so a line is cut off at most one read timeout past the deadline.
 //!
 //! Deliberately left out:
 //! - Growth: the buffer is allocated once. No line can be longer than the
@@ -19,12 +24,12 @@
 //! - BDAT (CHUNKING, RFC 3030), which reads a counted number of octets
 //!   instead of lines: postie does not offer it.
 //!
-//! A production server would also bound the *total* time a client may take
-//! (a per-read timeout does not stop a client sending one byte every minute)
-//! and might search for LF with a vectorised routine such as the `memchr` crate.
+//! A production server might search for LF with a vectorised routine such as
+//! the `memchr` crate.
 
 use std::fmt;
 use std::io::{self, Read};
+use std::time::Instant;
 
 /// Buffer size of a reader made by [`LineReader::new`]: the longest text line
 /// (1000 octets) many times over, so a pipelined burst arrives in one read.
@@ -163,6 +168,8 @@ pub struct LineReader<R> {
     /// Inside an over-long line: everything up to its LF is being dropped.
     /// Kept across calls so that a timeout in the middle loses nothing.
     skipping: bool,
+    /// When the line being read must be complete (see [`LineReader::set_deadline`]).
+    deadline: Option<Instant>,
 }
 // ANCHOR_END: line_reader
 
@@ -182,8 +189,18 @@ impl<R: Read> LineReader<R> {
             scanned: 0,
             end: 0,
             skipping: false,
+            deadline: None,
         }
     }
+
+    // ANCHOR: set_deadline
+    /// From now on, a line that is not complete by `deadline` is given up on:
+    /// `read_line` returns [`ReadError::TimedOut`] instead of reading more. Lines
+    /// already received are still returned. `None` removes the deadline.
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+    // ANCHOR_END: set_deadline
 
     // ANCHOR: read_line
     /// Returns the next line (through its LF). `max_len` counts the whole line
@@ -219,6 +236,13 @@ impl<R: Read> LineReader<R> {
                 self.end -= self.start;
                 self.scanned = self.end;
                 self.start = 0;
+            }
+            // A trickle of bytes must not hold us past the deadline.
+            if self
+                .deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
+            {
+                return Err(ReadError::TimedOut);
             }
             // The partial line is shorter than max_len <= capacity, so there is room.
             self.fill()?;
@@ -498,6 +522,32 @@ mod tests {
         ];
         let lines = transcript(LineReader::new(Script::new(&steps)), 6);
         assert_eq!(lines, ["TimedOut", "TooLong", r"QUIT\r\n"]);
+    }
+
+    #[test]
+    fn a_trickle_is_cut_off_at_the_deadline_but_whole_lines_still_come() {
+        use std::time::Duration;
+        // Pipelined lines already in the buffer are returned; the partial one is not.
+        let mut reader = LineReader::new(&b"NOOP\r\nNOOP\r\nNO"[..]);
+        assert_eq!(line(&mut reader, 512), b"NOOP\r\n");
+        reader.set_deadline(Some(Instant::now()));
+        assert_eq!(line(&mut reader, 512), b"NOOP\r\n");
+        assert!(matches!(reader.read_line(512), Err(ReadError::TimedOut)));
+        // One byte every 10 ms, each read well within any read timeout: 19 bytes take
+        // 190 ms, and the 30 ms deadline ends the line first.
+        struct Slow<'a>(Trickle<'a>);
+        impl Read for Slow<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                std::thread::sleep(Duration::from_millis(10));
+                self.0.read(buf)
+            }
+        }
+        let mut reader = LineReader::new(Slow(Trickle(b"HELO slow.example\r\n")));
+        reader.set_deadline(Some(Instant::now() + Duration::from_millis(30)));
+        assert!(matches!(reader.read_line(512), Err(ReadError::TimedOut)));
+        // Without a deadline the same client is merely slow.
+        reader.set_deadline(None);
+        assert_eq!(line(&mut reader, 512), b"HELO slow.example\r\n");
     }
 
     #[test]

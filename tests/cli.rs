@@ -29,6 +29,8 @@ const FLAGS: &[&str] = &[
     "--max-recipients",
     "--max-connections",
     "--timeout",
+    "--command-timeout",
+    "--greeting-delay",
     "--trace",
 ];
 
