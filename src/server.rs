@@ -260,6 +260,14 @@ fn serve(
     in_data: Arc<AtomicBool>,
 ) {
     log::info!("{peer} connected");
+    let pause = config.limits.greeting_delay;
+    if !pause.is_zero() && talks_first(&stream, pause, config.limits.timeout) {
+        log::warn!("{peer}: refused, talked before the greeting");
+        // No EHLO yet, so no enhanced status code (RFC 2034 §3).
+        let reply = Reply::talked_before_greeting(&config.hostname).without_status();
+        refuse(stream, &reply);
+        return;
+    }
     let (session, greeting) = Session::new(config.clone(), peer);
     let connection =
         Connection::new(&stream, &stream, session, config, storage).watch(stopping, in_data);
@@ -276,6 +284,26 @@ fn serve(
     }
 }
 // ANCHOR_END: serve
+
+// ANCHOR: talks_first
+/// The greeting pause (`--greeting-delay`): waits up to `pause` for the client to say
+/// something, which a client that follows RFC 5321 §3.1 never does before our 220.
+/// True if it did. Postfix's postscreen calls this the pregreet test.
+fn talks_first(mut stream: &TcpStream, pause: Duration, timeout: Duration) -> bool {
+    use std::io::Read;
+    let mut input = [0u8; 4096];
+    // peek waits for the first byte, or the pause to run out (an error, WouldBlock).
+    let talked = stream.set_read_timeout(Some(pause)).is_ok()
+        && matches!(stream.peek(&mut input[..1]), Ok(n) if n > 0);
+    if talked {
+        // Read what it sent: closing a socket with unread input sends a reset, and
+        // the client would never see our reply.
+        let _ = stream.read(&mut input);
+    }
+    let _ = stream.set_read_timeout(Some(timeout));
+    talked
+}
+// ANCHOR_END: talks_first
 
 // ANCHOR: refuse
 /// Tells a client we cannot serve it, without giving it a thread.
