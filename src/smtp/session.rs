@@ -199,6 +199,9 @@ impl Session {
         // RFC 5321 §2.3.8: lines end with CRLF; a bare CR or LF is not a line ending.
         let action = if !line.is_crlf_clean() {
             Action::Reply(Reply::bare_newline())
+        } else if is_http_request(line.text()) {
+            let reply = Reply::http_request(&self.config.hostname);
+            Action::Close(self.close(reply))
         } else {
             match parse(line.text()) {
                 Ok(command) => self.command(command),
@@ -497,6 +500,23 @@ impl Session {
         log::debug!(target: TRACE, "{} {what} (RFC 5321 {section}): {from} -> {to}", self.client);
     }
 }
+
+// ANCHOR: is_http_request
+/// Does the line look like the first line of an HTTP request (RFC 9112 §3: method, space,
+/// target)? No SMTP command starts so. A browser can be made to send one to our port
+/// from a web page, with SMTP commands in its body; we close before reading them.
+fn is_http_request(line: &[u8]) -> bool {
+    const METHODS: [&[u8]; 6] = [
+        b"GET ",
+        b"POST ",
+        b"HEAD ",
+        b"PUT ",
+        b"CONNECT ",
+        b"OPTIONS ",
+    ];
+    METHODS.iter().any(|method| line.starts_with(method))
+}
+// ANCHOR_END: is_http_request
 
 fn bad_sequence(text: &str) -> Action {
     Action::Reply(Reply::bad_sequence(text))

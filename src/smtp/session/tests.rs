@@ -412,3 +412,34 @@ fn refused_recipients_do_not_spend_the_error_budget() {
     assert_eq!(code(&mut s, "RCPT TO:<bob@localhost>"), 250);
     assert!(matches!(send(&mut s, "DATA"), Action::ReceiveData(_)));
 }
+
+#[test]
+fn an_http_request_closes_the_connection_at_once() {
+    for request in [
+        "GET / HTTP/1.1",
+        "POST /form HTTP/1.1",
+        "CONNECT a:25 HTTP/1.1",
+    ] {
+        let mut s = connected();
+        let action = send(&mut s, request);
+        assert!(
+            matches!(&action, Action::Close(r) if r.code() == 554),
+            "{request}"
+        );
+        // No EHLO yet: no enhanced status code (RFC 2034 §3).
+        assert!(action
+            .reply()
+            .to_wire_string()
+            .starts_with("554 mx.example.test"));
+        assert_eq!(s.state().name(), "Closed");
+    }
+    // In the middle of a transaction too, with the enhanced code after EHLO.
+    let mut s = in_transaction();
+    assert!(wire(&mut s, "GET /index.html HTTP/1.0").starts_with("554 5.5.0 "));
+    assert_eq!(s.state().name(), "Closed");
+    // Verbs that merely resemble a method are ordinary unknown commands.
+    let mut s = connected();
+    assert_eq!(code(&mut s, "GETX /"), 500);
+    assert_eq!(code(&mut s, "get / HTTP/1.1"), 500);
+    assert_eq!(s.state().name(), "Connected");
+}
