@@ -24,18 +24,19 @@
 //! `CRASH_ROUNDS=20 CRASH_MESSAGES=20000 cargo test --release --test crash -- --nocapture`.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_postie");
+#[path = "common/child.rs"]
+mod child;
+use child::{Postie, BIN};
 
 /// Clients sending at the same time.
 const CONNECTIONS: usize = 20;
@@ -145,53 +146,20 @@ fn sink_session(
 // ---------------------------------------------------------------------------------------
 // postie as a child process
 
-struct Postie {
-    child: Child,
-    addr: SocketAddr,
-}
-
-/// Starts `postie` on a port of its own choosing and waits until it listens.
+/// Starts postie for round `round`, routing mail for remote.test to the sink.
 fn start_postie(dir: &Path, sink: SocketAddr, round: usize) -> Postie {
-    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
-    let log = dir.join(format!("postie-{round}.log"));
     let route = format!("remote.test=127.0.0.1:{}", sink.port());
-    let child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--hostname", "mx.example.test"])
-        .args(["--domain", "localhost", "--maildir", &path("mail")])
-        .args(["--spool", &path("spool"), "--route", &route])
-        .args(["--dns-server", "127.0.0.1:9", "--timeout", "10"])
-        .args(["--max-connections", "50", "--retry-min", "1h"])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(File::create(&log).unwrap())
-        .spawn()
-        .expect("start postie");
-    let mut postie = Postie {
-        child,
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(rest) = text.split("postie listening on ").nth(1) {
-            postie.addr = rest.split(';').next().unwrap().parse().unwrap();
-            return postie;
-        }
-        if let Ok(Some(status)) = postie.child.try_wait() {
-            panic!("postie exited ({status}):\n{text}");
-        }
-        assert!(Instant::now() < deadline, "postie did not start:\n{text}");
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
-impl Drop for Postie {
-    fn drop(&mut self) {
-        // Child::kill is SIGKILL on Unix: the process gets no chance to tidy up.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let log = dir.join(format!("postie-{round}.log"));
+    let flags = [
+        "--route",
+        &route,
+        "--timeout",
+        "10",
+        "--max-connections",
+        "50",
+    ];
+    // No retry before the end of the test: the queue must hold still while we count it.
+    Postie::start(dir, &log, &[&flags[..], &["--retry-min", "1h"]].concat())
 }
 
 // ---------------------------------------------------------------------------------------
