@@ -201,9 +201,11 @@ impl Args {
         ]
         .contains(&0)
             || self.timeout == 0
-            || self.command_timeout == 0
         {
-            return Err("--max-recipients, --max-connections, --relay-workers, --timeout and --command-timeout must be at least 1".into());
+            return Err("--max-recipients, --max-connections, --relay-workers and --timeout must be at least 1".into());
+        }
+        if self.command_timeout == 0 {
+            return Err("--command-timeout must be at least 1".into());
         }
         if self.retry_min.is_zero() || self.retry_min > self.retry_max {
             return Err("--retry-min must be more than 0 and at most --retry-max".into());

@@ -244,31 +244,6 @@ impl Reply {
         )
     }
 
-    // ANCHOR: early_talker
-    /// 554 5.5.0 in place of the greeting: the client talked before we greeted it, and
-    /// RFC 5321 §3.1 has the client wait for the greeting. Real clients wait; programs
-    /// that spray spam often do not. Sent without the enhanced code (no EHLO yet), and
-    /// the server closes at once: §3.1 asks a server that answers 554 at connection
-    /// opening to wait for QUIT, but this client never waited for us.
-    pub fn talked_before_greeting(hostname: &str) -> Reply {
-        Reply::new(
-            554,
-            Some(Status(5, 5, 0)),
-            format!("{hostname} protocol error: you talked before the greeting, goodbye"),
-        )
-    }
-    // ANCHOR_END: early_talker
-
-    /// 554 5.5.0, then close: the client sent an HTTP request (a browser, a proxy probe,
-    /// or a web form aimed at our port to make a browser speak SMTP for someone).
-    pub fn http_request(hostname: &str) -> Reply {
-        Reply::new(
-            554,
-            Some(Status(5, 5, 0)),
-            format!("{hostname} speaks SMTP, not HTTP: closing connection"),
-        )
-    }
-
     /// 421 4.4.2: the client was silent too long (RFC 5321 §4.5.3.2).
     pub fn timeout(hostname: &str) -> Reply {
         Reply::new(
@@ -464,6 +439,31 @@ impl Reply {
         )
     }
     // ANCHOR_END: bare_newline_in_data
+
+    // ANCHOR: early_talker
+    /// 554 5.5.0 in place of the greeting: the client talked before we greeted it, and
+    /// RFC 5321 §3.1 has the client wait for the greeting. Real clients wait; programs
+    /// that spray spam often do not. Sent without the enhanced code (no EHLO yet), and
+    /// the server closes at once: §3.1 asks a server that answers 554 at connection
+    /// opening to wait for QUIT, but this client never waited for us.
+    pub fn talked_before_greeting(hostname: &str) -> Reply {
+        Reply::new(
+            554,
+            Some(Status(5, 5, 0)),
+            format!("{hostname} protocol error: you talked before the greeting, goodbye"),
+        )
+    }
+    // ANCHOR_END: early_talker
+
+    /// 554 5.5.0, then close: the client sent an HTTP request (a browser, a proxy probe,
+    /// or a web form aimed at our port to make a browser speak SMTP for someone).
+    pub fn http_request(hostname: &str) -> Reply {
+        Reply::new(
+            554,
+            Some(Status(5, 5, 0)),
+            format!("{hostname} speaks SMTP, not HTTP: closing connection"),
+        )
+    }
 }
 // ANCHOR_END: catalogue
 
@@ -520,8 +520,6 @@ mod tests {
             Reply::timeout("h"),
             Reply::too_many_errors("h"),
             Reply::shutting_down("h"),
-            Reply::talked_before_greeting("h"),
-            Reply::http_request("h"),
             Reply::local_error(ErrorKind::Other),
             Reply::local_error(ErrorKind::StorageFull),
             Reply::too_many_recipients(100),
@@ -540,6 +538,8 @@ mod tests {
             Reply::mail_loop(51),
             Reply::parameter_unrecognized("X"),
             Reply::bare_newline_in_data(),
+            Reply::talked_before_greeting("h"),
+            Reply::http_request("h"),
         ];
         for r in all {
             let class = (r.code() / 100) as u8;
