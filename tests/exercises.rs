@@ -326,7 +326,11 @@ fn ex06_strangers_still_wait() {
     let mut client = Client::connect(postie.addr);
     client.send(b"EHLO early.example\r\n");
     let reply = client.read_reply();
-    assert_eq!(code(&reply), "554", "a stranger that talked first: {reply:?}");
+    assert_eq!(
+        code(&reply),
+        "554",
+        "a stranger that talked first: {reply:?}"
+    );
     assert!(client.is_closed());
 }
 
