@@ -75,6 +75,7 @@ fn unstuff(wire: &[u8]) -> (Vec<u8>, usize) {
     (message, after_end)
 }
 
+// ANCHOR: stuffing_property
 proptest! {
     #[test]
     fn stuffing_then_unstuffing_gives_the_message_back(message in message()) {
@@ -91,6 +92,7 @@ proptest! {
         prop_assert_eq!(after_end, 0, "the end of data must be the last line");
     }
 }
+// ANCHOR_END: stuffing_property
 
 // ---------------------------------------------------------------------------------------
 // Reply formatting ↔ parsing
