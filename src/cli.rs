@@ -69,9 +69,10 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = Limits::default().timeout.as_secs())]
     pub timeout: u64,
 
-    /// Seconds a whole command line (or line of message text) may take, however slowly it trickles in.
-    #[arg(long, value_name = "SECS", default_value_t = Limits::default().command_timeout.as_secs())]
-    pub command_timeout: u64,
+    /// Seconds a whole command line (or line of message text) may take, however slowly it trickles in
+    /// [default: the --timeout value].
+    #[arg(long, value_name = "SECS")]
+    pub command_timeout: Option<u64>,
 
     /// Seconds to pause before the greeting; a client that talks first gets 554 and is closed (0: no pause).
     #[arg(long, value_name = "SECS", default_value_t = Limits::default().greeting_delay.as_secs())]
@@ -226,7 +227,9 @@ impl Args {
         {
             return Err("--max-recipients, --max-connections, --relay-workers and --timeout must be at least 1".into());
         }
-        if self.command_timeout == 0 {
+        // A learner who raises --timeout to type slowly gets the same time for a line.
+        let command_timeout = self.command_timeout.unwrap_or(self.timeout);
+        if command_timeout == 0 {
             return Err("--command-timeout must be at least 1".into());
         }
         if self.retry_min.is_zero() || self.retry_min > self.retry_max {
@@ -236,7 +239,7 @@ impl Args {
             max_message_size: self.max_message_size,
             max_recipients: self.max_recipients,
             timeout: Duration::from_secs(self.timeout),
-            command_timeout: Duration::from_secs(self.command_timeout),
+            command_timeout: Duration::from_secs(command_timeout),
             greeting_delay: Duration::from_secs(self.greeting_delay),
             ..Limits::default()
         };
@@ -356,5 +359,10 @@ mod tests {
         assert!(config(&["--users", "/nonexistent/users"]).is_err());
         assert!(config(&["--timeout", "0"]).is_err());
         assert!(config(&["--command-timeout", "0"]).is_err());
+        // Without the flag, a line may take as long as one read may wait.
+        let c = config(&["--timeout", "3600"]).unwrap();
+        assert_eq!(c.limits.command_timeout, Duration::from_secs(3600));
+        let c = config(&["--timeout", "3600", "--command-timeout", "60"]).unwrap();
+        assert_eq!(c.limits.command_timeout, Duration::from_secs(60));
     }
 }

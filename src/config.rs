@@ -49,7 +49,8 @@ impl Default for Limits {
             max_errors: 10,
             max_received_headers: 100,
             timeout: Duration::from_secs(5 * 60),
-            // RFC 5321 §4.5.3.2.7 gives a server 5 minutes for a command.
+            // RFC 5321 §4.5.3.2.7 gives a server 5 minutes for a command. (The flag's
+            // default is the --timeout value, whatever it is.)
             command_timeout: Duration::from_secs(5 * 60),
             greeting_delay: Duration::ZERO,
         }
