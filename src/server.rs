@@ -7,6 +7,10 @@
 //! number of clients is capped (over the cap: `421 4.3.2` and close; the listener keeps
 //! serving).
 //!
+//! With `--greeting-delay`, a client's thread first waits that long before greeting:
+//! a client that talks during the pause has not waited for the greeting (RFC 5321
+//! §3.1) and gets `554` and the door, as Postfix's postscreen does.
+//!
 //! `run` also starts the relay (see [`crate::relay::runner`]), which delivers what the
 //! clients queue for other domains.
 //!
