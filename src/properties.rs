@@ -126,7 +126,6 @@ fn any_reply() -> impl Strategy<Value = Reply> {
         .prop_map(|((code, status), lines)| Reply::multiline(code, status, lines));
     let catalogue = (any_text(), any_text(), 0usize..100_000).prop_map(|(a, b, n)| {
         let all = [
-            Reply::service_ready(&a),
             Reply::ehlo(&a, &b, &[b.clone(), "PIPELINING".into()]),
             Reply::helo(&a, &b),
             Reply::sender_ok(&a),
