@@ -265,10 +265,8 @@ impl Server {
                 Protocol::Smtp => Reply::too_many_connections(&self.config.hostname)
                     .without_status()
                     .write_to(&mut out),
-                Protocol::Pop3 => {
-                    pop3::reply::Reply::too_many_connections(&self.config.hostname)
-                        .write_to(&mut out)
-                }
+                Protocol::Pop3 => pop3::reply::Reply::too_many_connections(&self.config.hostname)
+                    .write_to(&mut out),
             }
             refuse(stream, &out);
             return;

@@ -87,7 +87,9 @@ pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
         },
         ("STAT", []) => Ok(Stat),
         ("LIST", []) => Ok(List(None)),
-        ("LIST", [n]) => number(n).map(|n| List(Some(n))).ok_or(ParseError::Syntax("LIST [msg]")),
+        ("LIST", [n]) => number(n)
+            .map(|n| List(Some(n)))
+            .ok_or(ParseError::Syntax("LIST [msg]")),
         ("RETR", [n]) => number(n).map(Retr).ok_or(ParseError::Syntax("RETR msg")),
         ("DELE", [n]) => number(n).map(Dele).ok_or(ParseError::Syntax("DELE msg")),
         ("NOOP", []) => Ok(Noop),
@@ -98,7 +100,9 @@ pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
             _ => Err(ParseError::Syntax("TOP msg lines")),
         },
         ("UIDL", []) => Ok(Uidl(None)),
-        ("UIDL", [n]) => number(n).map(|n| Uidl(Some(n))).ok_or(ParseError::Syntax("UIDL [msg]")),
+        ("UIDL", [n]) => number(n)
+            .map(|n| Uidl(Some(n)))
+            .ok_or(ParseError::Syntax("UIDL [msg]")),
         ("CAPA", _) => Err(ParseError::Syntax("CAPA")),
         ("STAT", _) => Err(ParseError::Syntax("STAT")),
         ("LIST", _) => Err(ParseError::Syntax("LIST [msg]")),
@@ -135,7 +139,10 @@ mod tests {
     fn the_table() {
         let rows: &[(&str, Result<Command, ParseError>)] = &[
             ("CAPA", Ok(Command::Capa)),
-            ("user alice@localhost", Ok(Command::User("alice@localhost".into()))),
+            (
+                "user alice@localhost",
+                Ok(Command::User("alice@localhost".into())),
+            ),
             ("PASS two words", Ok(Command::Pass("two words".into()))),
             ("STAT", Ok(Command::Stat)),
             ("LIST", Ok(Command::List(None))),

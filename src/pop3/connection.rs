@@ -128,13 +128,19 @@ impl<R: Read, W: Write> Connection<R, W> {
         let text = match maildrop.read(number - 1) {
             Ok(text) => text,
             Err(e) => {
-                log::warn!("{}: cannot read message {number}: {e}", self.session.client());
+                log::warn!(
+                    "{}: cannot read message {number}: {e}",
+                    self.session.client()
+                );
                 return self.send(&Reply::cannot_read(number));
             }
         };
         if body_lines.is_none() {
             if let Err(e) = maildrop.mark_seen(number - 1) {
-                log::warn!("{}: cannot mark message {number} seen: {e}", self.session.client());
+                log::warn!(
+                    "{}: cannot mark message {number} seen: {e}",
+                    self.session.client()
+                );
             }
         }
         self.send(&Reply::message_follows(octets));

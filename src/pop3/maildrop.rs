@@ -39,7 +39,9 @@ use crate::store::maildir::MailboxPath;
 static IN_USE: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
 
 fn in_use() -> MutexGuard<'static, Option<HashSet<PathBuf>>> {
-    IN_USE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    IN_USE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Holds one mailbox for one session; released when dropped.
@@ -232,7 +234,10 @@ fn with_seen_flag(name: &str) -> String {
 /// across sessions. The Maildir name before the `:` is unique and does not change when
 /// the message moves to `cur/`; a name that does not fit is hashed (FNV-1a, 64 bits).
 fn unique_id(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let base = name.split(':').next().unwrap_or_default();
     if (1..=70).contains(&base.len()) && base.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         return base.to_string();
@@ -337,7 +342,10 @@ mod tests {
         assert_eq!(with_seen_flag("x:2,RF"), "x:2,FRS");
         assert_eq!(with_seen_flag("x:2,S"), "x:2,S");
         assert_eq!(unique_id(Path::new("new/1.M2P3Q4.host")), "1.M2P3Q4.host");
-        assert_eq!(unique_id(Path::new("cur/1.M2P3Q4.host:2,S")), "1.M2P3Q4.host");
+        assert_eq!(
+            unique_id(Path::new("cur/1.M2P3Q4.host:2,S")),
+            "1.M2P3Q4.host"
+        );
         let long = format!("1.M2P3Q4.{}", "h".repeat(80));
         let uid = unique_id(Path::new(&long));
         assert_eq!(uid.len(), 17);

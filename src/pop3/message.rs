@@ -122,7 +122,10 @@ mod tests {
     #[test]
     fn top_sends_the_header_the_blank_line_and_n_lines() {
         let stored = b"A: 1\r\nB: 2\r\n\r\nl1\r\n.l2\r\nl3\r\n";
-        assert_eq!(encode(stored, Some(0)), b"A: 1\r\nB: 2\r\n\r\n.\r\n".to_vec());
+        assert_eq!(
+            encode(stored, Some(0)),
+            b"A: 1\r\nB: 2\r\n\r\n.\r\n".to_vec()
+        );
         assert_eq!(
             encode(stored, Some(2)),
             b"A: 1\r\nB: 2\r\n\r\nl1\r\n..l2\r\n.\r\n".to_vec()

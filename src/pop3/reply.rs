@@ -138,12 +138,17 @@ impl Reply {
 
     /// The maildrop could not be read (RFC 3206 §4: [SYS/TEMP]).
     pub fn maildrop_unavailable() -> Reply {
-        Reply::err(Some("SYS/TEMP"), "Cannot open the mailbox now; try again later")
+        Reply::err(
+            Some("SYS/TEMP"),
+            "Cannot open the mailbox now; try again later",
+        )
     }
 
     /// PASS accepted and the maildrop locked (RFC 1939 §7).
     pub fn maildrop_ready(count: usize, octets: u64) -> Reply {
-        Reply::ok(format!("Mailbox open, {count} message(s) ({octets} octets)"))
+        Reply::ok(format!(
+            "Mailbox open, {count} message(s) ({octets} octets)"
+        ))
     }
 
     /// STAT: the drop listing, `+OK nn mm` exactly (RFC 1939 §5).
@@ -180,7 +185,10 @@ impl Reply {
 
     /// A message that was listed but cannot be read any more.
     pub fn cannot_read(number: usize) -> Reply {
-        Reply::err(Some("SYS/TEMP"), format!("Cannot read message {number} now"))
+        Reply::err(
+            Some("SYS/TEMP"),
+            format!("Cannot read message {number} now"),
+        )
     }
 
     /// RSET: every deletion mark removed (RFC 1939 §5).

@@ -195,23 +195,22 @@ impl Session {
                     None => (next, Action::Reply(Reply::bad_credentials())),
                 }
             }
-            (s @ State::Authorization { user: None }, Pass(_)) => {
-                (s, reply_err("Send USER first"))
-            }
+            (s @ State::Authorization { user: None }, Pass(_)) => (s, reply_err("Send USER first")),
             // RFC 1939 §6: QUIT before logging in ends the session; nothing to update.
             (State::Authorization { .. }, Quit) => (
                 State::Closed,
                 Action::Close(Reply::signing_off(&self.config.hostname)),
             ),
-            (s @ State::Authorization { .. }, _) => {
-                (s, reply_err("Log in first (USER and PASS)"))
-            }
+            (s @ State::Authorization { .. }, _) => (s, reply_err("Log in first (USER and PASS)")),
             // ANCHOR_END: authorization_arms
 
             // ANCHOR: transaction_arms
             (State::Transaction(t), Stat) => {
                 let (count, octets) = t.totals();
-                (State::Transaction(t), Action::Reply(Reply::stat(count, octets)))
+                (
+                    State::Transaction(t),
+                    Action::Reply(Reply::stat(count, octets)),
+                )
             }
             (State::Transaction(t), List(None)) => {
                 let reply = t.listing("scan listing", |n, e| format!("{n} {}", e.octets));
@@ -219,7 +218,10 @@ impl Session {
             }
             (State::Transaction(t), List(Some(n))) => {
                 let reply = t.entry(n).map(|e| Reply::scan_listing(n, e.octets));
-                (State::Transaction(t), Action::Reply(reply.unwrap_or_else(|r| r)))
+                (
+                    State::Transaction(t),
+                    Action::Reply(reply.unwrap_or_else(|r| r)),
+                )
             }
             (State::Transaction(t), Uidl(None)) => {
                 let reply = t.listing("unique-id listing", |n, e| format!("{n} {}", e.uid));
@@ -227,7 +229,10 @@ impl Session {
             }
             (State::Transaction(t), Uidl(Some(n))) => {
                 let reply = t.entry(n).map(|e| Reply::unique_id(n, &e.uid));
-                (State::Transaction(t), Action::Reply(reply.unwrap_or_else(|r| r)))
+                (
+                    State::Transaction(t),
+                    Action::Reply(reply.unwrap_or_else(|r| r)),
+                )
             }
             (State::Transaction(t), Retr(n)) => t.retrieve(n, None),
             (State::Transaction(t), Top(n, lines)) => t.retrieve(n, Some(lines)),
@@ -246,7 +251,10 @@ impl Session {
             (State::Transaction(mut t), Rset) => {
                 t.deleted.iter_mut().for_each(|d| *d = false);
                 let (count, octets) = t.totals();
-                (State::Transaction(t), Action::Reply(Reply::reset(count, octets)))
+                (
+                    State::Transaction(t),
+                    Action::Reply(Reply::reset(count, octets)),
+                )
             }
             // RFC 1939 §6: QUIT in TRANSACTION enters UPDATE: now, and only now, the
             // marked messages are removed.
@@ -381,8 +389,9 @@ impl Session {
 impl Transaction {
     /// STAT and RSET: messages not marked deleted, and their octets (RFC 1939 §5).
     fn totals(&self) -> (usize, u64) {
-        self.live()
-            .fold((0, 0), |(count, octets), (_, e)| (count + 1, octets + e.octets))
+        self.live().fold((0, 0), |(count, octets), (_, e)| {
+            (count + 1, octets + e.octets)
+        })
     }
 
     /// (number, entry) of every message not marked deleted.
@@ -442,7 +451,9 @@ fn is_server_side(reply: &Reply) -> bool {
 fn is_loopback(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
     }
 }
 
