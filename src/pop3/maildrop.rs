@@ -1,4 +1,4 @@
-//! The maildrop: one user's Maildir as a POP3 session sees it (RFC 1939 §8, and the
+//! The maildrop: one user's Maildir as a POP3 session sees it (RFC 1939 §4-§6, and the
 //! Maildir conventions of <https://cr.yp.to/proto/maildir.html>).
 //!
 //! - **A snapshot.** [`Maildrop::open`] lists `new/` and `cur/` once, when PASS is
@@ -10,9 +10,9 @@
 //! - **Deletion only in UPDATE.** DELE only marks (in the session); [`Maildrop::remove`]
 //!   runs after QUIT in the TRANSACTION state. A connection that drops before QUIT
 //!   removes nothing (RFC 1939 §6).
-//! - **One session per maildrop** (RFC 1939 §8: the server acquires an exclusive lock).
+//! - **One session per maildrop** (RFC 1939 §4: the server acquires an exclusive lock).
 //!   postie keeps the lock in memory, in a set of the mailbox directories that have a
-//!   session in this process; a second session gets `-ERR [IN-USE]` (RFC 2449 §8.1.1).
+//!   session in this process; a second session gets `-ERR [IN-USE]` (RFC 2449 §8.1).
 //!   The lock ends when the session's [`Maildrop`] is dropped, whatever way the
 //!   connection ended.
 //!
@@ -79,7 +79,7 @@ pub struct Entry {
 /// Why a maildrop could not be opened.
 #[derive(Debug)]
 pub enum OpenError {
-    /// Another session has it (RFC 2449 §8.1.1, `[IN-USE]`).
+    /// Another session has it (RFC 2449 §8.1, `[IN-USE]`).
     InUse,
     /// The disk said no.
     Io(io::Error),

@@ -1,11 +1,11 @@
 //! A stored message on the POP3 wire: CRLF line endings, byte-stuffing, the final
-//! ".", and the octet count STAT and LIST announce (RFC 1939 §3, §5, §11).
+//! ".", and the octet count STAT and LIST announce (RFC 1939 §3, §5).
 //!
 //! postie stores messages with CRLF endings, as they arrived; other Maildir writers
 //! store bare LF. Either way the client must get CRLF (§3), so every LF not already
 //! after a CR is sent as CRLF, and a last line without any ending gets one.
 //!
-//! The octet count: RFC 1939 §11 asks that LIST and STAT give the size "in the
+//! The octet count: RFC 1939 asks that LIST and STAT give the size "in the
 //! canonical form", CRLF line endings, without the byte-stuffing and the final ".",
 //! which belong to the transport. So for every message, [`octets`] is exactly the
 //! number of octets the client holds once it has removed the stuffing: a test checks it

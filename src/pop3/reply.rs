@@ -110,17 +110,17 @@ impl Reply {
     }
 
     /// USER accepted. We say the same for every name, known or not, so that USER
-    /// cannot be used to find out who has a mailbox (RFC 1939 §13).
+    /// cannot be used to find out who has a mailbox.
     pub fn send_pass() -> Reply {
         Reply::ok("Send PASS")
     }
 
-    /// Wrong name or password: one answer for both (RFC 3206 §4: [AUTH]).
+    /// Wrong name or password: one answer for both (RFC 3206: [AUTH]).
     pub fn bad_credentials() -> Reply {
         Reply::err(Some("AUTH"), "Wrong user name or password")
     }
 
-    /// USER/PASS without TLS, where that is not allowed (RFC 2595 §4, RFC 3206 §4).
+    /// USER/PASS without TLS, where that is not allowed (RFC 2595, RFC 3206).
     pub fn plaintext_refused() -> Reply {
         Reply::err(
             Some("AUTH"),
@@ -128,7 +128,7 @@ impl Reply {
         )
     }
 
-    /// RFC 2449 §8.1.1: another session holds the maildrop.
+    /// RFC 2449 §8.1: another session holds the maildrop.
     pub fn in_use() -> Reply {
         Reply::err(
             Some("IN-USE"),
@@ -136,7 +136,7 @@ impl Reply {
         )
     }
 
-    /// The maildrop could not be read (RFC 3206 §4: [SYS/TEMP]).
+    /// The maildrop could not be read (RFC 3206: [SYS/TEMP]).
     pub fn maildrop_unavailable() -> Reply {
         Reply::err(
             Some("SYS/TEMP"),

@@ -9,13 +9,13 @@
 //!
 //! Authentication is USER and PASS (RFC 1939 §7), against the users file's password
 //! hashes. A password in the clear is allowed only over TLS, or from loopback with
-//! `--allow-plaintext-auth` (RFC 2595 §4 asks clients not to send one otherwise).
+//! `--allow-plaintext-auth` (RFC 2595 asks clients not to send one otherwise).
 //! `secure` is that "over TLS". STLS (RFC 2595 §4) is meant to be a small addition:
 //! one `Command::Stls`, one arm in AUTHORIZATION that answers `+OK` with an action
 //! asking the connection to start TLS, then `secure = true`; CAPA already lists USER
 //! only when it may be used, and would list STLS.
 //!
-//! Left out: APOP and AUTH (SASL, RFC 5034), LOGIN-DELAY and EXPIRE (RFC 2449 §6.8,
+//! Left out: APOP and AUTH (SASL, RFC 5034), LOGIN-DELAY and EXPIRE (RFC 2449 §6.5,
 //! §6.7), STLS until postie has TLS.
 
 use std::net::{IpAddr, SocketAddr};
@@ -177,7 +177,7 @@ impl Session {
             (s, Capa) => (s, self.capabilities()),
 
             // ANCHOR: authorization_arms
-            // RFC 2595 §4: no password in the clear where it could be read on the way.
+            // RFC 2595: no password in the clear where it could be read on the way.
             (s @ State::Authorization { .. }, User(_) | Pass(_)) if !self.plaintext_allowed() => {
                 (s, Action::Reply(Reply::plaintext_refused()))
             }
@@ -292,7 +292,7 @@ impl Session {
                 self.log_transition("PASS", "Authorization", "Transaction");
                 Action::Reply(Reply::maildrop_ready(count, octets))
             }
-            // RFC 2449 §8.1.1: [IN-USE]; the client may try again later.
+            // RFC 2449 §8.1: [IN-USE]; the client may try again later.
             Err(OpenError::InUse) => Action::Reply(Reply::in_use()),
             Err(OpenError::Io(e)) => {
                 log::warn!("{}: cannot open maildrop: {e}", self.client);
@@ -318,14 +318,14 @@ impl Session {
     pub fn capabilities(&self) -> Action {
         let mut lines = vec![
             "TOP".to_string(),  // RFC 2449 §6.1
-            "UIDL".to_string(), // RFC 2449 §6.5
+            "UIDL".to_string(), // RFC 2449 §6.8
         ];
-        // RFC 2449 §6.3: USER only where it may be used now.
+        // RFC 2449 §6.2: USER only where it may be used now.
         if self.plaintext_allowed() {
             lines.push("USER".to_string());
         }
         lines.push("RESP-CODES".to_string()); // RFC 2449 §6.4
-        lines.push("AUTH-RESP-CODE".to_string()); // RFC 3206 §6
+        lines.push("AUTH-RESP-CODE".to_string()); // RFC 3206
         lines.push("PIPELINING".to_string()); // RFC 2449 §6.6
         lines.push("IMPLEMENTATION postie".to_string()); // RFC 2449 §6.9
         Action::Reply(Reply::ok_multiline("Capability list follows", lines))

@@ -167,7 +167,7 @@ fn no_plaintext_without_the_flag_or_from_afar() {
             "-ERR [AUTH] Plaintext passwords need TLS (or --allow-plaintext-auth, from loopback only)\r\n"
         );
         assert!(wire(&mut s, &format!("PASS {PASSWORD}")).starts_with("-ERR [AUTH] Plaintext"));
-        // RFC 2449 §6.3: USER is not advertised where it cannot be used.
+        // RFC 2449 §6.2: USER is not advertised where it cannot be used.
         assert!(!wire(&mut s, "CAPA").contains("\r\nUSER\r\n"));
     }
     for client in ["127.0.0.1:4000", "[::1]:4000", "[::ffff:127.0.0.1]:4000"] {
