@@ -244,11 +244,15 @@ pub fn send_message(server: &TestServer, from: &str, to: &[&str], text: &[u8]) -
 /// The password of every account made by `pop3_config`.
 pub const POP3_PASSWORD: &str = "let me read";
 
-/// A users file with a password for each address (all the same: `POP3_PASSWORD`).
-pub fn users_with_passwords(addresses: &[&str]) -> postie::policy::Users {
+/// The text of a users file with a password for each address (all `POP3_PASSWORD`).
+pub fn users_file_with_passwords(addresses: &[&str]) -> String {
     let hash = postie::accounts::hash_password(POP3_PASSWORD).expect("hash");
-    let file: String = addresses.iter().map(|a| format!("{a} {hash}\n")).collect();
-    postie::policy::Users::parse(&file).expect("users file")
+    addresses.iter().map(|a| format!("{a} {hash}\n")).collect()
+}
+
+/// Such a users file, parsed.
+pub fn users_with_passwords(addresses: &[&str]) -> postie::policy::Users {
+    postie::policy::Users::parse(&users_file_with_passwords(addresses)).expect("users file")
 }
 
 /// POP3 on an ephemeral port, plaintext passwords allowed from loopback, and accounts
@@ -267,9 +271,13 @@ pub struct Pop3Client {
 }
 
 impl Pop3Client {
-    /// Connects and reads the greeting.
+    /// Connects to the server's POP3 listener and reads the greeting.
     pub fn connect(server: &TestServer) -> Pop3Client {
-        let addr = server.pop3.expect("the server has a POP3 listener");
+        Pop3Client::connect_to(server.pop3.expect("the server has a POP3 listener"))
+    }
+
+    /// Connects to a POP3 server at `addr` and reads the greeting.
+    pub fn connect_to(addr: SocketAddr) -> Pop3Client {
         let stream = TcpStream::connect(addr).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(15)))
@@ -286,10 +294,16 @@ impl Pop3Client {
     /// Connected and logged in as `user`.
     pub fn login(server: &TestServer, user: &str) -> Pop3Client {
         let mut client = Pop3Client::connect(server);
-        assert!(client.cmd(&format!("USER {user}")).starts_with("+OK"));
-        let reply = client.cmd(&format!("PASS {POP3_PASSWORD}"));
+        let reply = client.try_login(user);
         assert!(reply.starts_with("+OK"), "PASS: {reply}");
         client
+    }
+
+    /// USER (which must be accepted) and PASS `POP3_PASSWORD`: the response to PASS.
+    pub fn try_login(&mut self, user: &str) -> String {
+        let reply = self.cmd(&format!("USER {user}"));
+        assert!(reply.starts_with("+OK"), "USER: {reply}");
+        self.cmd(&format!("PASS {POP3_PASSWORD}"))
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
