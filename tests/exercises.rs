@@ -861,7 +861,7 @@ fn ex18_auth_plain_with_a_continuation() {
 fn ex18_auth_plain_refuses_what_pass_would_refuse() {
     let server = pop3_server();
     let mut pop = Pop3Client::connect(&server);
-    for wrong in [ALICE_WRONG, BOB_AS_ALICE, "not base64!"] {
+    for wrong in [ALICE_WRONG, BOB_AS_ALICE, "not-base64!"] {
         let reply = pop.cmd(&format!("AUTH PLAIN {wrong}"));
         assert!(reply.starts_with("-ERR [AUTH]"), "{wrong}: {reply}");
     }
