@@ -725,7 +725,10 @@ fn curl_lists_retrieves_and_deletes_a_message_received_over_smtp() {
     succeeded(&retrieved);
     assert_eq!(retrieved.stdout, stored, "byte for byte");
     // RETR marked it seen: it moved to cur/.
-    assert_eq!(server.files("localhost", "alice", "cur"), [stored.clone()]);
+    assert_eq!(
+        server.files("localhost", "alice", "cur"),
+        std::slice::from_ref(&stored)
+    );
     // DELE instead of RETR, no body expected (-I); curl then says QUIT.
     succeeded(&curl_pop3(
         &server,
