@@ -259,16 +259,9 @@ impl Server {
                 "{peer}: refused, {} clients already",
                 self.config.max_connections
             );
-            let mut out = Vec::new();
-            match protocol {
-                // No EHLO yet, so no enhanced status code (RFC 2034 §3).
-                Protocol::Smtp => Reply::too_many_connections(&self.config.hostname)
-                    .without_status()
-                    .write_to(&mut out),
-                Protocol::Pop3 => pop3::reply::Reply::too_many_connections(&self.config.hostname)
-                    .write_to(&mut out),
-            }
-            refuse(stream, &out);
+            // No EHLO yet, so no enhanced status code (RFC 2034 §3).
+            let reply = Reply::too_many_connections(&self.config.hostname).without_status();
+            refuse(stream, protocol, &reply);
             return;
         }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
@@ -346,9 +339,17 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 
 // ANCHOR: refuse
 /// Tells a client we cannot serve it, without giving it a thread.
-fn refuse(mut stream: TcpStream, reply: &[u8]) {
+fn refuse(mut stream: TcpStream, protocol: Protocol, reply: &Reply) {
+    let mut out = Vec::new();
+    match protocol {
+        Protocol::Smtp => reply.write_to(&mut out),
+        // The same words after POP3's "-ERR [SYS/TEMP]" (RFC 2449 §8, RFC 3206).
+        Protocol::Pop3 => {
+            pop3::reply::Reply::err(Some("SYS/TEMP"), reply.lines().join(" ")).write_to(&mut out)
+        }
+    }
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-    let _ = stream.write_all(reply);
+    let _ = stream.write_all(&out);
     let _ = stream.shutdown(Shutdown::Both);
 }
 // ANCHOR_END: refuse

@@ -253,13 +253,6 @@ impl Reply {
             format!("{hostname} Server shutting down; nothing deleted"),
         )
     }
-
-    pub fn too_many_connections(hostname: &str) -> Reply {
-        Reply::err(
-            Some("SYS/TEMP"),
-            format!("{hostname} Too many connections; try again later"),
-        )
-    }
     // ANCHOR_END: catalogue
 }
 
