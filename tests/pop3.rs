@@ -344,3 +344,57 @@ fn the_connection_cap_counts_pop3_clients_too() {
     assert!(text.starts_with("-ERR [SYS/TEMP] "), "{text}");
     first.cmd("QUIT");
 }
+
+#[test]
+fn trace_shows_the_pop3_dialogue_but_never_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    std::fs::write(
+        path("users"),
+        users_file_with_passwords(&["alice@localhost"]),
+    )
+    .unwrap();
+    let log = std::fs::File::create(path("log")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_postie"))
+        .args(["--listen", "127.0.0.1:0", "--pop3-listen", "127.0.0.1:0"])
+        .args(["--maildir", &path("mail"), "--spool", &path("spool")])
+        .args([
+            "--users",
+            &path("users"),
+            "--allow-plaintext-auth",
+            "--trace",
+        ])
+        .args(["--dns-server", "127.0.0.1:9", "--hostname", HOSTNAME])
+        .stderr(log)
+        .spawn()
+        .expect("start postie");
+    let mut addr = None;
+    for _ in 0..500 {
+        let text = std::fs::read_to_string(path("log")).unwrap_or_default();
+        if let Some(rest) = text.split("POP3 listening on ").nth(1) {
+            addr = rest.split(';').next().and_then(|a| a.parse().ok());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let Some(addr) = addr else {
+        let _ = child.kill();
+        panic!("postie did not start");
+    };
+    let mut pop = Pop3Client::connect_to(addr);
+    assert!(pop.try_login("alice@localhost").starts_with("+OK"));
+    pop.cmd("QUIT");
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(path("log")).unwrap();
+    assert!(text.contains(" C: USER alice@localhost"), "{text}");
+    assert!(text.contains(" C: PASS ****"), "{text}");
+    assert!(
+        text.contains("POP3 maildrop locked (RFC 1939 §4): Authorization -> Transaction"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(POP3_PASSWORD),
+        "the password is in the log:\n{text}"
+    );
+}

@@ -43,6 +43,18 @@ pub enum ParseError {
 }
 
 impl Command {
+    /// Where the command is defined, for `--trace`.
+    pub fn section(&self) -> &'static str {
+        match self {
+            Command::Capa => "RFC 2449 §5",
+            Command::Quit => "RFC 1939 §6",
+            Command::User(_) | Command::Pass(_) | Command::Top(..) | Command::Uidl(_) => {
+                "RFC 1939 §7"
+            }
+            _ => "RFC 1939 §5",
+        }
+    }
+
     /// The keyword, for traces ("PASS" never shows the password).
     pub fn keyword(&self) -> &'static str {
         match self {

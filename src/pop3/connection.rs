@@ -145,7 +145,12 @@ impl<R: Read, W: Write> Connection<R, W> {
         }
         self.send(&Reply::message_follows(octets));
         let body = message::encode(&text, body_lines);
-        log::trace!(target: TRACE, "{} S: ({} octets of message text, then \".\")", self.session.client(), body.len());
+        log::trace!(
+            target: TRACE,
+            "{} S: ({} octets on the wire: the message, byte-stuffed, and the final \".\")",
+            self.session.client(),
+            body.len()
+        );
         self.pending.extend_from_slice(&body);
     }
     // ANCHOR_END: retrieve

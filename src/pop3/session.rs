@@ -160,9 +160,9 @@ impl Session {
     /// A parsed command: one step through the transition table, logged.
     fn command(&mut self, command: Command) -> Action {
         let state = std::mem::replace(&mut self.state, State::Closed);
-        let (keyword, before) = (command.keyword(), state.name());
+        let (keyword, section, before) = (command.keyword(), command.section(), state.name());
         let (next, action) = self.transition(state, command);
-        self.log_transition(keyword, before, next.name());
+        self.log_transition(keyword, section, before, next.name());
         self.state = next;
         action
     }
@@ -289,7 +289,12 @@ impl Session {
                 };
                 let (count, octets) = t.totals();
                 self.state = State::Transaction(t);
-                self.log_transition("PASS", "Authorization", "Transaction");
+                self.log_transition(
+                    "maildrop locked",
+                    "RFC 1939 §4",
+                    "Authorization",
+                    "Transaction",
+                );
                 Action::Reply(Reply::maildrop_ready(count, octets))
             }
             // RFC 2449 §8.1: [IN-USE]; the client may try again later.
@@ -377,12 +382,12 @@ impl Session {
     /// Moves to Closed without UPDATE: nothing marked is removed (RFC 1939 §6).
     fn close(&mut self, why: &str, reply: Reply) -> Reply {
         let state = std::mem::replace(&mut self.state, State::Closed);
-        self.log_transition(why, state.name(), "Closed");
+        self.log_transition(why, "RFC 1939 §6", state.name(), "Closed");
         reply
     }
 
-    fn log_transition(&self, what: &str, from: &str, to: &str) {
-        log::debug!(target: TRACE, "{} POP3 {what} (RFC 1939 §3): {from} -> {to}", self.client);
+    fn log_transition(&self, what: &str, section: &str, from: &str, to: &str) {
+        log::debug!(target: TRACE, "{} POP3 {what} ({section}): {from} -> {to}", self.client);
     }
 }
 
