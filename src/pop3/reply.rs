@@ -115,7 +115,7 @@ impl Reply {
         Reply::ok("Send PASS")
     }
 
-    /// Wrong name or password: one answer for both (RFC 3206: [AUTH]).
+    /// Wrong name or password: one answer for both (RFC 3206: `[AUTH]`).
     pub fn bad_credentials() -> Reply {
         Reply::err(Some("AUTH"), "Wrong user name or password")
     }
@@ -136,7 +136,7 @@ impl Reply {
         )
     }
 
-    /// The maildrop could not be read (RFC 3206: [SYS/TEMP]).
+    /// The maildrop could not be read (RFC 3206: `[SYS/TEMP]`).
     pub fn maildrop_unavailable() -> Reply {
         Reply::err(
             Some("SYS/TEMP"),
