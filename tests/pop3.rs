@@ -302,12 +302,15 @@ fn pipelined_commands_get_their_responses_in_order() {
 fn an_idle_pop3_client_is_logged_out_and_nothing_is_deleted() {
     let server = TestServer::start_with(|config| {
         pop3_config(config);
-        config.limits.pop3_timeout = Duration::from_millis(300);
+        config.limits.pop3_timeout = Duration::from_secs(1);
     });
     deliver(&server, "alice@localhost", MESSAGE);
     let mut pop = Pop3Client::login(&server, "alice@localhost");
-    pop.cmd("DELE 1");
-    let last = pop.line().expect("a last word");
+    // On a busy machine the timer may already have run out before DELE arrives.
+    let mut last = pop.cmd("DELE 1");
+    if last.starts_with("+OK") {
+        last = pop.line().expect("a last word");
+    }
     assert!(last.starts_with("-ERR [SYS/TEMP]"), "{last}");
     assert_eq!(pop.line(), None);
     assert_eq!(server.messages("localhost", "alice").len(), 1);

@@ -174,7 +174,10 @@ impl<R: Read, W: Write> Connection<R, W> {
         Ok(())
     }
 
+    /// Sends a last response and ends the conversation. The maildrop (and its lock)
+    /// is let go first, so a client that has read the goodbye may log in again at once.
     fn finish(&mut self, reply: &Reply) -> io::Result<End> {
+        self.maildrop = None;
         self.send(reply);
         self.flush()?;
         Ok(End::Closed)

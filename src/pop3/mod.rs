@@ -6,6 +6,9 @@
 //! loop ([`connection`]), a sans-IO session with an explicit state enum ([`session`]),
 //! commands ([`command`]) and responses ([`reply`]); then the maildrop ([`maildrop`])
 //! and the message on the wire ([`message`]).
+//!
+//! Left out: TLS (`STLS`, RFC 2595) until postie has TLS, APOP, SASL, and IMAP, which
+//! is a protocol of another size (Dovecot can serve postie's Maildir over IMAP).
 
 pub mod command;
 pub mod connection;
