@@ -14,7 +14,7 @@
 //! [`Protocol`], and a client accepted on it gets that protocol's conversation on its
 //! thread (SMTP's [`Connection`], or POP3's with `--pop3-listen`). The SMTP listener
 //! accepts on the caller's thread, every other one on a thread of its own; all share
-//! the connection cap and the shutdown.
+//! the connection cap and the shutdown (an idle POP3 client hears `-ERR [SYS/TEMP]`).
 //!
 //! Shutdown (SIGINT/SIGTERM, see `main.rs`): stop accepting; idle clients get
 //! `421 4.3.0` at once; a client in the middle of DATA finishes its message (or times
@@ -114,7 +114,7 @@ impl ShutdownHandle {
                 let _ = client.stream.shutdown(Shutdown::Read);
             }
         }
-        // Wake the relay's scheduler, and the accept loop with a connection of our own.
+        // Wake the relay's scheduler, and each accept loop with a connection of our own.
         self.storage.notify_queued();
         for wake in &self.wake {
             let _ = TcpStream::connect_timeout(wake, Duration::from_secs(1));
