@@ -401,3 +401,34 @@ fn trace_shows_the_pop3_dialogue_but_never_the_password() {
         "the password is in the log:\n{text}"
     );
 }
+
+#[test]
+fn a_message_removed_by_someone_else_gets_sys_temp_and_quit_still_works() {
+    let server = server();
+    deliver(&server, "alice@localhost", MESSAGE);
+    deliver(&server, "alice@localhost", MESSAGE);
+    let mut pop = Pop3Client::login(&server, "alice@localhost");
+    // Another program (a local mail reader) takes message 1 from under us.
+    std::fs::remove_file(&files(&server, "alice", "new")[0]).unwrap();
+    assert_eq!(
+        pop.cmd("RETR 1"),
+        "-ERR [SYS/TEMP] Cannot read message 1 now"
+    );
+    assert_eq!(pop.cmd("DELE 1"), "+OK Message 1 deleted");
+    // Already gone counts as removed: UPDATE succeeds.
+    assert!(pop.cmd("QUIT").ends_with("signing off"));
+    assert_eq!(server.messages("localhost", "alice").len(), 1);
+}
+
+#[test]
+fn the_eleventh_mistake_closes_the_connection() {
+    let server = server();
+    let mut pop = Pop3Client::connect(&server);
+    for _ in 0..10 {
+        assert_eq!(pop.cmd("EHLO client.example"), "-ERR Unknown command");
+    }
+    assert!(pop
+        .cmd("EHLO client.example")
+        .starts_with("-ERR [SYS/PERM] mx.example.test Too many errors"));
+    assert_eq!(pop.line(), None);
+}
