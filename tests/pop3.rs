@@ -8,6 +8,8 @@ use common::*;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use postie::pop3::maildrop::delivery_order;
+
 fn server() -> TestServer {
     TestServer::start_with(pop3_config)
 }
@@ -16,6 +18,7 @@ fn server() -> TestServer {
 /// the end of data).
 const MESSAGE: &[u8] = b"Subject: Hello\r\n\r\nHi Alice, this is postie.";
 
+/// The files in one of a mailbox's directories, in the order POP3 numbers them.
 fn files(server: &TestServer, user: &str, sub: &str) -> Vec<PathBuf> {
     let dir = server.maildir().join("localhost").join(user).join(sub);
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -23,7 +26,7 @@ fn files(server: &TestServer, user: &str, sub: &str) -> Vec<PathBuf> {
         .flatten()
         .map(|e| e.unwrap().path())
         .collect();
-    paths.sort();
+    paths.sort_by_cached_key(|p| delivery_order(p));
     paths
 }
 

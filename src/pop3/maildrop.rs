@@ -108,9 +108,9 @@ impl Maildrop {
         for sub in ["new", "cur"] {
             files.extend(list(&dir.join(sub)).map_err(OpenError::Io)?);
         }
-        // Maildir names begin with the delivery time in seconds: sort by name, not by
-        // directory, so numbering does not change when a message moves to cur/.
-        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        // Oldest first, by the delivery time in the name, not by directory: numbering
+        // does not change when a message moves to cur/.
+        files.sort_by_cached_key(|path| delivery_order(path));
         let mut entries = Vec::with_capacity(files.len());
         for file in &files {
             let text = fs::read(file).map_err(OpenError::Io)?;
@@ -210,6 +210,23 @@ fn list(dir: &Path) -> io::Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
+}
+
+/// Maildir names begin with the delivery time, `<secs>.M<usec>...` for postie's own
+/// (`<secs>.` at least for other writers). The numbers are compared as numbers:
+/// `M99` comes before `M100`, which a plain sort by name would get wrong.
+pub fn delivery_order(path: &Path) -> (u64, u64, String) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let number = |text: &str| -> u64 {
+        let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().unwrap_or(0)
+    };
+    let (secs, rest) = name.split_once('.').unwrap_or((&name, ""));
+    let micros = rest.strip_prefix('M').map_or(0, number);
+    (number(secs), micros, name)
 }
 
 // ANCHOR: seen_flag
@@ -334,6 +351,29 @@ mod tests {
         assert_eq!(drop.remove(&[0]), 0);
         assert!(!cur.join("1.M1P1Q1.h:2,S").exists());
         assert!(cur.join("2.M1P1Q2.h:2,FS").exists());
+    }
+
+    #[test]
+    fn delivery_order_compares_numbers() {
+        let mut names = [
+            "101.M5P1Q3.h",
+            "100.M999999P1Q2.h",
+            "100.M100P1Q1.h:2,S",
+            "99.M1P1Q0.h",
+            "100.M99P1Q9.h",
+        ]
+        .map(PathBuf::from);
+        names.sort_by_cached_key(|p| delivery_order(p));
+        assert_eq!(
+            names.map(|p| p.to_string_lossy().into_owned()),
+            [
+                "99.M1P1Q0.h",
+                "100.M99P1Q9.h",
+                "100.M100P1Q1.h:2,S",
+                "100.M999999P1Q2.h",
+                "101.M5P1Q3.h"
+            ]
+        );
     }
 
     #[test]
