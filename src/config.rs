@@ -37,6 +37,10 @@ pub struct Limits {
     /// How long to wait before the greeting (0: greet at once). A client that talks
     /// during the pause has not waited for the greeting (RFC 5321 §3.1): refused.
     pub greeting_delay: Duration,
+    /// RFC 2449 §4: a POP3 command line is at most 255 octets including CRLF.
+    pub pop3_command_line: usize,
+    /// RFC 1939 §3: a POP3 server's autologout timer "MUST be of at least 10 minutes".
+    pub pop3_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -53,6 +57,8 @@ impl Default for Limits {
             // default is the --timeout value, whatever it is.)
             command_timeout: Duration::from_secs(5 * 60),
             greeting_delay: Duration::ZERO,
+            pop3_command_line: 255,
+            pop3_timeout: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -63,6 +69,8 @@ impl Default for Limits {
 pub struct Config {
     /// Where to listen (default 127.0.0.1:2525: no root needed, not reachable from outside).
     pub listen: SocketAddr,
+    /// Where to serve POP3 (RFC 1939), if anywhere: off unless `--pop3-listen` is given.
+    pub pop3_listen: Option<SocketAddr>,
     /// Our name in the greeting, EHLO reply and Received: headers.
     pub hostname: String,
     /// Root of the Maildir tree: `<maildir>/<domain>/<mailbox>/{tmp,new,cur}`.
@@ -139,6 +147,7 @@ impl Config {
     pub fn new(hostname: impl Into<String>) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
+            pop3_listen: None,
             hostname: hostname.into(),
             maildir: PathBuf::from("./mail"),
             spool: PathBuf::from("./spool"),
