@@ -22,7 +22,7 @@ use std::sync::{Condvar, Mutex};
 use crate::relay::queue::{Entry, QueuedRecipient, Spool, SpoolWriter};
 use crate::smtp::command::Body;
 use crate::smtp::received::{received, return_path, Trace};
-use crate::smtp::session::{Destination, Envelope, Hello};
+use crate::smtp::session::{Destination, Envelope, Hello, Security};
 use crate::store::id::MessageId;
 use crate::store::maildir::{Delivery, Maildir};
 
@@ -96,9 +96,10 @@ impl Incoming {
         client: IpAddr,
         hello: &Hello,
         envelope: &Envelope,
+        security: &Security,
     ) -> Incoming {
         let id = MessageId::new();
-        let received = trace_header(&id, hostname, client, hello, envelope);
+        let received = trace_header(&id, hostname, client, hello, envelope, security);
         let reverse_path = envelope.reverse_path.to_string();
         let mut incoming = Incoming {
             id,
@@ -211,6 +212,7 @@ fn trace_header(
     client: IpAddr,
     hello: &Hello,
     envelope: &Envelope,
+    security: &Security,
 ) -> String {
     // §4.4: name the recipient only when there is exactly one.
     let single = match envelope.recipients.as_slice() {
@@ -221,7 +223,11 @@ fn trace_header(
         helo: &hello.host.to_string(),
         peer: client,
         by: hostname,
-        protocol: protocol(hello, envelope),
+        protocol: &protocol(hello, envelope, security),
+        tls: security
+            .tls
+            .as_ref()
+            .map(|tls| (tls.version.as_str(), tls.cipher.as_str())),
         id: &id.to_string(),
         for_recipient: single.as_deref(),
         date: time::OffsetDateTime::now_utc(),
@@ -229,14 +235,23 @@ fn trace_header(
 }
 // ANCHOR_END: trace_header
 
-/// RFC 3848 protocol names for `with`; RFC 6531 §3.7.3 for UTF8SMTP.
-fn protocol(hello: &Hello, envelope: &Envelope) -> &'static str {
-    match (hello.extended, envelope.parameters.smtputf8) {
-        (true, true) => "UTF8SMTP",
-        (true, false) => "ESMTP",
-        (false, _) => "SMTP",
+// ANCHOR: protocol
+/// RFC 3848 protocol names for `with`: ESMTP, then S for TLS and A for AUTH
+/// (ESMTPS, ESMTPA, ESMTPSA); RFC 6531 §3.7.3 does the same for UTF8SMTP.
+fn protocol(hello: &Hello, envelope: &Envelope, security: &Security) -> String {
+    if !hello.extended {
+        return "SMTP".to_string();
     }
+    let base = if envelope.parameters.smtputf8 {
+        "UTF8SMTP"
+    } else {
+        "ESMTP"
+    };
+    let tls = if security.tls.is_some() { "S" } else { "" };
+    let auth = if security.user.is_some() { "A" } else { "" };
+    format!("{base}{tls}{auth}")
 }
+// ANCHOR_END: protocol
 
 fn log_error(id: &MessageId, place: &str, e: io::Error) -> ErrorKind {
     log::error!("message {id}: cannot commit to the {place}: {e}");

@@ -96,6 +96,19 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = RelayConfig::default().workers)]
     pub relay_workers: usize,
 
+    /// STARTTLS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// STARTTLS with a certificate made at start-up for localhost and --hostname, saved
+    /// (certificate only) to --tls-cert FILE, or to postie-cert.pem beside the spool.
+    #[arg(long, conflicts_with = "tls_key")]
+    pub tls_self_signed: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -199,6 +212,20 @@ impl Args {
         if self.retry_min.is_zero() || self.retry_min > self.retry_max {
             return Err("--retry-min must be more than 0 and at most --retry-max".into());
         }
+        let tls = match (&self.tls_cert, &self.tls_key, self.tls_self_signed) {
+            (cert, None, true) => {
+                let path = match cert {
+                    Some(path) => path.clone(),
+                    None => self.spool.with_file_name("postie-cert.pem"),
+                };
+                Some(crate::tls::self_signed(&hostname, &path)?)
+            }
+            (Some(cert), Some(key), false) => Some(crate::tls::load(cert, key)?),
+            (Some(_), None, false) => {
+                return Err("--tls-cert needs --tls-key (or --tls-self-signed)".into())
+            }
+            _ => None,
+        };
         let limits = Limits {
             max_message_size: self.max_message_size,
             max_recipients: self.max_recipients,
@@ -224,6 +251,7 @@ impl Args {
                 workers: self.relay_workers,
                 ..RelayConfig::default()
             },
+            tls,
         })
     }
 }

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::policy::Policy;
@@ -67,6 +68,8 @@ pub struct Config {
     pub trace: bool,
     /// How mail for other domains is sent on.
     pub relay: RelayConfig,
+    /// The certificate and key for STARTTLS (RFC 3207); `None`: STARTTLS is not offered.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// A static route, like a Postfix transport map entry: mail for `domain` goes to
@@ -132,6 +135,7 @@ impl Config {
             max_connections: 100,
             trace: false,
             relay: RelayConfig::default(),
+            tls: None,
         }
     }
 }

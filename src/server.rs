@@ -31,6 +31,7 @@ use crate::connection::Connection;
 use crate::relay;
 use crate::smtp::reply::Reply;
 use crate::smtp::session::Session;
+use crate::tls::Upgradable;
 
 // ANCHOR: client_stack
 /// Each client thread's stack. The conversation keeps its buffers on the heap, so a
@@ -261,8 +262,19 @@ fn serve(
 ) {
     log::info!("{peer} connected");
     let (session, greeting) = Session::new(config.clone(), peer);
-    let connection =
-        Connection::new(&stream, &stream, session, config, storage).watch(stopping, in_data);
+    // The reader and the writer share one socket, which STARTTLS may turn into TLS.
+    let socket = Upgradable::new(stream);
+    let mut connection = Connection::new(
+        socket.clone(),
+        socket.clone(),
+        session,
+        config.clone(),
+        storage,
+    )
+    .watch(stopping, in_data);
+    if let Some(tls) = config.tls.clone() {
+        connection = connection.with_tls(Box::new(move || socket.start_tls(&tls)));
+    }
     match connection.run(greeting) {
         Ok(end) => log::info!(
             "{peer} {}",

@@ -427,6 +427,31 @@ impl Reply {
         )
     }
 
+    // ANCHOR: starttls_replies
+    /// 220 2.0.0 to STARTTLS: the next bytes on the wire are the TLS handshake
+    /// (RFC 3207 §4).
+    pub fn ready_to_start_tls() -> Reply {
+        Reply::new(220, Some(Status(2, 0, 0)), "Ready to start TLS")
+    }
+
+    /// 503 5.5.1: STARTTLS inside a TLS session (RFC 3207 §4.2: the client MUST NOT).
+    pub fn tls_already_active() -> Reply {
+        Reply::bad_sequence("TLS is already active")
+    }
+
+    /// 554 5.5.1, then close: commands arrived behind STARTTLS before the handshake.
+    /// They were sent in plaintext and could have been inserted by anyone on the path,
+    /// so we neither run them nor trust the session (CVE-2011-0411; RFC 3207 §5,
+    /// RFC 2920 §3.1: STARTTLS must be the last command of a group).
+    pub fn pipelined_after_starttls() -> Reply {
+        Reply::new(
+            554,
+            Some(Status(5, 5, 1)),
+            "Commands after STARTTLS must wait for the TLS handshake; closing connection",
+        )
+    }
+    // ANCHOR_END: starttls_replies
+
     // ANCHOR: bare_newline_in_data
     /// 521 5.5.2 in DATA: a bare CR or LF in message text. We cannot know where the
     /// message was meant to end (SMTP smuggling), so we refuse it and close; RFC 7504
@@ -513,6 +538,9 @@ mod tests {
             Reply::mail_loop(51),
             Reply::parameter_unrecognized("X"),
             Reply::bare_newline_in_data(),
+            Reply::ready_to_start_tls(),
+            Reply::tls_already_active(),
+            Reply::pipelined_after_starttls(),
         ];
         for r in all {
             let class = (r.code() / 100) as u8;

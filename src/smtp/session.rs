@@ -9,7 +9,12 @@
 //! (a MAIL transaction without a greeting, DATA without recipients) cannot be written.
 //! One `match (state, command)` in `Session::transition` holds every rule.
 //!
-//! Left out: STARTTLS and AUTH (not offered yet).
+//! STARTTLS (RFC 3207) is decided here and carried out by the connection: the session
+//! answers 220 with [`Action::StartTls`], the connection runs the handshake and reports
+//! it with [`Session::tls_established`], and the session starts again from the
+//! greeting, as §4.2 requires.
+//!
+//! Left out: AUTH (not offered yet).
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -35,6 +40,26 @@ pub struct Hello {
     pub extended: bool,
 }
 // ANCHOR_END: hello
+
+// ANCHOR: tls_info
+/// The TLS session a client negotiated, for `Received:` (RFC 3848) and the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// "TLSv1_3", "TLSv1_2".
+    pub version: String,
+    /// The cipher suite, as IANA names it.
+    pub cipher: String,
+}
+
+/// What the client proved: that the channel is encrypted, and who it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Security {
+    /// The TLS session, once the handshake is done (STARTTLS or implicit TLS).
+    pub tls: Option<TlsInfo>,
+    /// The address the client authenticated as (RFC 4954).
+    pub user: Option<String>,
+}
+// ANCHOR_END: tls_info
 
 // ANCHOR: destination
 /// One accepted recipient and where its copy goes.
@@ -130,6 +155,9 @@ pub enum Action {
     ReceiveData(Reply),
     /// Send the reply and close the connection.
     Close(Reply),
+    /// Send the 220 and start the TLS handshake (RFC 3207 §4); then report the
+    /// outcome with [`Session::tls_established`].
+    StartTls(Reply),
 }
 // ANCHOR_END: action
 
@@ -140,12 +168,13 @@ impl Action {
             Action::Reply(r) => Action::Reply(r.without_status()),
             Action::ReceiveData(r) => Action::ReceiveData(r.without_status()),
             Action::Close(r) => Action::Close(r.without_status()),
+            Action::StartTls(r) => Action::StartTls(r.without_status()),
         }
     }
 
     pub fn reply(&self) -> &Reply {
         match self {
-            Action::Reply(r) | Action::ReceiveData(r) | Action::Close(r) => r,
+            Action::Reply(r) | Action::ReceiveData(r) | Action::Close(r) | Action::StartTls(r) => r,
         }
     }
 }
@@ -167,6 +196,8 @@ pub struct Session {
     config: Arc<Config>,
     client: SocketAddr,
     errors: u32,
+    /// TLS and AUTH: kept across transactions, forgotten only by a new TLS handshake.
+    security: Security,
 }
 
 impl Session {
@@ -179,6 +210,7 @@ impl Session {
             config,
             client,
             errors: 0,
+            security: Security::default(),
         };
         (session, greeting)
     }
@@ -190,6 +222,37 @@ impl Session {
 
     pub fn client(&self) -> SocketAddr {
         self.client
+    }
+
+    /// TLS and AUTH facts about this client.
+    pub fn security(&self) -> &Security {
+        &self.security
+    }
+
+    // ANCHOR: tls_established
+    /// The TLS handshake succeeded. RFC 3207 §4.2: the conversation starts again from
+    /// the greeting, and everything the client said before (its EHLO) is forgotten;
+    /// it must say EHLO again, and this time STARTTLS is not offered.
+    pub fn tls_established(&mut self, tls: TlsInfo) {
+        log::info!(
+            "{} TLS established: {} {}",
+            self.client,
+            tls.version,
+            tls.cipher
+        );
+        let before = std::mem::replace(&mut self.state, State::Connected);
+        self.log_transition("TLS handshake", "RFC 3207 §4.2", before.name(), "Connected");
+        // §4.2 also means forgetting an AUTH from before the handshake.
+        self.security = Security {
+            tls: Some(tls),
+            user: None,
+        };
+    }
+    // ANCHOR_END: tls_established
+
+    /// Commands arrived behind STARTTLS, before the handshake: refuse and close.
+    pub fn pipelined_after_starttls(&mut self) -> Reply {
+        self.close(Reply::pipelined_after_starttls())
     }
 
     // ANCHOR: command_line
@@ -372,6 +435,25 @@ impl Session {
             }
             (s, Command::Data) => (s, bad_sequence("Send MAIL FROM and RCPT TO before DATA")),
             // ANCHOR_END: data_arms
+            // ANCHOR: starttls_arms
+            (s, Command::StartTls) if self.config.tls.is_none() => {
+                (s, Action::Reply(Reply::not_implemented("STARTTLS")))
+            }
+            (s, Command::StartTls) if self.security.tls.is_some() => {
+                (s, Action::Reply(Reply::tls_already_active()))
+            }
+            // The state changes only once the handshake is done (`tls_established`).
+            (s @ State::Ready { .. }, Command::StartTls) => {
+                (s, Action::StartTls(Reply::ready_to_start_tls()))
+            }
+            (State::Connected, Command::StartTls) => {
+                (State::Connected, bad_sequence("Send EHLO first"))
+            }
+            (s, Command::StartTls) => (
+                s,
+                bad_sequence("STARTTLS inside a mail transaction: send RSET first"),
+            ),
+            // ANCHOR_END: starttls_arms
             (s, Command::NotImplemented(verb)) => (s, Action::Reply(Reply::not_implemented(&verb))),
         }
     }
@@ -380,14 +462,19 @@ impl Session {
     // ANCHOR: extensions
     /// The service extensions we advertise in the EHLO reply (RFC 5321 §4.1.1.1).
     pub fn extensions(&self) -> Vec<String> {
-        vec![
+        let mut extensions = vec![
             "PIPELINING".to_string(),                                // RFC 2920
             format!("SIZE {}", self.config.limits.max_message_size), // RFC 1870
             "8BITMIME".to_string(),                                  // RFC 6152
             "SMTPUTF8".to_string(),                                  // RFC 6531
             "ENHANCEDSTATUSCODES".to_string(),                       // RFC 2034
             "HELP".to_string(),                                      // RFC 5321 §4.1.1.8
-        ]
+        ];
+        // RFC 3207 §4: only with a certificate, and (§4.2) never once TLS is on.
+        if self.config.tls.is_some() && self.security.tls.is_none() {
+            extensions.push("STARTTLS".to_string());
+        }
+        extensions
     }
     // ANCHOR_END: extensions
 
@@ -494,7 +581,13 @@ impl Session {
     }
 
     fn log_transition(&self, what: &str, section: &str, from: &str, to: &str) {
-        log::debug!(target: TRACE, "{} {what} (RFC 5321 {section}): {from} -> {to}", self.client);
+        // Sections of RFC 5321 are written "§4.1.1.1"; other RFCs name themselves.
+        let rfc = if section.starts_with("RFC") {
+            ""
+        } else {
+            "RFC 5321 "
+        };
+        log::debug!(target: TRACE, "{} {what} ({rfc}{section}): {from} -> {to}", self.client);
     }
 }
 
@@ -516,6 +609,7 @@ fn help(topic: Option<&str>) -> Reply {
         ("HELP", "HELP [command] - this text (RFC 5321 §4.1.1.8)"),
         ("NOOP", "NOOP - do nothing, reply 250 (RFC 5321 §4.1.1.9)"),
         ("QUIT", "QUIT - say goodbye and close (RFC 5321 §4.1.1.10)"),
+        ("STARTTLS", "STARTTLS - switch this connection to TLS, then EHLO again (RFC 3207)"),
     ];
     match topic {
         None => Reply::help(vec![
@@ -534,5 +628,7 @@ fn help(topic: Option<&str>) -> Reply {
 }
 // ANCHOR_END: help
 
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 mod tests;
