@@ -22,6 +22,16 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2525")]
     pub listen: SocketAddr,
 
+    /// Also listen here for message submission (RFC 6409, port 587 in production):
+    /// AUTH before MAIL, and only from the user's own address.
+    #[arg(long, value_name = "ADDR")]
+    pub submission_listen: Option<SocketAddr>,
+
+    /// Also listen here for submission over implicit TLS (RFC 8314, port 465 in
+    /// production); needs a certificate.
+    #[arg(long, value_name = "ADDR")]
+    pub smtps_listen: Option<SocketAddr>,
+
     /// Our name in the greeting and in Received: headers [default: this machine's hostname].
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
@@ -226,6 +236,11 @@ impl Args {
             }
             _ => None,
         };
+        if self.smtps_listen.is_some() && tls.is_none() {
+            return Err(
+                "--smtps-listen needs --tls-cert and --tls-key, or --tls-self-signed".into(),
+            );
+        }
         let limits = Limits {
             max_message_size: self.max_message_size,
             max_recipients: self.max_recipients,
@@ -234,6 +249,8 @@ impl Args {
         };
         Ok(Config {
             listen: self.listen,
+            submission_listen: self.submission_listen,
+            smtps_listen: self.smtps_listen,
             hostname,
             maildir: self.maildir,
             spool: self.spool,

@@ -48,11 +48,32 @@ impl Default for Limits {
 }
 // ANCHOR_END: limits
 
+// ANCHOR: service
+/// What a listening socket offers. Each listener serves one kind; the accept loop is
+/// the same for all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// SMTP (RFC 5321): mail for our domains, relay for trusted clients; STARTTLS
+    /// and AUTH when configured. Port 25 in production.
+    Smtp,
+    /// Message submission (RFC 6409): AUTH before MAIL, and only from the user's own
+    /// address. Port 587 in production.
+    Submission,
+    /// Submission over implicit TLS (RFC 8314 §3.3): TLS from the first byte.
+    /// Port 465 in production.
+    SubmissionTls,
+}
+// ANCHOR_END: service
+
 /// Everything a running server needs to know.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where to listen (default 127.0.0.1:2525: no root needed, not reachable from outside).
     pub listen: SocketAddr,
+    /// `--submission-listen`: a second listener for [`Service::Submission`].
+    pub submission_listen: Option<SocketAddr>,
+    /// `--smtps-listen`: a listener for [`Service::SubmissionTls`] (needs `tls`).
+    pub smtps_listen: Option<SocketAddr>,
     /// Our name in the greeting, EHLO reply and Received: headers.
     pub hostname: String,
     /// Root of the Maildir tree: `<maildir>/<domain>/<mailbox>/{tmp,new,cur}`.
@@ -127,6 +148,8 @@ impl Config {
     pub fn new(hostname: impl Into<String>) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
+            submission_listen: None,
+            smtps_listen: None,
             hostname: hostname.into(),
             maildir: PathBuf::from("./mail"),
             spool: PathBuf::from("./spool"),

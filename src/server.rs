@@ -14,6 +14,10 @@
 //! `421 4.3.0` at once; a client in the middle of DATA finishes its message (or times
 //! out) first; the relay's scheduler stops; then `run` returns.
 //!
+//! A server may listen on several sockets, each for one [`Service`] (SMTP, submission,
+//! submission over implicit TLS). Every listener runs the same accept loop on its own
+//! thread; only `serve` looks at the service.
+//!
 //! Left out: a thread pool (threads are cheap enough here; the performance chapter
 //! measures it), per-IP limits (an exercise in the book).
 
@@ -26,7 +30,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::accept::Storage;
-use crate::config::Config;
+use crate::config::{Config, Service};
 use crate::connection::Connection;
 use crate::relay;
 use crate::smtp::reply::Reply;
@@ -39,12 +43,18 @@ use crate::tls::Upgradable;
 const CLIENT_STACK: usize = 256 * 1024;
 // ANCHOR_END: client_stack
 
-/// A bound listener, ready to `run`.
+/// The bound listeners, ready to `run`.
 pub struct Server {
-    listener: TcpListener,
+    listeners: Vec<Listener>,
     config: Arc<Config>,
     storage: Arc<Storage>,
     shared: Arc<Shared>,
+}
+
+/// A listening socket and what it offers.
+struct Listener {
+    socket: TcpListener,
+    service: Service,
 }
 
 /// What the accept loop, the client threads and a shutdown handle share.
@@ -78,7 +88,8 @@ impl Shared {
 pub struct ShutdownHandle {
     shared: Arc<Shared>,
     storage: Arc<Storage>,
-    wake: SocketAddr,
+    /// One address per listener: connecting to it wakes that accept loop.
+    wake: Vec<SocketAddr>,
 }
 
 // ANCHOR: shutdown
@@ -97,7 +108,9 @@ impl ShutdownHandle {
         }
         // Wake the relay's scheduler, and the accept loop with a connection of our own.
         self.storage.notify_queued();
-        let _ = TcpStream::connect_timeout(&self.wake, Duration::from_secs(1));
+        for wake in &self.wake {
+            let _ = TcpStream::connect_timeout(wake, Duration::from_secs(1));
+        }
     }
 }
 // ANCHOR_END: shutdown
@@ -107,11 +120,25 @@ impl Server {
     /// to fix, and says which flag to look at.
     pub fn bind(config: Config) -> io::Result<Server> {
         let storage = Storage::open(&config.maildir, &config.spool, &config.hostname)?;
-        let listener = TcpListener::bind(config.listen).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.listen))
-        })?;
+        let wanted = [
+            (Some(config.listen), Service::Smtp),
+            (config.submission_listen, Service::Submission),
+            (config.smtps_listen, Service::SubmissionTls),
+        ];
+        let mut listeners = Vec::new();
+        for (addr, service) in wanted {
+            let Some(addr) = addr else { continue };
+            if service == Service::SubmissionTls && config.tls.is_none() {
+                return Err(io::Error::other(
+                    "--smtps-listen needs a certificate (--tls-cert or --tls-self-signed)",
+                ));
+            }
+            let socket = TcpListener::bind(addr)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+            listeners.push(Listener { socket, service });
+        }
         Ok(Server {
-            listener,
+            listeners,
             config: Arc::new(config),
             storage: Arc::new(storage),
             shared: Arc::new(Shared::default()),
@@ -123,19 +150,34 @@ impl Server {
         self.storage.clone()
     }
 
+    /// The address of the SMTP listener (`--listen`).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.local_addr_of(Service::Smtp)
+    }
+
+    /// The address of the listener for `service`.
+    pub fn local_addr_of(&self, service: Service) -> io::Result<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|l| l.service == service)
+            .ok_or_else(|| io::Error::other(format!("no listener for {service:?}")))?
+            .socket
+            .local_addr()
     }
 
     pub fn shutdown_handle(&self) -> io::Result<ShutdownHandle> {
-        let mut wake = self.local_addr()?;
-        // Listening on every address (0.0.0.0 or ::): wake ourselves over loopback.
-        if wake.ip().is_unspecified() {
-            wake.set_ip(if wake.is_ipv4() {
-                [127, 0, 0, 1].into()
-            } else {
-                std::net::Ipv6Addr::LOCALHOST.into()
-            });
+        let mut wake = Vec::new();
+        for listener in &self.listeners {
+            let mut addr = listener.socket.local_addr()?;
+            // Listening on every address (0.0.0.0 or ::): wake ourselves over loopback.
+            if addr.ip().is_unspecified() {
+                addr.set_ip(if addr.is_ipv4() {
+                    [127, 0, 0, 1].into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
+            }
+            wake.push(addr);
         }
         Ok(ShutdownHandle {
             shared: self.shared.clone(),
@@ -144,8 +186,9 @@ impl Server {
         })
     }
 
-    // ANCHOR: accept_loop
-    /// Accepts clients until shut down, then waits for the ones still talking.
+    // ANCHOR: run
+    /// Accepts clients on every listener until shut down, then waits for the ones
+    /// still talking.
     pub fn run(self) -> io::Result<()> {
         // The relay delivers what we queue, on its own threads, until we stop.
         let relay = relay::runner::start(
@@ -153,20 +196,12 @@ impl Server {
             self.storage.clone(),
             self.shared.stopping.clone(),
         )?;
-        for stream in self.listener.incoming() {
-            if self.shared.stopping.load(Ordering::SeqCst) {
-                break;
+        // One accept loop per listener, each on its own thread; all end on shutdown.
+        thread::scope(|scope| {
+            for listener in &self.listeners {
+                scope.spawn(|| self.accept_loop(listener));
             }
-            match stream {
-                Ok(stream) => self.accept(stream),
-                // A client that vanished before we accepted it, or a momentary lack of
-                // file descriptors: log it and keep serving everyone else.
-                Err(e) => {
-                    log::warn!("accept failed: {e}");
-                    thread::sleep(Duration::from_millis(10));
-                }
-            }
-        }
+        });
         let mut clients = self.shared.clients();
         while !clients.is_empty() {
             clients = self
@@ -179,11 +214,31 @@ impl Server {
         log::info!("all clients gone; stopped");
         Ok(())
     }
+    // ANCHOR_END: run
+
+    // ANCHOR: accept_loop
+    /// Takes connections from one listener, one at a time, until shut down.
+    fn accept_loop(&self, listener: &Listener) {
+        for stream in listener.socket.incoming() {
+            if self.shared.stopping.load(Ordering::SeqCst) {
+                break;
+            }
+            match stream {
+                Ok(stream) => self.accept(stream, listener.service),
+                // A client that vanished before we accepted it, or a momentary lack of
+                // file descriptors: log it and keep serving everyone else.
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+    }
     // ANCHOR_END: accept_loop
 
     // ANCHOR: accept
     /// Gives one client its own thread, unless we are at the cap.
-    fn accept(&self, stream: TcpStream) {
+    fn accept(&self, stream: TcpStream, service: Service) {
         let Ok(peer) = stream.peer_addr() else { return };
         let limits = &self.config.limits;
         // RFC 5321 §4.5.3.2.7: never wait forever on a client, reading or writing.
@@ -234,6 +289,7 @@ impl Server {
                 serve(
                     stream,
                     peer,
+                    service,
                     config,
                     storage,
                     shared.stopping.clone(),
@@ -255,15 +311,26 @@ impl Server {
 fn serve(
     stream: TcpStream,
     peer: SocketAddr,
+    service: Service,
     config: Arc<Config>,
     storage: Arc<Storage>,
     stopping: Arc<AtomicBool>,
     in_data: Arc<AtomicBool>,
 ) {
-    log::info!("{peer} connected");
-    let (session, greeting) = Session::new(config.clone(), peer);
+    log::info!("{peer} connected ({service:?})");
+    let (mut session, greeting) = Session::for_service(config.clone(), peer, service);
     // The reader and the writer share one socket, which STARTTLS may turn into TLS.
     let socket = Upgradable::new(stream);
+    // RFC 8314 §3.3: implicit TLS, the handshake before the greeting.
+    if let (Service::SubmissionTls, Some(tls)) = (service, &config.tls) {
+        match socket.start_tls(tls) {
+            Ok(info) => session.tls_established(info),
+            Err(e) => {
+                log::info!("{peer} TLS handshake failed: {e}");
+                return;
+            }
+        }
+    }
     let mut connection = Connection::new(
         socket.clone(),
         socket.clone(),

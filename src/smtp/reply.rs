@@ -452,6 +452,27 @@ impl Reply {
     }
     // ANCHOR_END: starttls_replies
 
+    // ANCHOR: submission_replies
+    /// 530 5.7.0 on the submission port: MAIL before AUTH (RFC 6409 §4.3, RFC 4954 §6).
+    pub fn authentication_required() -> Reply {
+        Reply::new(
+            530,
+            Some(Status(5, 7, 0)),
+            "Authentication required: log in with AUTH first",
+        )
+    }
+
+    /// 553 5.7.1 on the submission port: a sender address that is not the
+    /// authenticated user's own (RFC 6409 §6.1).
+    pub fn sender_not_owned(reverse_path: &str, user: &str) -> Reply {
+        Reply::new(
+            553,
+            Some(Status(5, 7, 1)),
+            format!("Sender <{reverse_path}> is not yours: you are logged in as <{user}>"),
+        )
+    }
+    // ANCHOR_END: submission_replies
+
     // ANCHOR: bare_newline_in_data
     /// 521 5.5.2 in DATA: a bare CR or LF in message text. We cannot know where the
     /// message was meant to end (SMTP smuggling), so we refuse it and close; RFC 7504
@@ -541,6 +562,8 @@ mod tests {
             Reply::ready_to_start_tls(),
             Reply::tls_already_active(),
             Reply::pipelined_after_starttls(),
+            Reply::authentication_required(),
+            Reply::sender_not_owned("a@b", "c@d"),
         ];
         for r in all {
             let class = (r.code() / 100) as u8;

@@ -24,7 +24,7 @@ use super::address::{ForwardPath, Host, ReversePath};
 use super::command::{parse, Command, MailParameters};
 use super::data::Refusal;
 use super::reply::{Reply, Status};
-use crate::config::Config;
+use crate::config::{Config, Service};
 use crate::line::Line;
 use crate::policy::Decision;
 use crate::store::maildir::MailboxPath;
@@ -198,12 +198,24 @@ pub struct Session {
     errors: u32,
     /// TLS and AUTH: kept across transactions, forgotten only by a new TLS handshake.
     security: Security,
+    /// What the listener offers: SMTP, or submission with its stricter rules.
+    service: Service,
 }
 
 impl Session {
     // ANCHOR: new
     /// A new session and the greeting to send (RFC 5321 §3.1, §4.2: 220).
     pub fn new(config: Arc<Config>, client: SocketAddr) -> (Session, Reply) {
+        Session::for_service(config, client, Service::Smtp)
+    }
+    // ANCHOR_END: new
+
+    /// A new session on a listener for `service` (see [`Service`]).
+    pub fn for_service(
+        config: Arc<Config>,
+        client: SocketAddr,
+        service: Service,
+    ) -> (Session, Reply) {
         let greeting = Reply::service_ready(&config.hostname);
         let session = Session {
             state: State::Connected,
@@ -211,10 +223,10 @@ impl Session {
             client,
             errors: 0,
             security: Security::default(),
+            service,
         };
         (session, greeting)
     }
-    // ANCHOR_END: new
 
     pub fn state(&self) -> &State {
         &self.state
@@ -494,6 +506,9 @@ impl Session {
                 "MAIL parameters need EHLO, not HELO",
             ));
         }
+        if let Some(refusal) = self.check_submitter(reverse_path) {
+            return Some(refusal);
+        }
         // RFC 1870 §6.1: refuse early when the declared size is already too big.
         if parameters
             .size
@@ -508,6 +523,25 @@ impl Session {
         None
     }
     // ANCHOR_END: check_mail
+
+    // ANCHOR: check_submitter
+    /// On the submission port, only a logged-in user may send, and only as themself.
+    fn check_submitter(&self, reverse_path: &ReversePath) -> Option<Reply> {
+        if self.service == Service::Smtp {
+            return None;
+        }
+        // RFC 6409 §4.3: a submission server requires authentication before MAIL.
+        let Some(user) = &self.security.user else {
+            return Some(Reply::authentication_required());
+        };
+        // RFC 6409 §6.1: the server may check the sender against the user's own
+        // addresses; postie allows exactly one, the address the user logged in with.
+        if !reverse_path.to_string().eq_ignore_ascii_case(user) {
+            return Some(Reply::sender_not_owned(&reverse_path.to_string(), user));
+        }
+        None
+    }
+    // ANCHOR_END: check_submitter
 
     // ANCHOR: add_recipient
     /// Checks one RCPT and, if it is accepted, adds it to the envelope.
