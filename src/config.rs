@@ -91,6 +91,10 @@ pub struct Config {
     pub relay: RelayConfig,
     /// The certificate and key for STARTTLS (RFC 3207); `None`: STARTTLS is not offered.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Allow password logins without TLS, but only from loopback clients: for trying
+    /// AUTH and POP3 by hand in class. Anywhere else a password in clear text can be read
+    /// by everyone on the path.
+    pub allow_plaintext_auth: bool,
 }
 
 /// A static route, like a Postfix transport map entry: mail for `domain` goes to
@@ -159,6 +163,7 @@ impl Config {
             trace: false,
             relay: RelayConfig::default(),
             tls: None,
+            allow_plaintext_auth: false,
         }
     }
 }
