@@ -257,3 +257,50 @@ fn log_error(id: &MessageId, place: &str, e: io::Error) -> ErrorKind {
     log::error!("message {id}: cannot commit to the {place}: {e}");
     e.kind()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::address::parse_ehlo_argument;
+    use crate::smtp::command::MailParameters;
+    use crate::smtp::session::TlsInfo;
+
+    #[test]
+    fn protocol_names_of_rfc_3848() {
+        let hello = |extended| Hello {
+            host: parse_ehlo_argument("c.example").unwrap(),
+            extended,
+        };
+        let envelope = |smtputf8| Envelope {
+            reverse_path: crate::smtp::address::ReversePath::Null,
+            parameters: MailParameters {
+                smtputf8,
+                ..MailParameters::default()
+            },
+            recipients: vec![],
+        };
+        let tls = Some(TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher: "TLS13_AES_128_GCM_SHA256".into(),
+        });
+        let user = Some("alice@localhost".to_string());
+        let security = |tls: &Option<TlsInfo>, user: &Option<String>| Security {
+            tls: tls.clone(),
+            user: user.clone(),
+        };
+        // (EHLO?, SMTPUTF8?, TLS?, AUTH?, protocol)
+        let table = [
+            (false, false, &None, &None, "SMTP"),
+            (false, false, &tls, &user, "SMTP"),
+            (true, false, &None, &None, "ESMTP"),
+            (true, false, &tls, &None, "ESMTPS"),
+            (true, false, &None, &user, "ESMTPA"),
+            (true, false, &tls, &user, "ESMTPSA"),
+            (true, true, &tls, &user, "UTF8SMTPSA"),
+        ];
+        for (extended, utf8, tls, user, expected) in table {
+            let got = protocol(&hello(extended), &envelope(utf8), &security(tls, user));
+            assert_eq!(got, expected);
+        }
+    }
+}

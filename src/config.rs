@@ -19,6 +19,8 @@ pub struct Limits {
     pub command_line: usize,
     /// RFC 5321 §4.5.3.1.6: a line of message text is at most 1000 octets including CRLF.
     pub text_line: usize,
+    /// RFC 4954 §4: an answer in an AUTH exchange may be 12288 octets, CRLF included.
+    pub auth_line: usize,
     /// RFC 5321 §4.5.3.1.8: a server must accept at least 100 recipients per message.
     pub max_recipients: usize,
     /// RFC 1870: advertised in EHLO as SIZE; RFC 5321 §4.5.3.1.7 asks for at least 64 KiB.
@@ -38,6 +40,7 @@ impl Default for Limits {
         Limits {
             command_line: 512,
             text_line: 1000,
+            auth_line: 12288,
             max_recipients: 100,
             max_message_size: 25 * 1024 * 1024,
             max_errors: 10,

@@ -103,7 +103,7 @@ impl<R: Read, W: Write> Connection<R, W> {
             if !self.reader.has_buffered_input() {
                 self.flush()?;
             }
-            let action = match self.reader.read_line(self.config.limits.command_line) {
+            let action = match self.reader.read_line(self.session.line_limit()) {
                 Ok(line) => self
                     .session
                     .command_line(trace_line(&self.session, "C:", line)),
@@ -268,11 +268,11 @@ impl<R: Read, W: Write> Connection<R, W> {
     }
 }
 
-/// `--trace`: shows one line of the dialogue, with bare CR/LF made visible, and hands
-/// the line on.
+/// `--trace`: shows one line of the dialogue, with bare CR/LF made visible and AUTH
+/// secrets masked, and hands the line on.
 fn trace_line<'a>(session: &Session, who: &str, line: Line<'a>) -> Line<'a> {
     if log::log_enabled!(target: TRACE, log::Level::Trace) {
-        let text = String::from_utf8_lossy(line.text());
+        let text = session.shown(&String::from_utf8_lossy(line.text()));
         let note = if line.is_crlf_clean() {
             ""
         } else {

@@ -31,6 +31,11 @@ const FLAGS: &[&str] = &[
     "--timeout",
     "--trace",
     "--allow-plaintext-auth",
+    "--tls-cert",
+    "--tls-key",
+    "--tls-self-signed",
+    "--submission-listen",
+    "--smtps-listen",
 ];
 
 /// A running postie; killed (and reaped) when dropped, whatever happened.
@@ -304,6 +309,52 @@ fn trace_prints_the_dialogue_and_the_transitions() {
             stderr.contains(wanted),
             "no {wanted:?} in the trace:\n{stderr}"
         );
+    }
+}
+
+#[test]
+fn trace_masks_auth_secrets() {
+    use base64::Engine;
+    let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    let hash = postie::accounts::hash_password("hunter2hunter2").unwrap();
+    std::fs::write(&users, format!("alice@localhost {hash}\n")).unwrap();
+    let users = users.to_str().unwrap();
+    // Plaintext AUTH on loopback, as in class: the trace is where a secret could leak.
+    let extra = ["--trace", "--allow-plaintext-auth", "--users", users];
+    let (server, addr) = start_server(&dir.path().join("mail"), &extra);
+    let mut client = Client::connect(addr);
+    client.read_reply();
+    assert!(client
+        .cmd("EHLO client.example")
+        .contains("AUTH PLAIN LOGIN"));
+    let plain = b64("\0alice@localhost\0hunter2hunter2");
+    assert!(client
+        .cmd(&format!("AUTH PLAIN {plain}"))
+        .starts_with("235 "));
+    let mut client = Client::connect(addr);
+    client.read_reply();
+    client.cmd("EHLO client.example");
+    assert!(client.cmd("AUTH LOGIN").starts_with("334 "));
+    assert!(client.cmd(&b64("alice@localhost")).starts_with("334 "));
+    assert!(client.cmd(&b64("wrong-guess-1")).starts_with("535 "));
+    assert!(client.cmd("QUIT").starts_with("221 "));
+
+    server.terminate();
+    let (status, _stdout, stderr) = server.finish(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0), "{status}; stderr:\n{stderr}");
+    assert!(stderr.contains("C: AUTH PLAIN <hidden>"), "{stderr}");
+    assert!(stderr.contains("C: AUTH LOGIN\n"), "{stderr}");
+    assert!(stderr.contains("C: <hidden>"), "{stderr}");
+    for secret in [
+        plain.as_str(),
+        "hunter2",
+        &b64("alice@localhost"),
+        &b64("wrong-guess-1"),
+        "wrong-guess-1",
+    ] {
+        assert!(!stderr.contains(secret), "{secret:?} leaked:\n{stderr}");
     }
 }
 

@@ -473,6 +473,68 @@ impl Reply {
     }
     // ANCHOR_END: submission_replies
 
+    // ANCHOR: auth_replies
+    /// 334: a SASL challenge, in base64 (RFC 4954 §4). No enhanced status code: the
+    /// client decodes the whole text.
+    pub fn auth_challenge(base64: &str) -> Reply {
+        Reply::new(334, None, base64)
+    }
+
+    /// 235 2.7.0: the client is who it says (RFC 4954 §6).
+    pub fn authenticated() -> Reply {
+        Reply::new(235, Some(Status(2, 7, 0)), "Authentication successful")
+    }
+
+    /// 535 5.7.8: wrong user name or password (RFC 4954 §6). Which one is not said.
+    pub fn authentication_failed() -> Reply {
+        Reply::new(
+            535,
+            Some(Status(5, 7, 8)),
+            "Authentication credentials invalid",
+        )
+    }
+
+    /// 501 5.0.0: the client answered a challenge with `*` (RFC 4954 §4).
+    pub fn authentication_cancelled() -> Reply {
+        Reply::new(501, Some(Status(5, 0, 0)), "Authentication cancelled")
+    }
+
+    /// 501 5.5.2: a response that is not base64 (RFC 4954 §4).
+    pub fn cannot_decode_response() -> Reply {
+        Reply::syntax_error(
+            Status(5, 5, 2),
+            "Cannot decode the response: it must be base64",
+        )
+    }
+
+    /// 504 5.5.4: a SASL mechanism we do not offer (RFC 4954 §4).
+    pub fn unrecognized_mechanism(mechanism: &str) -> Reply {
+        Reply::new(
+            504,
+            Some(Status(5, 5, 4)),
+            format!("Unrecognized authentication type {mechanism}; try PLAIN or LOGIN"),
+        )
+    }
+
+    /// 538 5.7.11: AUTH over a connection without TLS (RFC 4954 §6).
+    pub fn encryption_required() -> Reply {
+        Reply::new(
+            538,
+            Some(Status(5, 7, 11)),
+            "Encryption required for requested authentication mechanism: use STARTTLS first",
+        )
+    }
+
+    /// 421 4.7.0 and close: too many failed logins on one connection.
+    pub fn too_many_auth_failures(hostname: &str) -> Reply {
+        Reply::new(
+            421,
+            Some(Status(4, 7, 0)),
+            format!("{hostname} too many failed authentication attempts; closing connection"),
+        )
+    }
+    // ANCHOR_END: auth_replies
+
     // ANCHOR: bare_newline_in_data
     /// 521 5.5.2 in DATA: a bare CR or LF in message text. We cannot know where the
     /// message was meant to end (SMTP smuggling), so we refuse it and close; RFC 7504
@@ -564,6 +626,14 @@ mod tests {
             Reply::pipelined_after_starttls(),
             Reply::authentication_required(),
             Reply::sender_not_owned("a@b", "c@d"),
+            Reply::auth_challenge("VXNlcm5hbWU6"),
+            Reply::authenticated(),
+            Reply::authentication_failed(),
+            Reply::authentication_cancelled(),
+            Reply::cannot_decode_response(),
+            Reply::unrecognized_mechanism("X"),
+            Reply::encryption_required(),
+            Reply::too_many_auth_failures("h"),
         ];
         for r in all {
             let class = (r.code() / 100) as u8;
@@ -571,7 +641,10 @@ mod tests {
             if let Some(s) = r.status() {
                 assert_eq!(s.0, class, "enhanced class must match: {r}");
             } else {
-                assert!(matches!(r.code(), 220 | 250 | 354), "{r} lacks a status");
+                assert!(
+                    matches!(r.code(), 220 | 250 | 334 | 354),
+                    "{r} lacks a status"
+                );
             }
             assert!(r.lines().iter().all(|l| !l.trim().is_empty()), "{r}");
         }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use postie::config::Config;
+use postie::config::{Config, Service};
 use postie::server::{Server, ShutdownHandle};
 
 /// The hostname every test server uses, so transcripts can be compared literally.
@@ -19,6 +19,10 @@ pub const HOSTNAME: &str = "mx.example.test";
 /// A running server; stopped (and its thread joined) when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The submission listener, when the configuration asked for one.
+    pub submission: Option<SocketAddr>,
+    /// The implicit-TLS submission listener, when the configuration asked for one.
+    pub smtps: Option<SocketAddr>,
     dir: tempfile::TempDir,
     handle: ShutdownHandle,
     thread: Option<JoinHandle<std::io::Result<()>>>,
@@ -71,10 +75,14 @@ impl TestServer {
         adjust(&mut config);
         let server = Server::bind(config).expect("bind");
         let addr = server.local_addr().unwrap();
+        let submission = server.local_addr_of(Service::Submission).ok();
+        let smtps = server.local_addr_of(Service::SubmissionTls).ok();
         let handle = server.shutdown_handle().unwrap();
         let thread = std::thread::spawn(move || server.run());
         TestServer {
             addr,
+            submission,
+            smtps,
             dir,
             handle,
             thread: Some(thread),
