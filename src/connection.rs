@@ -12,7 +12,7 @@
 //! STARTTLS (RFC 3207): the server hands us a way to turn the stream into TLS
 //! ([`Connection::with_tls`]); the reader and writer keep working on the same stream,
 //! now encrypted. Input already buffered when STARTTLS is answered was sent in
-//! plaintext and is never read as commands (see [`Connection::start_tls`]).
+//! plaintext and is never read as commands (see `Connection::start_tls`).
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};

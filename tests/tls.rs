@@ -231,7 +231,6 @@ fn msmtp_sends_over_starttls() {
     assert_arrived_over_tls(&server, "marker-msmtp-tls");
 }
 
-// ANCHOR: injection
 #[test]
 fn commands_pipelined_behind_starttls_are_refused() {
     let server = TestServer::start_with_tls(|_| {});
@@ -244,7 +243,6 @@ fn commands_pipelined_behind_starttls_are_refused() {
     assert!(reply.starts_with("554 5.5.1 "), "{reply}");
     assert!(client.is_closed(), "the connection must be closed");
 }
-// ANCHOR_END: injection
 
 #[test]
 fn after_the_handshake_the_client_says_ehlo_again() {

@@ -22,8 +22,11 @@
 //!
 //! - `# config: KEY=VALUE ...` changes the test configuration before the server starts:
 //!   `max_recipients=3`, `max_message_size=100`,
-//!   `users=alice@localhost,bob@localhost` (a users file: other users get 550 5.1.1),
-//!   `relay_networks=` (an empty list: 127.0.0.1 may not relay; or CIDRs, comma-separated).
+//!   `users=alice@localhost,bob@localhost` (a users file: other users get 550 5.1.1;
+//!   `alice@localhost:secret` gives alice the password `secret`, hashed as `postie user
+//!   add` would), `allow_plaintext_auth=true` (AUTH without TLS for loopback clients),
+//!   `relay_networks=` (an empty list: 127.0.0.1 may not relay; or CIDRs, comma-separated),
+//!   `service=submission` (talk to the submission listener, RFC 6409, instead of SMTP).
 //! - `# delivered: bob@localhost 1`: after the dialogue, that mailbox's `new/` holds
 //!   exactly that many messages.
 //! - `# delivered-line: bob@localhost .leading dot`: every message in that mailbox has
@@ -54,7 +57,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postie::accept::Storage;
-use postie::config::Config;
+use postie::config::{Config, Service};
 use postie::connection::Connection;
 use postie::policy::Users;
 use postie::smtp::session::Session;
@@ -72,7 +75,7 @@ enum Step {
 }
 
 /// A parsed transcript file.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Transcript {
     name: String,
     /// `(key, value)` from `# config:` lines, in order.
@@ -82,6 +85,8 @@ struct Transcript {
     /// `(domain, user, line)` from `# delivered-line:` lines.
     delivered_lines: Vec<(String, String, String)>,
     steps: Vec<Step>,
+    /// Which listener the dialogue is with (`# config: service=submission`).
+    service: Service,
 }
 
 fn transcript_dir() -> PathBuf {
@@ -100,7 +105,11 @@ fn mailbox(address: &str, name: &str) -> (String, String) {
 fn parse(name: &str, text: &str) -> Transcript {
     let mut t = Transcript {
         name: name.to_string(),
-        ..Transcript::default()
+        config: vec![],
+        delivered: vec![],
+        delivered_lines: vec![],
+        steps: vec![],
+        service: Service::Smtp,
     };
     for (n, line) in text.lines().enumerate() {
         let at = format!("{name}:{}", n + 1);
@@ -109,6 +118,9 @@ fn parse(name: &str, text: &str) -> Transcript {
                 let (key, value) = setting
                     .split_once('=')
                     .unwrap_or_else(|| panic!("{at}: expected KEY=VALUE, got {setting:?}"));
+                if (key, value) == ("service", "submission") {
+                    t.service = Service::Submission;
+                }
                 t.config.push((key.to_string(), value.to_string()));
             }
         } else if let Some(rest) = line.strip_prefix("# delivered-line:") {
@@ -170,8 +182,24 @@ impl Transcript {
                     config.limits.max_message_size = value.parse().expect(&at);
                 }
                 "users" => {
-                    let list = value.split(',').collect::<Vec<_>>().join("\n");
-                    config.policy.users = Some(Users::parse(&list).expect(&at));
+                    let lines: Vec<String> = value
+                        .split(',')
+                        .map(|entry| match entry.split_once(':') {
+                            Some((address, password)) => {
+                                let hash = postie::accounts::hash_password(password).expect(&at);
+                                format!("{address} {hash}")
+                            }
+                            None => entry.to_string(),
+                        })
+                        .collect();
+                    config.policy.users = Some(Users::parse(&lines.join("\n")).expect(&at));
+                }
+                "service" => {
+                    assert_eq!(value, "submission", "{at}: only submission");
+                    config.submission_listen = Some("127.0.0.1:0".parse().unwrap());
+                }
+                "allow_plaintext_auth" => {
+                    config.allow_plaintext_auth = value.parse().expect(&at);
                 }
                 "relay_networks" => {
                     config.policy.relay_networks = value
@@ -333,7 +361,11 @@ impl Lines {
 
 fn run_over_tcp(t: &Transcript) {
     let server = TestServer::start_with(|config| t.apply(config));
-    let stream = TcpStream::connect(server.addr).expect("connect");
+    let addr = match t.service {
+        Service::Submission => server.submission.expect("a submission listener"),
+        _ => server.addr,
+    };
+    let stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
@@ -404,7 +436,8 @@ fn run_one_byte_at_a_time(t: &Transcript) {
     t.apply(&mut config);
     let config = Arc::new(config);
     let storage = Arc::new(Storage::open(&root, &config.spool, HOSTNAME).unwrap());
-    let (session, greeting) = Session::new(config.clone(), "127.0.0.1:40000".parse().unwrap());
+    let client = "127.0.0.1:40000".parse().unwrap();
+    let (session, greeting) = Session::for_service(config.clone(), client, t.service);
     let reader = OneByteAtATime {
         input: t.all_input(),
         next: 0,
@@ -460,6 +493,9 @@ const FILES: &[&str] = &[
     "size.txt",
     "smtputf8.txt",
     "quit.txt",
+    "auth.txt",
+    "auth-needs-tls.txt",
+    "submission.txt",
 ];
 
 fn run(file: &str) {
@@ -586,6 +622,21 @@ fn smtputf8() {
 #[test]
 fn quit() {
     run("quit.txt");
+}
+
+#[test]
+fn auth() {
+    run("auth.txt");
+}
+
+#[test]
+fn auth_needs_tls() {
+    run("auth-needs-tls.txt");
+}
+
+#[test]
+fn submission() {
+    run("submission.txt");
 }
 
 /// The runner must be able to fail: a transcript that expects a wrong reply fails in

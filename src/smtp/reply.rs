@@ -441,8 +441,8 @@ impl Reply {
 
     /// 554 5.5.1, then close: commands arrived behind STARTTLS before the handshake.
     /// They were sent in plaintext and could have been inserted by anyone on the path,
-    /// so we neither run them nor trust the session (CVE-2011-0411; RFC 3207 §5,
-    /// RFC 2920 §3.1: STARTTLS must be the last command of a group).
+    /// so we neither run them nor trust the session (CVE-2011-0411; RFC 2920 §3.1:
+    /// a command that changes the session's state must end a group).
     pub fn pipelined_after_starttls() -> Reply {
         Reply::new(
             554,
