@@ -34,9 +34,10 @@
 //! Postfix does; RFC 3848 names the protocols.
 //!
 //! Deliberately left out: the reverse DNS name of the peer in the TCP-info
-//! (no lookup), a `via` clause, and the authenticated user's name (it would tell
-//! every recipient the sender's login). A production server would also count the Received fields already
-//! in the message to detect loops (RFC 5321 §6.3).
+//! (no lookup), a `via` clause, and the authenticated user's name (it would
+//! tell every recipient the sender's login). A production server would also
+//! count the Received fields already in the message to detect loops (RFC 5321
+//! §6.3).
 
 use std::net::IpAddr;
 
