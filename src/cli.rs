@@ -31,6 +31,9 @@ pub struct Args {
     /// production); needs a certificate.
     #[arg(long, value_name = "ADDR")]
     pub smtps_listen: Option<SocketAddr>,
+    /// Also serve POP3 on this address, to read the Maildir back (e.g. 127.0.0.1:1100).
+    #[arg(long, value_name = "ADDR")]
+    pub pop3_listen: Option<SocketAddr>,
 
     /// Our name in the greeting and in Received: headers [default: this machine's hostname].
     #[arg(long, value_name = "NAME")]
@@ -273,6 +276,7 @@ impl Args {
             listen: self.listen,
             submission_listen: self.submission_listen,
             smtps_listen: self.smtps_listen,
+            pop3_listen: self.pop3_listen,
             hostname,
             maildir: self.maildir,
             spool: self.spool,

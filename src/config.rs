@@ -33,6 +33,10 @@ pub struct Limits {
     /// RFC 5321 §4.5.3.2.7: a server should wait at least 5 minutes for each command,
     /// and for each read while message text arrives.
     pub timeout: Duration,
+    /// RFC 2449 §4: a POP3 command line is at most 255 octets including CRLF.
+    pub pop3_command_line: usize,
+    /// RFC 1939 §3: a POP3 server's autologout timer "MUST be of at least 10 minutes".
+    pub pop3_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -46,6 +50,8 @@ impl Default for Limits {
             max_errors: 10,
             max_received_headers: 100,
             timeout: Duration::from_secs(5 * 60),
+            pop3_command_line: 255,
+            pop3_timeout: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -77,6 +83,8 @@ pub struct Config {
     pub submission_listen: Option<SocketAddr>,
     /// `--smtps-listen`: a listener for [`Service::SubmissionTls`] (needs `tls`).
     pub smtps_listen: Option<SocketAddr>,
+    /// Where to serve POP3 (RFC 1939), if anywhere: off unless `--pop3-listen` is given.
+    pub pop3_listen: Option<SocketAddr>,
     /// Our name in the greeting, EHLO reply and Received: headers.
     pub hostname: String,
     /// Root of the Maildir tree: `<maildir>/<domain>/<mailbox>/{tmp,new,cur}`.
@@ -157,6 +165,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
             submission_listen: None,
             smtps_listen: None,
+            pop3_listen: None,
             hostname: hostname.into(),
             maildir: PathBuf::from("./mail"),
             spool: PathBuf::from("./spool"),

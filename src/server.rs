@@ -10,13 +10,18 @@
 //! `run` also starts the relay (see [`crate::relay::runner`]), which delivers what the
 //! clients queue for other domains.
 //!
+//! The same machinery serves every protocol postie speaks: each listener has a
+//! [`Protocol`], and a client accepted on it gets that protocol's conversation on its
+//! thread (SMTP's [`Connection`], or POP3's with `--pop3-listen`). SMTP comes in three
+//! services ([`Service`]): plain SMTP, submission (`--submission-listen`) and
+//! submission over implicit TLS (`--smtps-listen`); only `serve` and the session tell
+//! them apart. The SMTP listener accepts on the caller's thread, every other one on a
+//! thread of its own; all share the connection cap and the shutdown (an idle POP3
+//! client hears `-ERR [SYS/TEMP]`).
+//!
 //! Shutdown (SIGINT/SIGTERM, see `main.rs`): stop accepting; idle clients get
 //! `421 4.3.0` at once; a client in the middle of DATA finishes its message (or times
 //! out) first; the relay's scheduler stops; then `run` returns.
-//!
-//! A server may listen on several sockets, each for one [`Service`] (SMTP, submission,
-//! submission over implicit TLS). Every listener runs the same accept loop on its own
-//! thread; only `serve` looks at the service.
 //!
 //! Left out: a thread pool (threads are cheap enough here; the performance chapter
 //! measures it), per-IP limits (an exercise in the book).
@@ -32,6 +37,7 @@ use std::time::Duration;
 use crate::accept::Storage;
 use crate::config::{Config, Service};
 use crate::connection::Connection;
+use crate::pop3;
 use crate::relay;
 use crate::smtp::reply::Reply;
 use crate::smtp::session::Session;
@@ -43,18 +49,37 @@ use crate::tls::Upgradable;
 const CLIENT_STACK: usize = 256 * 1024;
 // ANCHOR_END: client_stack
 
-/// The bound listeners, ready to `run`.
+// ANCHOR: protocol
+/// What a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// RFC 5321, as one of the services of [`Service`].
+    Smtp(Service),
+    /// RFC 1939, with `--pop3-listen`.
+    Pop3,
+}
+
+impl Protocol {
+    /// For thread names and logs: `smtp`, `submission`, `smtps`, `pop3`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Smtp(Service::Smtp) => "smtp",
+            Protocol::Smtp(Service::Submission) => "submission",
+            Protocol::Smtp(Service::SubmissionTls) => "smtps",
+            Protocol::Pop3 => "pop3",
+        }
+    }
+}
+// ANCHOR_END: protocol
+
+/// A bound listener, ready to `run`.
 pub struct Server {
-    listeners: Vec<Listener>,
+    listener: TcpListener,
+    /// The listeners beside SMTP's, each with its protocol.
+    others: Vec<(Protocol, TcpListener)>,
     config: Arc<Config>,
     storage: Arc<Storage>,
     shared: Arc<Shared>,
-}
-
-/// A listening socket and what it offers.
-struct Listener {
-    socket: TcpListener,
-    service: Service,
 }
 
 /// What the accept loop, the client threads and a shutdown handle share.
@@ -88,7 +113,7 @@ impl Shared {
 pub struct ShutdownHandle {
     shared: Arc<Shared>,
     storage: Arc<Storage>,
-    /// One address per listener: connecting to it wakes that accept loop.
+    /// One address per listener, to wake its accept loop.
     wake: Vec<SocketAddr>,
 }
 
@@ -106,7 +131,7 @@ impl ShutdownHandle {
                 let _ = client.stream.shutdown(Shutdown::Read);
             }
         }
-        // Wake the relay's scheduler, and the accept loop with a connection of our own.
+        // Wake the relay's scheduler, and each accept loop with a connection of our own.
         self.storage.notify_queued();
         for wake in &self.wake {
             let _ = TcpStream::connect_timeout(wake, Duration::from_secs(1));
@@ -120,25 +145,25 @@ impl Server {
     /// to fix, and says which flag to look at.
     pub fn bind(config: Config) -> io::Result<Server> {
         let storage = Storage::open(&config.maildir, &config.spool, &config.hostname)?;
-        let wanted = [
-            (Some(config.listen), Service::Smtp),
-            (config.submission_listen, Service::Submission),
-            (config.smtps_listen, Service::SubmissionTls),
-        ];
-        let mut listeners = Vec::new();
-        for (addr, service) in wanted {
-            let Some(addr) = addr else { continue };
-            if service == Service::SubmissionTls && config.tls.is_none() {
+        let listener = bind(config.listen)?;
+        let mut others = Vec::new();
+        if let Some(addr) = config.submission_listen {
+            others.push((Protocol::Smtp(Service::Submission), bind(addr)?));
+        }
+        if let Some(addr) = config.smtps_listen {
+            if config.tls.is_none() {
                 return Err(io::Error::other(
                     "--smtps-listen needs a certificate (--tls-cert or --tls-self-signed)",
                 ));
             }
-            let socket = TcpListener::bind(addr)
-                .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
-            listeners.push(Listener { socket, service });
+            others.push((Protocol::Smtp(Service::SubmissionTls), bind(addr)?));
+        }
+        if let Some(addr) = config.pop3_listen {
+            others.push((Protocol::Pop3, bind(addr)?));
         }
         Ok(Server {
-            listeners,
+            listener,
+            others,
             config: Arc::new(config),
             storage: Arc::new(storage),
             shared: Arc::new(Shared::default()),
@@ -150,34 +175,40 @@ impl Server {
         self.storage.clone()
     }
 
-    /// The address of the SMTP listener (`--listen`).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.local_addr_of(Service::Smtp)
+        self.listener.local_addr()
     }
 
-    /// The address of the listener for `service`.
-    pub fn local_addr_of(&self, service: Service) -> io::Result<SocketAddr> {
-        self.listeners
+    /// Where POP3 is served, with `--pop3-listen`.
+    pub fn pop3_addr(&self) -> Option<SocketAddr> {
+        self.addr_of(Protocol::Pop3)
+    }
+
+    /// Where `protocol` is served, if it has a listener.
+    pub fn addr_of(&self, protocol: Protocol) -> Option<SocketAddr> {
+        if protocol == Protocol::Smtp(Service::Smtp) {
+            return self.local_addr().ok();
+        }
+        self.others
             .iter()
-            .find(|l| l.service == service)
-            .ok_or_else(|| io::Error::other(format!("no listener for {service:?}")))?
-            .socket
-            .local_addr()
+            .find(|(p, _)| *p == protocol)
+            .and_then(|(_, listener)| listener.local_addr().ok())
     }
 
     pub fn shutdown_handle(&self) -> io::Result<ShutdownHandle> {
-        let mut wake = Vec::new();
-        for listener in &self.listeners {
-            let mut addr = listener.socket.local_addr()?;
-            // Listening on every address (0.0.0.0 or ::): wake ourselves over loopback.
-            if addr.ip().is_unspecified() {
-                addr.set_ip(if addr.is_ipv4() {
+        let mut wake = vec![self.local_addr()?];
+        for (_, listener) in &self.others {
+            wake.push(listener.local_addr()?);
+        }
+        // Listening on every address (0.0.0.0 or ::): wake ourselves over loopback.
+        for wake in &mut wake {
+            if wake.ip().is_unspecified() {
+                wake.set_ip(if wake.is_ipv4() {
                     [127, 0, 0, 1].into()
                 } else {
                     std::net::Ipv6Addr::LOCALHOST.into()
                 });
             }
-            wake.push(addr);
         }
         Ok(ShutdownHandle {
             shared: self.shared.clone(),
@@ -186,9 +217,8 @@ impl Server {
         })
     }
 
-    // ANCHOR: run
-    /// Accepts clients on every listener until shut down, then waits for the ones
-    /// still talking.
+    // ANCHOR: accept_loop
+    /// Accepts clients until shut down, then waits for the ones still talking.
     pub fn run(self) -> io::Result<()> {
         // The relay delivers what we queue, on its own threads, until we stop.
         let relay = relay::runner::start(
@@ -196,11 +226,13 @@ impl Server {
             self.storage.clone(),
             self.shared.stopping.clone(),
         )?;
-        // One accept loop per listener, each on its own thread; all end on shutdown.
+        // Every other listener accepts on a thread of its own, SMTP's on this one.
+        let server = &self;
         thread::scope(|scope| {
-            for listener in &self.listeners {
-                scope.spawn(|| self.accept_loop(listener));
+            for (protocol, listener) in &server.others {
+                scope.spawn(move || server.accept_loop(listener, *protocol));
             }
+            self.accept_loop(&self.listener, Protocol::Smtp(Service::Smtp));
         });
         let mut clients = self.shared.clients();
         while !clients.is_empty() {
@@ -214,17 +246,17 @@ impl Server {
         log::info!("all clients gone; stopped");
         Ok(())
     }
-    // ANCHOR_END: run
+    // ANCHOR_END: accept_loop
 
-    // ANCHOR: accept_loop
-    /// Takes connections from one listener, one at a time, until shut down.
-    fn accept_loop(&self, listener: &Listener) {
-        for stream in listener.socket.incoming() {
+    // ANCHOR: accept_each
+    /// Accepts clients on one listener until the server stops.
+    fn accept_loop(&self, listener: &TcpListener, protocol: Protocol) {
+        for stream in listener.incoming() {
             if self.shared.stopping.load(Ordering::SeqCst) {
                 break;
             }
             match stream {
-                Ok(stream) => self.accept(stream, listener.service),
+                Ok(stream) => self.accept(stream, protocol),
                 // A client that vanished before we accepted it, or a momentary lack of
                 // file descriptors: log it and keep serving everyone else.
                 Err(e) => {
@@ -234,17 +266,22 @@ impl Server {
             }
         }
     }
-    // ANCHOR_END: accept_loop
+    // ANCHOR_END: accept_each
 
     // ANCHOR: accept
     /// Gives one client its own thread, unless we are at the cap.
-    fn accept(&self, stream: TcpStream, service: Service) {
+    fn accept(&self, stream: TcpStream, protocol: Protocol) {
         let Ok(peer) = stream.peer_addr() else { return };
         let limits = &self.config.limits;
         // RFC 5321 §4.5.3.2.7: never wait forever on a client, reading or writing.
+        // RFC 1939 §3: POP3's autologout timer is at least 10 minutes.
+        let timeout = match protocol {
+            Protocol::Smtp(_) => limits.timeout,
+            Protocol::Pop3 => limits.pop3_timeout,
+        };
         let configured = stream
-            .set_read_timeout(Some(limits.timeout))
-            .and_then(|()| stream.set_write_timeout(Some(limits.timeout)))
+            .set_read_timeout(Some(timeout))
+            .and_then(|()| stream.set_write_timeout(Some(timeout)))
             // Replies are batched (PIPELINING); Nagle's algorithm would only delay them.
             .and_then(|()| stream.set_nodelay(true));
         if let Err(e) = configured {
@@ -260,7 +297,7 @@ impl Server {
             );
             // No EHLO yet, so no enhanced status code (RFC 2034 §3).
             let reply = Reply::too_many_connections(&self.config.hostname).without_status();
-            refuse(stream, &reply);
+            refuse(stream, protocol, &reply);
             return;
         }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
@@ -283,18 +320,16 @@ impl Server {
             self.shared.clone(),
         );
         let spawned = thread::Builder::new()
-            .name(format!("smtp {peer}"))
+            .name(format!("{} {peer}", protocol.name()))
             .stack_size(CLIENT_STACK)
             .spawn(move || {
-                serve(
-                    stream,
-                    peer,
-                    service,
-                    config,
-                    storage,
-                    shared.stopping.clone(),
-                    in_data,
-                );
+                let stopping = shared.stopping.clone();
+                match protocol {
+                    Protocol::Smtp(service) => {
+                        serve(stream, peer, service, config, storage, stopping, in_data)
+                    }
+                    Protocol::Pop3 => pop3::connection::serve(stream, peer, config, stopping),
+                }
                 shared.clients().remove(&id);
                 shared.client_left.notify_all();
             });
@@ -356,11 +391,25 @@ fn serve(
 }
 // ANCHOR_END: serve
 
+/// Binds one listener; the error says which address.
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+}
+
 // ANCHOR: refuse
 /// Tells a client we cannot serve it, without giving it a thread.
-fn refuse(mut stream: TcpStream, reply: &Reply) {
+fn refuse(mut stream: TcpStream, protocol: Protocol, reply: &Reply) {
     let mut out = Vec::new();
-    reply.write_to(&mut out);
+    match protocol {
+        // Implicit TLS: the client expects a TLS handshake, not words; just close.
+        Protocol::Smtp(Service::SubmissionTls) => {}
+        Protocol::Smtp(_) => reply.write_to(&mut out),
+        // The same words after POP3's "-ERR [SYS/TEMP]" (RFC 2449 §8, RFC 3206).
+        Protocol::Pop3 => {
+            pop3::reply::Reply::err(Some("SYS/TEMP"), reply.lines().join(" ")).write_to(&mut out)
+        }
+    }
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
     let _ = stream.write_all(&out);
     let _ = stream.shutdown(Shutdown::Both);
