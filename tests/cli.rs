@@ -313,6 +313,42 @@ fn trace_prints_the_dialogue_and_the_transitions() {
 }
 
 #[test]
+fn tls_flag_mistakes_are_usage_errors() {
+    assert_usage_error(&["--tls-cert", "/nonexistent/cert.pem"]);
+    assert_usage_error(&[
+        "--tls-cert",
+        "/nonexistent/c.pem",
+        "--tls-key",
+        "/nonexistent/k.pem",
+    ]);
+    assert_usage_error(&["--smtps-listen", "127.0.0.1:0"]);
+    assert_usage_error(&["--tls-self-signed", "--tls-key", "/nonexistent/k.pem"]);
+}
+
+#[test]
+fn tls_self_signed_writes_the_certificate_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, addr) = start_server(&dir.path().join("mail"), &["--tls-self-signed"]);
+    let mut client = Client::connect(addr);
+    client.read_reply();
+    assert!(client.cmd("EHLO client.example").contains("STARTTLS"));
+    let client = client.starttls(&dir.path().join("postie-cert.pem"));
+    drop(client);
+    server.terminate();
+    let (status, _stdout, stderr) = server.finish(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0), "{status}; stderr:\n{stderr}");
+    // Beside the spool (which start_server puts beside the Maildir).
+    let path = dir.path().join("postie-cert.pem");
+    assert!(
+        stderr.contains(&format!("written to {}", path.display())),
+        "{stderr}"
+    );
+    let pem = std::fs::read_to_string(&path).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    assert!(!pem.contains("PRIVATE KEY"), "the key must stay in memory");
+}
+
+#[test]
 fn trace_masks_auth_secrets() {
     use base64::Engine;
     let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
