@@ -719,8 +719,13 @@ impl Session {
     // ANCHOR: auth_answer
     /// A line in the Auth state: the answer to our last 334.
     fn auth_answer(&mut self, text: &[u8]) -> Action {
-        let State::Auth { hello, step } = std::mem::replace(&mut self.state, State::Closed) else {
-            unreachable!("command_line calls auth_answer only in the Auth state");
+        let (hello, step) = match std::mem::replace(&mut self.state, State::Closed) {
+            State::Auth { hello, step } => (hello, step),
+            // command_line calls us only in the Auth state; anything else is left as it was.
+            other => {
+                self.state = other;
+                return bad_sequence("No AUTH exchange in progress");
+            }
         };
         let response = String::from_utf8_lossy(text).into_owned();
         let (next, action) = if response == "*" {
