@@ -316,7 +316,9 @@ impl Session {
 
     // ANCHOR: line_limit
     /// How long the next line may be: a command line (RFC 5321 §4.5.3.1.4), or an
-    /// answer in an AUTH exchange, which RFC 4954 §4 allows 12288 octets.
+    /// answer in an AUTH exchange, which RFC 4954 §4 allows 12288 octets. The AUTH
+    /// command itself stays a command line: §4 tells a client whose initial response
+    /// would not fit to send it as an answer instead.
     pub fn line_limit(&self) -> usize {
         match self.state {
             State::Auth { .. } => self.config.limits.auth_line,
