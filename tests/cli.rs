@@ -425,7 +425,9 @@ fn user_add_writes_a_hash_that_verifies() {
             .expect("start postie user add");
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(password.as_bytes()).unwrap();
+        // A refused address ends postie before it reads the password: the pipe may
+        // already be closed then, which is no failure of the test.
+        let _ = stdin.write_all(password.as_bytes());
         drop(stdin);
         child.wait_with_output().unwrap()
     };
