@@ -40,8 +40,13 @@ pub struct Args {
 
     /// Accept only the users listed in FILE (one address per line, # comments);
     /// without it, every user of a local domain exists.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub users: Option<PathBuf>,
+
+    /// Allow password logins (AUTH, POP3) without TLS from loopback clients, to try
+    /// them by hand. Never safe across a network.
+    #[arg(long)]
+    pub allow_plaintext_auth: bool,
 
     /// Clients in this network may send mail to other domains; repeat for several
     /// [default: 127.0.0.0/8 and ::1].
@@ -108,6 +113,23 @@ pub enum Command {
         /// Ask the running postie to retry every queued message now.
         #[arg(long)]
         flush: bool,
+    },
+    /// Manage accounts in the users file (--users FILE).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+/// `postie user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Set ADDRESS's password (asked for twice, or read from stdin when it is not a
+    /// terminal), adding the user if it is new.
+    Add {
+        /// The account, as local@domain.
+        #[arg(value_name = "ADDRESS")]
+        address: String,
     },
 }
 // ANCHOR_END: args
@@ -224,6 +246,7 @@ impl Args {
                 workers: self.relay_workers,
                 ..RelayConfig::default()
             },
+            allow_plaintext_auth: self.allow_plaintext_auth,
         })
     }
 }

@@ -67,6 +67,10 @@ pub struct Config {
     pub trace: bool,
     /// How mail for other domains is sent on.
     pub relay: RelayConfig,
+    /// Allow password logins without TLS, but only from loopback clients: for trying
+    /// AUTH and POP3 by hand in class. Anywhere else a password in clear text can be read
+    /// by everyone on the path.
+    pub allow_plaintext_auth: bool,
 }
 
 /// A static route, like a Postfix transport map entry: mail for `domain` goes to
@@ -132,6 +136,7 @@ impl Config {
             max_connections: 100,
             trace: false,
             relay: RelayConfig::default(),
+            allow_plaintext_auth: false,
         }
     }
 }

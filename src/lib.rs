@@ -14,6 +14,7 @@
 //! | every reply, with its code and enhanced status code | [`smtp::reply`] |
 //! | message text: the lone dot, dot-stuffing, smuggling defence | [`smtp::data`] |
 //! | who we accept mail for; no open relay | [`policy`] |
+//! | passwords: Argon2id hashes in the users file | [`accounts`] |
 //! | Received: and Return-Path: trace headers | [`smtp::received`] |
 //! | "250" only once it is on disk: Maildir and queue | [`accept`], [`store::maildir`], [`store::mailbox`], [`store::id`] |
 //! | the outbound queue, MX lookup, the client, bounces | [`relay`] |
@@ -21,6 +22,7 @@
 // ANCHOR_END: map
 
 pub mod accept;
+pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod connection;

@@ -7,7 +7,7 @@ use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use postie::cli::{Args, Command};
+use postie::cli::{Args, Command, UserAction};
 use postie::relay::queue::{listing, Spool};
 use postie::server::Server;
 use postie::TRACE;
@@ -33,6 +33,12 @@ fn main() -> ExitCode {
     init_logging(args.trace);
     if let Some(Command::Queue { flush }) = args.command {
         return queue(&args.spool, flush);
+    }
+    if let Some(Command::User {
+        action: UserAction::Add { address },
+    }) = &args.command
+    {
+        return add_user(args.users.as_deref(), address);
     }
     let config = match args.into_config() {
         Ok(config) => config,
@@ -100,6 +106,52 @@ fn queue(spool: &std::path::Path, flush: bool) -> ExitCode {
         }
         Err(e) => fail(&format!("cannot read the queue: {e}")),
     }
+}
+
+/// `postie user add ADDRESS --users FILE`: hash a password into the users file.
+fn add_user(users: Option<&std::path::Path>, address: &str) -> ExitCode {
+    let Some(path) = users else {
+        return fail("postie user add needs --users FILE (the file postie is started with)");
+    };
+    if let Err(e) = postie::smtp::address::parse_mailbox(address) {
+        return fail(&format!("{address:?}: {e}"));
+    }
+    let password = match read_password() {
+        Ok(password) => password,
+        Err(e) => return fail(&e),
+    };
+    let result = postie::accounts::hash_password(&password)
+        .and_then(|hash| postie::accounts::set_password(path, address, &hash));
+    match result {
+        Ok(()) => {
+            println!("Password set for {address} in {}.", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// From a terminal: asked twice, not echoed. From a pipe: the first line.
+fn read_password() -> Result<String, String> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords differ; nothing changed".into());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password: {e}"))?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if password.is_empty() {
+        return Err("an empty password is not a password; nothing changed".into());
+    }
+    Ok(password)
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -7,12 +7,13 @@
 //!
 //! Left out: authenticated relaying (AUTH is not implemented yet).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
 use std::str::FromStr;
 
+use crate::accounts::{check_hash, verify_password};
 use crate::smtp::address::{parse_mailbox, ForwardPath, Host};
 use crate::store::mailbox::{domain_name, mailbox_name, NameError};
 use crate::store::maildir::MailboxPath;
@@ -79,8 +80,17 @@ impl fmt::Display for Network {
 }
 
 /// The accounts listed in a `--users` file: one address per line, `#` starts a comment.
+/// An address may be followed by its password hash (`postie user add` writes it); only
+/// users with a hash can log in (SMTP AUTH, POP3).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Users(HashSet<String>);
+pub struct Users(HashMap<String, Account>);
+
+/// What the users file says about one address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Account {
+    /// An Argon2id PHC string (see `accounts.rs`), or `None`: mail only, no login.
+    pub password_hash: Option<String>,
+}
 
 impl Users {
     pub fn load(path: &Path) -> Result<Users, String> {
@@ -90,20 +100,45 @@ impl Users {
     }
 
     pub fn parse(text: &str) -> Result<Users, String> {
-        let mut users = HashSet::new();
+        let mut users = HashMap::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
                 continue;
             }
-            let mailbox = parse_mailbox(line).map_err(|e| format!("line {}: {e}", n + 1))?;
-            users.insert(user_key(&mailbox.local_part, &mailbox.host.to_string()));
+            let at = |e: &dyn fmt::Display| format!("line {}: {e}", n + 1);
+            let mut fields = line.split_whitespace();
+            let address = fields.next().unwrap_or_default();
+            let mailbox = parse_mailbox(address).map_err(|e| at(&e))?;
+            let mut account = Account::default();
+            for field in fields {
+                if !field.starts_with('$') {
+                    return Err(at(&format!("{field:?}: a password hash starts with $")));
+                }
+                // A hash is checked now, not when someone tries to log in.
+                check_hash(field).map_err(|e| at(&e))?;
+                account.password_hash = Some(field.to_string());
+            }
+            users.insert(
+                user_key(&mailbox.local_part, &mailbox.host.to_string()),
+                account,
+            );
         }
         Ok(Users(users))
     }
 
     pub fn contains(&self, local_part: &str, domain: &str) -> bool {
-        self.0.contains(&user_key(local_part, domain))
+        self.0.contains_key(&user_key(local_part, domain))
+    }
+
+    /// True when `address` (`local@domain`) has an account whose password is `password`.
+    pub fn verify(&self, address: &str, password: &str) -> bool {
+        let hash = parse_mailbox(address)
+            .ok()
+            .and_then(|m| self.0.get(&user_key(&m.local_part, &m.host.to_string())))
+            .and_then(|account| account.password_hash.as_deref());
+        // Unknown users are hashed too (against a dummy): see verify_password.
+        verify_password(hash, password)
     }
 }
 
@@ -232,6 +267,23 @@ mod tests {
         assert!(Users::parse("not an address\n")
             .unwrap_err()
             .contains("line 1"));
+        assert!(Users::parse("alice@localhost secret\n")
+            .unwrap_err()
+            .contains("line 1: \"secret\": a password hash starts with $"));
+        assert!(Users::parse("alice@localhost $argon2id$nonsense\n")
+            .unwrap_err()
+            .contains("line 1"));
+    }
+
+    #[test]
+    fn passwords() {
+        let hash = crate::accounts::hash_password("s3cret").unwrap();
+        let users = Users::parse(&format!("Alice@localhost {hash}\nbob@localhost\n")).unwrap();
+        assert!(users.verify("alice@LOCALHOST", "s3cret"));
+        assert!(!users.verify("alice@localhost", "wrong"));
+        assert!(!users.verify("bob@localhost", ""), "no hash: no login");
+        assert!(!users.verify("carol@localhost", "s3cret"), "unknown user");
+        assert!(!users.verify("not an address", "s3cret"));
     }
 
     fn decide(policy: &Policy, rcpt: &str, client: &str) -> Decision {

@@ -30,6 +30,7 @@ const FLAGS: &[&str] = &[
     "--max-connections",
     "--timeout",
     "--trace",
+    "--allow-plaintext-auth",
 ];
 
 /// A running postie; killed (and reaped) when dropped, whatever happened.
@@ -320,4 +321,52 @@ fn without_trace_the_dialogue_is_not_printed() {
     let (status, _stdout, stderr) = server.finish(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0), "{status}; stderr:\n{stderr}");
     assert!(!stderr.contains("C: EHLO"), "{stderr}");
+}
+
+#[test]
+fn user_add_writes_a_hash_that_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    std::fs::write(&users, "# staff\nbob@localhost\n").unwrap();
+    let add = |address: &str, password: &str| {
+        let mut child = Command::new(BIN)
+            .args(["user", "add", address, "--users", users.to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start postie user add");
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(password.as_bytes()).unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    };
+    let out = add("alice@localhost", "s3cret\n");
+    assert!(out.status.success(), "{out:?}");
+    let out = add("bob@localhost", "hunter2\n");
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&users).unwrap();
+    assert!(
+        text.starts_with("# staff\nbob@localhost $argon2id$"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("s3cret") && !text.contains("hunter2"),
+        "{text}"
+    );
+    let accounts = postie::policy::Users::load(&users).unwrap();
+    assert!(accounts.verify("alice@localhost", "s3cret"));
+    assert!(accounts.verify("bob@localhost", "hunter2"));
+    assert!(!accounts.verify("bob@localhost", "s3cret"));
+
+    // Mistakes: no password, a bad address, no --users.
+    let out = add("carol@localhost", "\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty password"));
+    let out = add("not an address", "x\n");
+    assert_eq!(out.status.code(), Some(2));
+    let (status, _, stderr) = run(&["user", "add", "dave@localhost"]);
+    assert_eq!(status.code(), Some(2));
+    assert!(stderr.contains("needs --users"), "{stderr}");
 }
