@@ -50,7 +50,10 @@ fn main() {
     print!("start and end of one thread ({THREADS} in a row): {wall:.1} us wall-clock");
     match (cpu_before, cpu_seconds()) {
         (Some(before), Some(after)) => {
-            println!(", {:.1} us CPU", (after - before) * 1e6 / f64::from(THREADS));
+            println!(
+                ", {:.1} us CPU",
+                (after - before) * 1e6 / f64::from(THREADS)
+            );
         }
         _ => println!(),
     }
