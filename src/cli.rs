@@ -22,6 +22,10 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2525")]
     pub listen: SocketAddr,
 
+    /// Also serve POP3 on this address, to read the Maildir back (e.g. 127.0.0.1:1100).
+    #[arg(long, value_name = "ADDR")]
+    pub pop3_listen: Option<SocketAddr>,
+
     /// Our name in the greeting and in Received: headers [default: this machine's hostname].
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
@@ -229,6 +233,7 @@ impl Args {
         };
         Ok(Config {
             listen: self.listen,
+            pop3_listen: self.pop3_listen,
             hostname,
             maildir: self.maildir,
             spool: self.spool,

@@ -30,6 +30,10 @@ pub struct Limits {
     /// RFC 5321 §4.5.3.2.7: a server should wait at least 5 minutes for each command,
     /// and for each read while message text arrives.
     pub timeout: Duration,
+    /// RFC 2449 §4: a POP3 command line is at most 255 octets including CRLF.
+    pub pop3_command_line: usize,
+    /// RFC 1939 §3: a POP3 server's autologout timer "MUST be of at least 10 minutes".
+    pub pop3_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -42,6 +46,8 @@ impl Default for Limits {
             max_errors: 10,
             max_received_headers: 100,
             timeout: Duration::from_secs(5 * 60),
+            pop3_command_line: 255,
+            pop3_timeout: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -52,6 +58,8 @@ impl Default for Limits {
 pub struct Config {
     /// Where to listen (default 127.0.0.1:2525: no root needed, not reachable from outside).
     pub listen: SocketAddr,
+    /// Where to serve POP3 (RFC 1939), if anywhere: off unless `--pop3-listen` is given.
+    pub pop3_listen: Option<SocketAddr>,
     /// Our name in the greeting, EHLO reply and Received: headers.
     pub hostname: String,
     /// Root of the Maildir tree: `<maildir>/<domain>/<mailbox>/{tmp,new,cur}`.
@@ -128,6 +136,7 @@ impl Config {
     pub fn new(hostname: impl Into<String>) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
+            pop3_listen: None,
             hostname: hostname.into(),
             maildir: PathBuf::from("./mail"),
             spool: PathBuf::from("./spool"),

@@ -19,6 +19,7 @@
 //! | "250" only once it is on disk: Maildir and queue | [`accept`], [`store::maildir`], [`store::mailbox`], [`store::id`] |
 //! | the outbound queue, MX lookup, the client, bounces | [`relay`] |
 //! | flags and limits | [`config`], [`cli`] |
+//! | reading the mail back: POP3 on the same Maildir | [`pop3`] |
 // ANCHOR_END: map
 
 pub mod accept;
@@ -28,6 +29,7 @@ pub mod config;
 pub mod connection;
 pub mod line;
 pub mod policy;
+pub mod pop3;
 pub mod relay;
 pub mod server;
 pub mod smtp;

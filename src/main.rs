@@ -71,6 +71,10 @@ fn main() -> ExitCode {
         }
     });
     // ANCHOR_END: signals
+    // Before the "listening" line, which tests wait for: by then this one is written.
+    if let Some(pop3) = server.pop3_addr() {
+        log::info!("POP3 listening on {pop3}; reading {}", maildir.display());
+    }
     log::info!(
         "postie listening on {addr}; mail for {domains} goes to {}",
         maildir.display()

@@ -10,6 +10,12 @@
 //! `run` also starts the relay (see [`crate::relay::runner`]), which delivers what the
 //! clients queue for other domains.
 //!
+//! The same machinery serves every protocol postie speaks: each listener has a
+//! [`Protocol`], and a client accepted on it gets that protocol's conversation on its
+//! thread (SMTP's [`Connection`], or POP3's with `--pop3-listen`). The SMTP listener
+//! accepts on the caller's thread, every other one on a thread of its own; all share
+//! the connection cap and the shutdown (an idle POP3 client hears `-ERR [SYS/TEMP]`).
+//!
 //! Shutdown (SIGINT/SIGTERM, see `main.rs`): stop accepting; idle clients get
 //! `421 4.3.0` at once; a client in the middle of DATA finishes its message (or times
 //! out) first; the relay's scheduler stops; then `run` returns.
@@ -28,6 +34,7 @@ use std::time::Duration;
 use crate::accept::Storage;
 use crate::config::Config;
 use crate::connection::Connection;
+use crate::pop3;
 use crate::relay;
 use crate::smtp::reply::Reply;
 use crate::smtp::session::Session;
@@ -38,9 +45,21 @@ use crate::smtp::session::Session;
 const CLIENT_STACK: usize = 256 * 1024;
 // ANCHOR_END: client_stack
 
+// ANCHOR: protocol
+/// What a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Smtp,
+    /// RFC 1939, with `--pop3-listen`.
+    Pop3,
+}
+// ANCHOR_END: protocol
+
 /// A bound listener, ready to `run`.
 pub struct Server {
     listener: TcpListener,
+    /// The listeners beside SMTP's, each with its protocol.
+    others: Vec<(Protocol, TcpListener)>,
     config: Arc<Config>,
     storage: Arc<Storage>,
     shared: Arc<Shared>,
@@ -77,7 +96,8 @@ impl Shared {
 pub struct ShutdownHandle {
     shared: Arc<Shared>,
     storage: Arc<Storage>,
-    wake: SocketAddr,
+    /// One address per listener, to wake its accept loop.
+    wake: Vec<SocketAddr>,
 }
 
 // ANCHOR: shutdown
@@ -94,9 +114,11 @@ impl ShutdownHandle {
                 let _ = client.stream.shutdown(Shutdown::Read);
             }
         }
-        // Wake the relay's scheduler, and the accept loop with a connection of our own.
+        // Wake the relay's scheduler, and each accept loop with a connection of our own.
         self.storage.notify_queued();
-        let _ = TcpStream::connect_timeout(&self.wake, Duration::from_secs(1));
+        for wake in &self.wake {
+            let _ = TcpStream::connect_timeout(wake, Duration::from_secs(1));
+        }
     }
 }
 // ANCHOR_END: shutdown
@@ -106,11 +128,14 @@ impl Server {
     /// to fix, and says which flag to look at.
     pub fn bind(config: Config) -> io::Result<Server> {
         let storage = Storage::open(&config.maildir, &config.spool, &config.hostname)?;
-        let listener = TcpListener::bind(config.listen).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.listen))
-        })?;
+        let listener = bind(config.listen)?;
+        let mut others = Vec::new();
+        if let Some(addr) = config.pop3_listen {
+            others.push((Protocol::Pop3, bind(addr)?));
+        }
         Ok(Server {
             listener,
+            others,
             config: Arc::new(config),
             storage: Arc::new(storage),
             shared: Arc::new(Shared::default()),
@@ -126,15 +151,28 @@ impl Server {
         self.listener.local_addr()
     }
 
+    /// Where POP3 is served, with `--pop3-listen`.
+    pub fn pop3_addr(&self) -> Option<SocketAddr> {
+        self.others
+            .iter()
+            .find(|(protocol, _)| *protocol == Protocol::Pop3)
+            .and_then(|(_, listener)| listener.local_addr().ok())
+    }
+
     pub fn shutdown_handle(&self) -> io::Result<ShutdownHandle> {
-        let mut wake = self.local_addr()?;
+        let mut wake = vec![self.local_addr()?];
+        for (_, listener) in &self.others {
+            wake.push(listener.local_addr()?);
+        }
         // Listening on every address (0.0.0.0 or ::): wake ourselves over loopback.
-        if wake.ip().is_unspecified() {
-            wake.set_ip(if wake.is_ipv4() {
-                [127, 0, 0, 1].into()
-            } else {
-                std::net::Ipv6Addr::LOCALHOST.into()
-            });
+        for wake in &mut wake {
+            if wake.ip().is_unspecified() {
+                wake.set_ip(if wake.is_ipv4() {
+                    [127, 0, 0, 1].into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
+            }
         }
         Ok(ShutdownHandle {
             shared: self.shared.clone(),
@@ -152,20 +190,14 @@ impl Server {
             self.storage.clone(),
             self.shared.stopping.clone(),
         )?;
-        for stream in self.listener.incoming() {
-            if self.shared.stopping.load(Ordering::SeqCst) {
-                break;
+        // Every other listener accepts on a thread of its own, SMTP's on this one.
+        let server = &self;
+        thread::scope(|scope| {
+            for (protocol, listener) in &server.others {
+                scope.spawn(move || server.accept_loop(listener, *protocol));
             }
-            match stream {
-                Ok(stream) => self.accept(stream),
-                // A client that vanished before we accepted it, or a momentary lack of
-                // file descriptors: log it and keep serving everyone else.
-                Err(e) => {
-                    log::warn!("accept failed: {e}");
-                    thread::sleep(Duration::from_millis(10));
-                }
-            }
-        }
+            self.accept_loop(&self.listener, Protocol::Smtp);
+        });
         let mut clients = self.shared.clients();
         while !clients.is_empty() {
             clients = self
@@ -180,15 +212,40 @@ impl Server {
     }
     // ANCHOR_END: accept_loop
 
+    // ANCHOR: accept_each
+    /// Accepts clients on one listener until the server stops.
+    fn accept_loop(&self, listener: &TcpListener, protocol: Protocol) {
+        for stream in listener.incoming() {
+            if self.shared.stopping.load(Ordering::SeqCst) {
+                break;
+            }
+            match stream {
+                Ok(stream) => self.accept(stream, protocol),
+                // A client that vanished before we accepted it, or a momentary lack of
+                // file descriptors: log it and keep serving everyone else.
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+    }
+    // ANCHOR_END: accept_each
+
     // ANCHOR: accept
     /// Gives one client its own thread, unless we are at the cap.
-    fn accept(&self, stream: TcpStream) {
+    fn accept(&self, stream: TcpStream, protocol: Protocol) {
         let Ok(peer) = stream.peer_addr() else { return };
         let limits = &self.config.limits;
         // RFC 5321 §4.5.3.2.7: never wait forever on a client, reading or writing.
+        // RFC 1939 §3: POP3's autologout timer is at least 10 minutes.
+        let timeout = match protocol {
+            Protocol::Smtp => limits.timeout,
+            Protocol::Pop3 => limits.pop3_timeout,
+        };
         let configured = stream
-            .set_read_timeout(Some(limits.timeout))
-            .and_then(|()| stream.set_write_timeout(Some(limits.timeout)))
+            .set_read_timeout(Some(timeout))
+            .and_then(|()| stream.set_write_timeout(Some(timeout)))
             // Replies are batched (PIPELINING); Nagle's algorithm would only delay them.
             .and_then(|()| stream.set_nodelay(true));
         if let Err(e) = configured {
@@ -204,7 +261,7 @@ impl Server {
             );
             // No EHLO yet, so no enhanced status code (RFC 2034 §3).
             let reply = Reply::too_many_connections(&self.config.hostname).without_status();
-            refuse(stream, &reply);
+            refuse(stream, protocol, &reply);
             return;
         }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
@@ -227,17 +284,14 @@ impl Server {
             self.shared.clone(),
         );
         let spawned = thread::Builder::new()
-            .name(format!("smtp {peer}"))
+            .name(format!("{protocol:?} {peer}").to_lowercase())
             .stack_size(CLIENT_STACK)
             .spawn(move || {
-                serve(
-                    stream,
-                    peer,
-                    config,
-                    storage,
-                    shared.stopping.clone(),
-                    in_data,
-                );
+                let stopping = shared.stopping.clone();
+                match protocol {
+                    Protocol::Smtp => serve(stream, peer, config, storage, stopping, in_data),
+                    Protocol::Pop3 => pop3::connection::serve(stream, peer, config, stopping),
+                }
                 shared.clients().remove(&id);
                 shared.client_left.notify_all();
             });
@@ -279,11 +333,23 @@ fn serve(
 }
 // ANCHOR_END: serve
 
+/// Binds one listener; the error says which address.
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+}
+
 // ANCHOR: refuse
 /// Tells a client we cannot serve it, without giving it a thread.
-fn refuse(mut stream: TcpStream, reply: &Reply) {
+fn refuse(mut stream: TcpStream, protocol: Protocol, reply: &Reply) {
     let mut out = Vec::new();
-    reply.write_to(&mut out);
+    match protocol {
+        Protocol::Smtp => reply.write_to(&mut out),
+        // The same words after POP3's "-ERR [SYS/TEMP]" (RFC 2449 §8, RFC 3206).
+        Protocol::Pop3 => {
+            pop3::reply::Reply::err(Some("SYS/TEMP"), reply.lines().join(" ")).write_to(&mut out)
+        }
+    }
     let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
     let _ = stream.write_all(&out);
     let _ = stream.shutdown(Shutdown::Both);

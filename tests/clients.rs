@@ -1,6 +1,7 @@
 //! Real clients against a real postie: lettre, Python's smtplib, curl, swaks and netcat
 //! each send a message, and we check that it reached the Maildir intact and that
-//! Python's `mailbox.Maildir` (a real mail reader) can open it.
+//! Python's `mailbox.Maildir` (a real mail reader) can open it. Then the other half:
+//! Python's `poplib` and curl read a message back over POP3, byte for byte, and delete it.
 //!
 //! postie prepends two trace headers, Return-Path: and Received: (RFC 5321 §4.4), and
 //! must change nothing else: where we wrote every byte of the message ourselves, the
@@ -614,4 +615,151 @@ fn nc_without_crlf_is_told_to_use_nc_c() {
         assert!(line.contains("CRLF") && line.contains("nc -C"), "{line}");
     }
     assert_eq!(files_written(&server), Vec::<PathBuf>::new());
+}
+
+// ---------------------------------------------------------------------------------------
+// POP3: Python's poplib and curl read back what postie received over SMTP
+// ---------------------------------------------------------------------------------------
+
+/// A server with POP3 (and accounts for alice@ and bob@localhost), and one message for
+/// Alice, received over SMTP, with lines that start with "." (stuffed for SMTP here,
+/// unstuffed by postie, stuffed again by its POP3 side, unstuffed by the client).
+fn pop3_server_with_a_message() -> (TestServer, Vec<u8>) {
+    let server = TestServer::start_with(pop3_config);
+    let smtp = b"Subject: read me\r\n\r\nHi Alice.\r\n..\r\n..dotted line\r\nbye";
+    let reply = send_message(&server, "carol@example.org", &["alice@localhost"], smtp);
+    assert!(reply.starts_with("250 "), "{reply}");
+    let stored = server.messages("localhost", "alice").remove(0);
+    assert!(stored.ends_with(b"Hi Alice.\r\n.\r\n.dotted line\r\nbye\r\n"));
+    (server, stored)
+}
+
+/// poplib: log in, STAT, LIST, RETR 1 (written to a file), DELE 1, QUIT.
+const POPLIB: &str = r#"
+import poplib, sys
+host, port, user, password, out = sys.argv[1:6]
+pop = poplib.POP3(host, int(port), timeout=20)
+pop.user(user)
+pop.pass_(password)
+count, size = pop.stat()
+print("stat", count, size)
+print("list", *[line.decode() for line in pop.list()[1]])
+response, lines, octets = pop.retr(1)
+open(out, "wb").write(b"".join(line + b"\r\n" for line in lines))
+print("retr", octets)
+print("uidl", pop.uidl(1).decode())
+print("dele", pop.dele(1).decode())
+print("quit", pop.quit().decode())
+"#;
+
+#[test]
+fn poplib_lists_retrieves_and_deletes_a_message_received_over_smtp() {
+    if !tool("python3") {
+        return;
+    }
+    let (server, stored) = pop3_server_with_a_message();
+    let out = server.maildir().with_file_name("retrieved");
+    let port = server.pop3.unwrap().port().to_string();
+    let output = python(
+        POPLIB,
+        &[
+            "127.0.0.1",
+            &port,
+            "alice@localhost",
+            POP3_PASSWORD,
+            out.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let printed = succeeded(&output);
+    let size = stored.len();
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines[0], format!("stat 1 {size}"));
+    assert_eq!(lines[1], format!("list 1 {size}"));
+    assert_eq!(lines[2], format!("retr {size}"), "poplib's own octet count");
+    assert!(lines[3].starts_with("uidl +OK 1 "), "{printed}");
+    assert_eq!(lines[4], "dele +OK Message 1 deleted");
+    assert!(lines[5].starts_with("quit +OK "), "{printed}");
+    assert_eq!(std::fs::read(&out).unwrap(), stored, "byte for byte");
+    assert!(server.messages("localhost", "alice").is_empty());
+    assert!(server.files("localhost", "alice", "cur").is_empty());
+}
+
+/// curl with Alice's credentials; `args` say what to do.
+fn curl_pop3(server: &TestServer, args: &[&str]) -> Output {
+    let url = |path: &str| format!("pop3://127.0.0.1:{}/{path}", server.pop3.unwrap().port());
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| match a.strip_prefix("url:") {
+            Some(path) => url(path),
+            None => a.to_string(),
+        })
+        .collect();
+    let user = format!("alice@localhost:{POP3_PASSWORD}");
+    run(
+        Command::new("curl")
+            .args([
+                "--silent",
+                "--show-error",
+                "--max-time",
+                "20",
+                "--user",
+                &user,
+            ])
+            .args(&args),
+        b"",
+    )
+}
+
+#[test]
+fn curl_lists_retrieves_and_deletes_a_message_received_over_smtp() {
+    if !tool("curl") {
+        return;
+    }
+    let (server, stored) = pop3_server_with_a_message();
+    // No message number: LIST.
+    let listed = succeeded(&curl_pop3(&server, &["url:"]));
+    assert_eq!(listed, format!("1 {}\r\n", stored.len()));
+    // A number: RETR; curl removes the stuffing and the final dot.
+    let retrieved = curl_pop3(&server, &["url:1"]);
+    succeeded(&retrieved);
+    assert_eq!(retrieved.stdout, stored, "byte for byte");
+    // RETR marked it seen: it moved to cur/.
+    assert_eq!(
+        server.files("localhost", "alice", "cur"),
+        std::slice::from_ref(&stored)
+    );
+    // DELE instead of RETR, no body expected (-I); curl then says QUIT.
+    succeeded(&curl_pop3(
+        &server,
+        &["--request", "DELE", "--head", "url:1"],
+    ));
+    assert!(server.all_files().is_empty(), "{:?}", server.all_files());
+    // An empty listing is "+OK ...\r\n.\r\n"; curl prints the CRLF before the dot.
+    let listed = succeeded(&curl_pop3(&server, &["url:"]));
+    assert_eq!(listed.trim(), "");
+}
+
+#[test]
+fn curl_with_a_wrong_password_gets_nothing() {
+    if !tool("curl") {
+        return;
+    }
+    let (server, _) = pop3_server_with_a_message();
+    let port = server.pop3.unwrap().port();
+    let output = run(
+        Command::new("curl")
+            .args([
+                "--silent",
+                "--max-time",
+                "20",
+                "--user",
+                "alice@localhost:wrong",
+            ])
+            .arg(format!("pop3://127.0.0.1:{port}/1")),
+        b"",
+    );
+    // curl's exit code 67: "The remote server denied curl to login".
+    assert_eq!(output.status.code(), Some(67), "{output:?}");
+    assert_eq!(server.messages("localhost", "alice").len(), 1);
 }

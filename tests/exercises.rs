@@ -44,6 +44,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_postie");
 struct Postie {
     child: std::process::Child,
     addr: SocketAddr,
+    /// The POP3 listener, when started with `--pop3-listen`.
+    pop3: Option<SocketAddr>,
     dir: tempfile::TempDir,
 }
 
@@ -87,6 +89,7 @@ impl Postie {
         let mut postie = Postie {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            pop3: None,
             dir,
         };
         // postie logs "postie listening on 127.0.0.1:PORT; ..." once it is bound; port 0
@@ -97,6 +100,11 @@ impl Postie {
             if let Some(rest) = text.split("postie listening on ").nth(1) {
                 let addr = rest.split(';').next().unwrap_or_default();
                 postie.addr = addr.parse().expect("the address in the log");
+                // With --pop3-listen, "POP3 listening on ADDR; ..." comes just before.
+                if let Some(rest) = text.split("POP3 listening on ").nth(1) {
+                    let addr = rest.split(';').next().unwrap_or_default();
+                    postie.pop3 = Some(addr.parse().expect("the POP3 address in the log"));
+                }
                 return postie;
             }
             if let Ok(Some(status)) = postie.child.try_wait() {
@@ -793,4 +801,129 @@ fn ex17_aliases_deliver_to_their_mailbox() {
         stderr.contains("line 2"),
         "say which line is wrong: {stderr}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Chapter 18, Reading mail: POP3 (two exercises: ex18 and ex19)
+
+/// `AUTH PLAIN`'s argument (RFC 4616): base64 of "", NUL, the user name, NUL, the
+/// password. This one is Alice's, with `POP3_PASSWORD`.
+const ALICE_PLAIN: &str = "AGFsaWNlQGxvY2FsaG9zdABsZXQgbWUgcmVhZA==";
+/// Alice with the password "let me guess".
+const ALICE_WRONG: &str = "AGFsaWNlQGxvY2FsaG9zdABsZXQgbWUgZ3Vlc3M=";
+/// Bob's name as the authorization identity, asking to act as Alice.
+const BOB_AS_ALICE: &str = "Ym9iQGxvY2FsaG9zdABhbGljZUBsb2NhbGhvc3QAbGV0IG1lIHJlYWQ=";
+
+/// A server with POP3 and one message waiting for Alice.
+fn pop3_server() -> TestServer {
+    let server = TestServer::start_with(pop3_config);
+    let reply = send_message(&server, "carol@example.org", &["alice@localhost"], b"Hi");
+    assert!(reply.starts_with("250 "), "{reply}");
+    server
+}
+
+#[test]
+fn ex18_capa_offers_sasl_plain() {
+    let server = pop3_server();
+    let mut pop = Pop3Client::connect(&server);
+    let (_, capa) = pop.multi("CAPA");
+    let capa = String::from_utf8_lossy(&capa).into_owned();
+    assert!(
+        capa.split("\r\n").any(|line| line == "SASL PLAIN"),
+        "exercise not done yet: CAPA does not list SASL PLAIN:\n{capa}"
+    );
+}
+
+#[test]
+fn ex18_auth_plain_with_an_initial_response() {
+    let server = pop3_server();
+    let mut pop = Pop3Client::connect(&server);
+    let reply = pop.cmd(&format!("AUTH PLAIN {ALICE_PLAIN}"));
+    assert!(reply.starts_with("+OK"), "AUTH PLAIN: {reply}");
+    let stat = pop.cmd("STAT");
+    assert!(stat.starts_with("+OK 1 "), "logged in as Alice: {stat}");
+    pop.cmd("QUIT");
+}
+
+#[test]
+fn ex18_auth_plain_with_a_continuation() {
+    let server = pop3_server();
+    let mut pop = Pop3Client::connect(&server);
+    // RFC 5034 §4: no initial response, so the server asks for it with "+ ".
+    assert_eq!(pop.cmd("AUTH PLAIN"), "+ ", "a continuation");
+    let reply = pop.cmd(ALICE_PLAIN);
+    assert!(reply.starts_with("+OK"), "the response: {reply}");
+    assert!(pop.cmd("STAT").starts_with("+OK 1 "));
+    pop.cmd("QUIT");
+}
+
+#[test]
+fn ex18_auth_plain_refuses_what_pass_would_refuse() {
+    let server = pop3_server();
+    let mut pop = Pop3Client::connect(&server);
+    for wrong in [ALICE_WRONG, BOB_AS_ALICE, "not-base64!"] {
+        let reply = pop.cmd(&format!("AUTH PLAIN {wrong}"));
+        assert!(reply.starts_with("-ERR [AUTH]"), "{wrong}: {reply}");
+    }
+    assert!(pop.cmd("STAT").starts_with("-ERR"), "not logged in");
+    pop.cmd("QUIT");
+}
+
+/// postie with POP3, accounts for Alice and Bob, and `--pop3-login-delay 60`. The
+/// users file lives in a directory of its own, returned to be kept alive.
+fn login_delay_postie() -> (Postie, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let users = dir.path().join("users");
+    let text = users_file_with_passwords(&["alice@localhost", "bob@localhost"]);
+    std::fs::write(&users, text).expect("users file");
+    let postie = Postie::start(&[
+        "--users",
+        users.to_str().unwrap(),
+        "--pop3-listen",
+        "127.0.0.1:0",
+        "--allow-plaintext-auth",
+        "--pop3-login-delay",
+        "60",
+    ]);
+    (postie, dir)
+}
+
+#[test]
+fn ex19_capa_advertises_the_login_delay() {
+    let (postie, _users) = login_delay_postie();
+    let mut pop = Pop3Client::connect_to(postie.pop3.expect("POP3 in the log"));
+    let (_, capa) = pop.multi("CAPA");
+    let capa = String::from_utf8_lossy(&capa).into_owned();
+    assert!(
+        capa.split("\r\n").any(|line| line == "LOGIN-DELAY 60"),
+        "CAPA: {capa}"
+    );
+}
+
+#[test]
+fn ex19_a_second_login_too_soon_is_refused() {
+    let (postie, _users) = login_delay_postie();
+    let addr = postie.pop3.expect("POP3 in the log");
+    let mut first = Pop3Client::connect_to(addr);
+    assert!(first.try_login("alice@localhost").starts_with("+OK"));
+    assert!(first.cmd("QUIT").starts_with("+OK"));
+
+    let mut again = Pop3Client::connect_to(addr);
+    let reply = again.try_login("alice@localhost");
+    assert!(reply.starts_with("-ERR [LOGIN-DELAY]"), "{reply}");
+    assert!(again.cmd("STAT").starts_with("-ERR"), "not logged in");
+    // The delay is per mailbox: Bob has not logged in yet.
+    let mut bob = Pop3Client::connect_to(addr);
+    assert!(bob.try_login("bob@localhost").starts_with("+OK"));
+    bob.cmd("QUIT");
+}
+
+#[test]
+fn ex19_a_failed_login_does_not_count() {
+    let (postie, _users) = login_delay_postie();
+    let mut pop = Pop3Client::connect_to(postie.pop3.expect("POP3 in the log"));
+    pop.cmd("USER alice@localhost");
+    assert!(pop.cmd("PASS let me guess").starts_with("-ERR [AUTH]"));
+    assert!(pop.try_login("alice@localhost").starts_with("+OK"));
+    pop.cmd("QUIT");
 }

@@ -16,7 +16,7 @@
 //! ```
 //!
 //! A line that is just `C:` sends an empty line (the blank line between a message's
-//! header and its body). Blank lines in the file are ignored.
+//! header and its body); one that is just `S:` expects one. Blank lines in the file are ignored.
 //!
 //! Directives, in comment lines (anywhere, usually at the top):
 //!
@@ -31,6 +31,22 @@
 //!
 //! Every transcript starts with the greeting, `S: 220 mx.example.test ESMTP postie ready`,
 //! and ends the connection (QUIT, or a reply that closes it).
+//!
+//! # POP3 transcripts
+//!
+//! A file whose name starts with `pop3-` is a POP3 dialogue (RFC 1939): it is replayed
+//! against the POP3 listener of a server set up by `pop3_config` (accounts
+//! alice@localhost and bob@localhost, password `let me read`; plaintext passwords
+//! allowed from loopback), and starts with `S: +OK mx.example.test POP3 postie ready`.
+//! Two more directives:
+//!
+//! - `# message: alice@localhost NAME TEXT`: before the dialogue, a file NAME in that
+//!   mailbox's `new/`, holding TEXT with each `|` turned into CRLF, and a CRLF at the
+//!   end (as postie stores mail).
+//! - `# kept: alice@localhost 1`: after the dialogue, that mailbox holds exactly that
+//!   many messages, in `new/` and `cur/` together.
+//!
+//! `# config: allow_plaintext_auth=false` turns plaintext passwords off again.
 //!
 //! # How each file is run
 //!
@@ -57,6 +73,7 @@ use postie::accept::Storage;
 use postie::config::Config;
 use postie::connection::Connection;
 use postie::policy::Users;
+use postie::pop3;
 use postie::smtp::session::Session;
 
 // ---------------------------------------------------------------------------------------
@@ -81,6 +98,10 @@ struct Transcript {
     delivered: Vec<(String, String, usize)>,
     /// `(domain, user, line)` from `# delivered-line:` lines.
     delivered_lines: Vec<(String, String, String)>,
+    /// `(domain, user, file name, text)` from `# message:` lines (POP3).
+    messages: Vec<(String, String, String, Vec<u8>)>,
+    /// `(domain, user, count)` from `# kept:` lines (POP3).
+    kept: Vec<(String, String, usize)>,
     steps: Vec<Step>,
 }
 
@@ -118,6 +139,26 @@ fn parse(name: &str, text: &str) -> Transcript {
                 .unwrap_or_else(|| panic!("{at}: expected ADDRESS LINE"));
             let (domain, user) = mailbox(address, &at);
             t.delivered_lines.push((domain, user, wanted.to_string()));
+        } else if let Some(rest) = line.strip_prefix("# message:") {
+            let mut words = rest.trim_start().splitn(3, ' ');
+            let (Some(address), Some(file), Some(text)) =
+                (words.next(), words.next(), words.next())
+            else {
+                panic!("{at}: expected ADDRESS NAME TEXT");
+            };
+            let (domain, user) = mailbox(address, &at);
+            let text = format!("{}\r\n", text.replace('|', "\r\n")).into_bytes();
+            t.messages.push((domain, user, file.to_string(), text));
+        } else if let Some(rest) = line.strip_prefix("# kept:") {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            let [address, count] = words[..] else {
+                panic!("{at}: expected ADDRESS COUNT, got {rest:?}");
+            };
+            let (domain, user) = mailbox(address, &at);
+            let count = count
+                .parse()
+                .unwrap_or_else(|_| panic!("{at}: bad count {count:?}"));
+            t.kept.push((domain, user, count));
         } else if let Some(rest) = line.strip_prefix("# delivered:") {
             let words: Vec<&str> = rest.split_whitespace().collect();
             let [address, count] = words[..] else {
@@ -138,7 +179,10 @@ fn parse(name: &str, text: &str) -> Transcript {
                 Some(Step::Send(lines)) => lines.push(sent.to_string()),
                 _ => t.steps.push(Step::Send(vec![sent.to_string()])),
             }
-        } else if let Some(expected) = line.strip_prefix("S: ") {
+        } else if let Some(expected) = line
+            .strip_prefix("S: ")
+            .or(line.strip_prefix("S:").filter(|r| r.is_empty()))
+        {
             match t.steps.last_mut() {
                 Some(Step::Expect(lines)) => lines.push(expected.to_string()),
                 _ => t.steps.push(Step::Expect(vec![expected.to_string()])),
@@ -158,8 +202,15 @@ fn load(file: &str) -> Transcript {
 }
 
 impl Transcript {
+    fn is_pop3(&self) -> bool {
+        self.name.starts_with("pop3-")
+    }
+
     /// The test configuration with this transcript's `# config:` settings applied.
     fn apply(&self, config: &mut Config) {
+        if self.is_pop3() {
+            pop3_config(config);
+        }
         for (key, value) in &self.config {
             let at = format!("{}: config {key}={value}", self.name);
             match key.as_str() {
@@ -172,6 +223,9 @@ impl Transcript {
                 "users" => {
                     let list = value.split(',').collect::<Vec<_>>().join("\n");
                     config.policy.users = Some(Users::parse(&list).expect(&at));
+                }
+                "allow_plaintext_auth" => {
+                    config.allow_plaintext_auth = value.parse().expect(&at);
                 }
                 "relay_networks" => {
                     config.policy.relay_networks = value
@@ -210,8 +264,27 @@ impl Transcript {
         input
     }
 
-    /// The `# delivered` and `# delivered-line` checks, against a Maildir root.
+    /// The `# message:` files, written before the dialogue.
+    fn write_messages(&self, root: &Path) {
+        for (domain, user, file, text) in &self.messages {
+            let new = root.join(domain).join(user).join("new");
+            std::fs::create_dir_all(&new).unwrap();
+            std::fs::write(new.join(file), text).unwrap();
+        }
+    }
+
+    /// The `# delivered`, `# delivered-line` and `# kept` checks, against a Maildir root.
     fn check_mailboxes(&self, root: &Path, how: &str) {
+        for (domain, user, count) in &self.kept {
+            let dir = root.join(domain).join(user);
+            let found = messages(root, domain, user).len()
+                + std::fs::read_dir(dir.join("cur")).map_or(0, |d| d.count());
+            assert_eq!(
+                found, *count,
+                "{} ({how}): messages kept for {user}@{domain}",
+                self.name
+            );
+        }
         for (domain, user, count) in &self.delivered {
             let found = messages(root, domain, user);
             assert_eq!(
@@ -333,7 +406,12 @@ impl Lines {
 
 fn run_over_tcp(t: &Transcript) {
     let server = TestServer::start_with(|config| t.apply(config));
-    let stream = TcpStream::connect(server.addr).expect("connect");
+    t.write_messages(&server.maildir());
+    let addr = match t.is_pop3() {
+        true => server.pop3.expect("a POP3 listener"),
+        false => server.addr,
+    };
+    let stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
@@ -404,14 +482,22 @@ fn run_one_byte_at_a_time(t: &Transcript) {
     t.apply(&mut config);
     let config = Arc::new(config);
     let storage = Arc::new(Storage::open(&root, &config.spool, HOSTNAME).unwrap());
-    let (session, greeting) = Session::new(config.clone(), "127.0.0.1:40000".parse().unwrap());
+    t.write_messages(&root);
+    let client = "127.0.0.1:40000".parse().unwrap();
     let reader = OneByteAtATime {
         input: t.all_input(),
         next: 0,
     };
     let mut output = Vec::new();
-    let connection = Connection::new(reader, &mut output, session, config, storage);
-    connection.run(greeting).expect("run");
+    if t.is_pop3() {
+        let (session, greeting) = pop3::session::Session::new(config.clone(), client);
+        let connection = pop3::connection::Connection::new(reader, &mut output, session, config);
+        connection.run(greeting).expect("run");
+    } else {
+        let (session, greeting) = Session::new(config.clone(), client);
+        let connection = Connection::new(reader, &mut output, session, config, storage);
+        connection.run(greeting).expect("run");
+    }
 
     let text = String::from_utf8(output).expect("replies are UTF-8");
     assert!(text.ends_with("\r\n"), "{}: output {text:?}", t.name);
@@ -440,6 +526,7 @@ fn run_one_byte_at_a_time(t: &Transcript) {
 // The transcripts
 
 const GREETING: &str = "220 mx.example.test ESMTP postie ready";
+const POP3_GREETING: &str = "+OK mx.example.test POP3 postie ready";
 
 /// Every transcript file, each run by its own test below.
 const FILES: &[&str] = &[
@@ -460,6 +547,10 @@ const FILES: &[&str] = &[
     "size.txt",
     "smtputf8.txt",
     "quit.txt",
+    "pop3-read-and-delete.txt",
+    "pop3-capa-top-uidl.txt",
+    "pop3-mistakes.txt",
+    "pop3-no-plaintext.txt",
 ];
 
 fn run(file: &str) {
@@ -482,9 +573,10 @@ fn every_file_is_listed_and_well_formed() {
 
     for file in FILES {
         let t = load(file);
+        let greeting = if t.is_pop3() { POP3_GREETING } else { GREETING };
         assert_eq!(
             t.all_expected().first().copied(),
-            Some(GREETING),
+            Some(greeting),
             "{file}: the first S: line must be the greeting"
         );
         assert!(
@@ -492,8 +584,13 @@ fn every_file_is_listed_and_well_formed() {
             "{file}: the server speaks first"
         );
         let last = t.all_expected().last().copied().unwrap_or("");
+        let closes = if t.is_pop3() {
+            last.ends_with("signing off") || last.starts_with("-ERR [SYS/")
+        } else {
+            last.starts_with("221 ") || last.starts_with("421 ") || last.starts_with("521 ")
+        };
         assert!(
-            last.starts_with("221 ") || last.starts_with("421 ") || last.starts_with("521 "),
+            closes,
             "{file}: must end the connection, ends with {last:?}"
         );
         assert!(
@@ -588,6 +685,26 @@ fn quit() {
     run("quit.txt");
 }
 
+#[test]
+fn pop3_read_and_delete() {
+    run("pop3-read-and-delete.txt");
+}
+
+#[test]
+fn pop3_capa_top_uidl() {
+    run("pop3-capa-top-uidl.txt");
+}
+
+#[test]
+fn pop3_mistakes() {
+    run("pop3-mistakes.txt");
+}
+
+#[test]
+fn pop3_no_plaintext() {
+    run("pop3-no-plaintext.txt");
+}
+
 /// The runner must be able to fail: a transcript that expects a wrong reply fails in
 /// both modes.
 #[test]
@@ -607,6 +724,20 @@ fn a_wrong_transcript_fails() {
         "right",
         &format!("S: {GREETING}\nC: NOOP\nS: 250 OK\nC: QUIT\nS: 221 {{any}}\n"),
     );
+    run_over_tcp(&right);
+    run_one_byte_at_a_time(&right);
+    // And the POP3 side: a wrong response fails, the right one passes.
+    let pop3 = |name: &str, noop: &str| {
+        parse(
+            name,
+            &format!("S: {POP3_GREETING}\nC: NOOP\nS: {noop}\nC: QUIT\nS: +OK {{any}}\n"),
+        )
+    };
+    let wrong = pop3("pop3-wrong", "+OK");
+    for run in [run_over_tcp as fn(&Transcript), run_one_byte_at_a_time] {
+        assert!(std::panic::catch_unwind(|| run(&wrong)).is_err());
+    }
+    let right = pop3("pop3-right", "-ERR Log in first (USER and PASS)");
     run_over_tcp(&right);
     run_one_byte_at_a_time(&right);
 }

@@ -17,6 +17,8 @@ pub const HOSTNAME: &str = "mx.example.test";
 /// A running server; stopped (and its thread joined) when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The POP3 listener, when the configuration asked for one (`pop3_listen`).
+    pub pop3: Option<SocketAddr>,
     dir: tempfile::TempDir,
     handle: ShutdownHandle,
     thread: Option<JoinHandle<std::io::Result<()>>>,
@@ -49,10 +51,12 @@ impl TestServer {
         adjust(&mut config);
         let server = Server::bind(config).expect("bind");
         let addr = server.local_addr().unwrap();
+        let pop3 = server.pop3_addr();
         let handle = server.shutdown_handle().unwrap();
         let thread = std::thread::spawn(move || server.run());
         TestServer {
             addr,
+            pop3,
             dir,
             handle,
             thread: Some(thread),
@@ -232,6 +236,139 @@ pub fn send_message(server: &TestServer, from: &str, to: &[&str], text: &[u8]) -
     let reply = client.read_reply();
     client.cmd("QUIT");
     reply
+}
+
+// ---------------------------------------------------------------------------------------
+// POP3
+
+/// The password of every account made by `pop3_config`.
+pub const POP3_PASSWORD: &str = "let me read";
+
+/// The text of a users file with a password for each address (all `POP3_PASSWORD`).
+pub fn users_file_with_passwords(addresses: &[&str]) -> String {
+    let hash = postie::accounts::hash_password(POP3_PASSWORD).expect("hash");
+    addresses.iter().map(|a| format!("{a} {hash}\n")).collect()
+}
+
+/// Such a users file, parsed.
+pub fn users_with_passwords(addresses: &[&str]) -> postie::policy::Users {
+    postie::policy::Users::parse(&users_file_with_passwords(addresses)).expect("users file")
+}
+
+/// POP3 on an ephemeral port, plaintext passwords allowed from loopback, and accounts
+/// for alice@localhost and bob@localhost (password `POP3_PASSWORD`).
+pub fn pop3_config(config: &mut Config) {
+    config.pop3_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.allow_plaintext_auth = true;
+    config.policy.users = Some(users_with_passwords(&["alice@localhost", "bob@localhost"]));
+    config.limits.pop3_timeout = Duration::from_secs(10);
+}
+
+/// A raw POP3 client for tests: one-line responses, and multi-line ones up to the ".".
+pub struct Pop3Client {
+    pub stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl Pop3Client {
+    /// Connects to the server's POP3 listener and reads the greeting.
+    pub fn connect(server: &TestServer) -> Pop3Client {
+        Pop3Client::connect_to(server.pop3.expect("the server has a POP3 listener"))
+    }
+
+    /// Connects to a POP3 server at `addr` and reads the greeting.
+    pub fn connect_to(addr: SocketAddr) -> Pop3Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        let mut client = Pop3Client {
+            stream,
+            buffer: Vec::new(),
+        };
+        let greeting = client.line().expect("greeting");
+        assert!(greeting.starts_with("+OK "), "greeting: {greeting:?}");
+        client
+    }
+
+    /// Connected and logged in as `user`.
+    pub fn login(server: &TestServer, user: &str) -> Pop3Client {
+        let mut client = Pop3Client::connect(server);
+        let reply = client.try_login(user);
+        assert!(reply.starts_with("+OK"), "PASS: {reply}");
+        client
+    }
+
+    /// USER (which must be accepted) and PASS `POP3_PASSWORD`: the response to PASS.
+    pub fn try_login(&mut self, user: &str) -> String {
+        let reply = self.cmd(&format!("USER {user}"));
+        assert!(reply.starts_with("+OK"), "USER: {reply}");
+        self.cmd(&format!("PASS {POP3_PASSWORD}"))
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send");
+    }
+
+    /// One command, one single-line response (without CRLF).
+    pub fn cmd(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes());
+        self.line().expect("connection closed before a response")
+    }
+
+    /// One command with a multi-line response: the status line, and the raw bytes of
+    /// the rest up to and including the final ".\r\n".
+    pub fn multi(&mut self, line: &str) -> (String, Vec<u8>) {
+        let status = self.cmd(line);
+        assert!(status.starts_with("+OK"), "{line}: {status}");
+        let mut body = Vec::new();
+        loop {
+            let raw = self
+                .raw_line()
+                .expect("closed inside a multi-line response");
+            body.extend_from_slice(&raw);
+            if raw == b".\r\n" {
+                return (status, body);
+            }
+        }
+    }
+
+    /// The next line, without its CRLF; `None` once the server has closed.
+    pub fn line(&mut self) -> Option<String> {
+        let raw = self.raw_line()?;
+        assert!(raw.ends_with(b"\r\n"), "not CRLF: {raw:?}");
+        Some(String::from_utf8(raw[..raw.len() - 2].to_vec()).expect("UTF-8 response"))
+    }
+
+    fn raw_line(&mut self) -> Option<Vec<u8>> {
+        loop {
+            if let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
+                return Some(self.buffer.drain(..=end).collect());
+            }
+            let mut chunk = [0u8; 8192];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    }
+
+    pub fn hang_up(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// What a POP3 client does with a multi-line response: drop the final ".", and one
+/// leading "." from each line (RFC 1939 §3).
+pub fn unstuff(body: &[u8]) -> Vec<u8> {
+    let body = body.strip_suffix(b".\r\n").expect("ends with the lone dot");
+    let mut out = Vec::new();
+    for line in body.split_inclusive(|&b| b == b'\n') {
+        out.extend_from_slice(line.strip_prefix(b".").unwrap_or(line));
+    }
+    out
 }
 
 /// A message file without the two trace headers postie prepends (Return-Path:, and
