@@ -22,7 +22,7 @@ use std::sync::{Condvar, Mutex};
 use crate::relay::queue::{Entry, QueuedRecipient, Spool, SpoolWriter};
 use crate::smtp::command::Body;
 use crate::smtp::received::{received, return_path, Trace};
-use crate::smtp::session::{Destination, Envelope, Hello};
+use crate::smtp::session::{Destination, Envelope, Hello, Security};
 use crate::store::id::MessageId;
 use crate::store::maildir::{Delivery, Maildir};
 
@@ -96,9 +96,10 @@ impl Incoming {
         client: IpAddr,
         hello: &Hello,
         envelope: &Envelope,
+        security: &Security,
     ) -> Incoming {
         let id = MessageId::new();
-        let received = trace_header(&id, hostname, client, hello, envelope);
+        let received = trace_header(&id, hostname, client, hello, envelope, security);
         let reverse_path = envelope.reverse_path.to_string();
         let mut incoming = Incoming {
             id,
@@ -211,6 +212,7 @@ fn trace_header(
     client: IpAddr,
     hello: &Hello,
     envelope: &Envelope,
+    security: &Security,
 ) -> String {
     // §4.4: name the recipient only when there is exactly one.
     let single = match envelope.recipients.as_slice() {
@@ -221,7 +223,11 @@ fn trace_header(
         helo: &hello.host.to_string(),
         peer: client,
         by: hostname,
-        protocol: protocol(hello, envelope),
+        protocol: &protocol(hello, envelope, security),
+        tls: security
+            .tls
+            .as_ref()
+            .map(|tls| (tls.version.as_str(), tls.cipher.as_str())),
         id: &id.to_string(),
         for_recipient: single.as_deref(),
         date: time::OffsetDateTime::now_utc(),
@@ -229,16 +235,72 @@ fn trace_header(
 }
 // ANCHOR_END: trace_header
 
-/// RFC 3848 protocol names for `with`; RFC 6531 §3.7.3 for UTF8SMTP.
-fn protocol(hello: &Hello, envelope: &Envelope) -> &'static str {
-    match (hello.extended, envelope.parameters.smtputf8) {
-        (true, true) => "UTF8SMTP",
-        (true, false) => "ESMTP",
-        (false, _) => "SMTP",
+// ANCHOR: protocol
+/// RFC 3848 protocol names for `with`: ESMTP, then S for TLS and A for AUTH
+/// (ESMTPS, ESMTPA, ESMTPSA); RFC 6531 §3.7.3 does the same for UTF8SMTP.
+fn protocol(hello: &Hello, envelope: &Envelope, security: &Security) -> String {
+    if !hello.extended {
+        return "SMTP".to_string();
     }
+    let base = if envelope.parameters.smtputf8 {
+        "UTF8SMTP"
+    } else {
+        "ESMTP"
+    };
+    let tls = if security.tls.is_some() { "S" } else { "" };
+    let auth = if security.user.is_some() { "A" } else { "" };
+    format!("{base}{tls}{auth}")
 }
+// ANCHOR_END: protocol
 
 fn log_error(id: &MessageId, place: &str, e: io::Error) -> ErrorKind {
     log::error!("message {id}: cannot commit to the {place}: {e}");
     e.kind()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::address::parse_ehlo_argument;
+    use crate::smtp::command::MailParameters;
+    use crate::smtp::session::TlsInfo;
+
+    #[test]
+    fn protocol_names_of_rfc_3848() {
+        let hello = |extended| Hello {
+            host: parse_ehlo_argument("c.example").unwrap(),
+            extended,
+        };
+        let envelope = |smtputf8| Envelope {
+            reverse_path: crate::smtp::address::ReversePath::Null,
+            parameters: MailParameters {
+                smtputf8,
+                ..MailParameters::default()
+            },
+            recipients: vec![],
+        };
+        let tls = Some(TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher: "TLS13_AES_128_GCM_SHA256".into(),
+        });
+        let user = Some("alice@localhost".to_string());
+        let security = |tls: &Option<TlsInfo>, user: &Option<String>| Security {
+            tls: tls.clone(),
+            user: user.clone(),
+        };
+        // (EHLO?, SMTPUTF8?, TLS?, AUTH?, protocol)
+        let table = [
+            (false, false, &None, &None, "SMTP"),
+            (false, false, &tls, &user, "SMTP"),
+            (true, false, &None, &None, "ESMTP"),
+            (true, false, &tls, &None, "ESMTPS"),
+            (true, false, &None, &user, "ESMTPA"),
+            (true, false, &tls, &user, "ESMTPSA"),
+            (true, true, &tls, &user, "UTF8SMTPSA"),
+        ];
+        for (extended, utf8, tls, user, expected) in table {
+            let got = protocol(&hello(extended), &envelope(utf8), &security(tls, user));
+            assert_eq!(got, expected);
+        }
+    }
 }

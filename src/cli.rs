@@ -22,6 +22,15 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2525")]
     pub listen: SocketAddr,
 
+    /// Also listen here for message submission (RFC 6409, port 587 in production):
+    /// AUTH before MAIL, and only from the user's own address.
+    #[arg(long, value_name = "ADDR")]
+    pub submission_listen: Option<SocketAddr>,
+
+    /// Also listen here for submission over implicit TLS (RFC 8314, port 465 in
+    /// production); needs a certificate.
+    #[arg(long, value_name = "ADDR")]
+    pub smtps_listen: Option<SocketAddr>,
     /// Also serve POP3 on this address, to read the Maildir back (e.g. 127.0.0.1:1100).
     #[arg(long, value_name = "ADDR")]
     pub pop3_listen: Option<SocketAddr>,
@@ -104,6 +113,19 @@ pub struct Args {
     /// Threads delivering queued mail at the same time.
     #[arg(long, value_name = "N", default_value_t = RelayConfig::default().workers)]
     pub relay_workers: usize,
+
+    /// STARTTLS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// STARTTLS with a certificate made at start-up for localhost and --hostname, saved
+    /// (certificate only) to --tls-cert FILE, or to postie-cert.pem beside the spool.
+    #[arg(long, conflicts_with = "tls_key")]
+    pub tls_self_signed: bool,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -225,6 +247,25 @@ impl Args {
         if self.retry_min.is_zero() || self.retry_min > self.retry_max {
             return Err("--retry-min must be more than 0 and at most --retry-max".into());
         }
+        let tls = match (&self.tls_cert, &self.tls_key, self.tls_self_signed) {
+            (cert, None, true) => {
+                let path = match cert {
+                    Some(path) => path.clone(),
+                    None => self.spool.with_file_name("postie-cert.pem"),
+                };
+                Some(crate::tls::self_signed(&hostname, &path)?)
+            }
+            (Some(cert), Some(key), false) => Some(crate::tls::load(cert, key)?),
+            (Some(_), None, false) => {
+                return Err("--tls-cert needs --tls-key (or --tls-self-signed)".into())
+            }
+            _ => None,
+        };
+        if self.smtps_listen.is_some() && tls.is_none() {
+            return Err(
+                "--smtps-listen needs --tls-cert and --tls-key, or --tls-self-signed".into(),
+            );
+        }
         let limits = Limits {
             max_message_size: self.max_message_size,
             max_recipients: self.max_recipients,
@@ -233,6 +274,8 @@ impl Args {
         };
         Ok(Config {
             listen: self.listen,
+            submission_listen: self.submission_listen,
+            smtps_listen: self.smtps_listen,
             pop3_listen: self.pop3_listen,
             hostname,
             maildir: self.maildir,
@@ -251,6 +294,7 @@ impl Args {
                 workers: self.relay_workers,
                 ..RelayConfig::default()
             },
+            tls,
             allow_plaintext_auth: self.allow_plaintext_auth,
         })
     }

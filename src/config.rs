@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::policy::Policy;
@@ -18,6 +19,8 @@ pub struct Limits {
     pub command_line: usize,
     /// RFC 5321 §4.5.3.1.6: a line of message text is at most 1000 octets including CRLF.
     pub text_line: usize,
+    /// RFC 4954 §4: an answer in an AUTH exchange may be 12288 octets, CRLF included.
+    pub auth_line: usize,
     /// RFC 5321 §4.5.3.1.8: a server must accept at least 100 recipients per message.
     pub max_recipients: usize,
     /// RFC 1870: advertised in EHLO as SIZE; RFC 5321 §4.5.3.1.7 asks for at least 64 KiB.
@@ -41,6 +44,7 @@ impl Default for Limits {
         Limits {
             command_line: 512,
             text_line: 1000,
+            auth_line: 12288,
             max_recipients: 100,
             max_message_size: 25 * 1024 * 1024,
             max_errors: 10,
@@ -53,11 +57,32 @@ impl Default for Limits {
 }
 // ANCHOR_END: limits
 
+// ANCHOR: service
+/// What a listening socket offers. Each listener serves one kind; the accept loop is
+/// the same for all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// SMTP (RFC 5321): mail for our domains, relay for trusted clients; STARTTLS
+    /// and AUTH when configured. Port 25 in production.
+    Smtp,
+    /// Message submission (RFC 6409): AUTH before MAIL, and only from the user's own
+    /// address. Port 587 in production.
+    Submission,
+    /// Submission over implicit TLS (RFC 8314 §3.3): TLS from the first byte.
+    /// Port 465 in production.
+    SubmissionTls,
+}
+// ANCHOR_END: service
+
 /// Everything a running server needs to know.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Where to listen (default 127.0.0.1:2525: no root needed, not reachable from outside).
     pub listen: SocketAddr,
+    /// `--submission-listen`: a second listener for [`Service::Submission`].
+    pub submission_listen: Option<SocketAddr>,
+    /// `--smtps-listen`: a listener for [`Service::SubmissionTls`] (needs `tls`).
+    pub smtps_listen: Option<SocketAddr>,
     /// Where to serve POP3 (RFC 1939), if anywhere: off unless `--pop3-listen` is given.
     pub pop3_listen: Option<SocketAddr>,
     /// Our name in the greeting, EHLO reply and Received: headers.
@@ -75,6 +100,8 @@ pub struct Config {
     pub trace: bool,
     /// How mail for other domains is sent on.
     pub relay: RelayConfig,
+    /// The certificate and key for STARTTLS (RFC 3207); `None`: STARTTLS is not offered.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Allow password logins without TLS, but only from loopback clients: for trying
     /// AUTH and POP3 by hand in class. Anywhere else a password in clear text can be read
     /// by everyone on the path.
@@ -136,6 +163,8 @@ impl Config {
     pub fn new(hostname: impl Into<String>) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
+            submission_listen: None,
+            smtps_listen: None,
             pop3_listen: None,
             hostname: hostname.into(),
             maildir: PathBuf::from("./mail"),
@@ -145,6 +174,7 @@ impl Config {
             max_connections: 100,
             trace: false,
             relay: RelayConfig::default(),
+            tls: None,
             allow_plaintext_auth: false,
         }
     }

@@ -9,7 +9,10 @@
 //! has nothing more waiting in ours, so a batch of commands costs one write, and every
 //! command in the batch still gets its own reply, in order.
 //!
-//! Left out: STARTTLS (which would swap the stream mid-session).
+//! STARTTLS (RFC 3207): the server hands us a way to turn the stream into TLS
+//! ([`Connection::with_tls`]); the reader and writer keep working on the same stream,
+//! now encrypted. Input already buffered when STARTTLS is answered was sent in
+//! plaintext and is never read as commands (see `Connection::start_tls`).
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +23,7 @@ use crate::config::Config;
 use crate::line::{Line, LineReader, ReadError};
 use crate::smtp::data::{DataDecoder, DataLine, Refusal};
 use crate::smtp::reply::Reply;
-use crate::smtp::session::{Action, MessageOutcome, Session};
+use crate::smtp::session::{Action, MessageOutcome, Session, TlsInfo};
 use crate::TRACE;
 
 /// A client's conversation, from the greeting to the last reply.
@@ -36,7 +39,12 @@ pub struct Connection<R, W> {
     stopping: Arc<AtomicBool>,
     /// Set by us while message text arrives, so a stopping server lets us finish.
     in_data: Arc<AtomicBool>,
+    /// Runs the TLS handshake on the stream under `reader` and `output` (STARTTLS).
+    upgrade: Option<Upgrade>,
 }
+
+/// Turns the connection's stream into TLS, as the server; says what was negotiated.
+pub type Upgrade = Box<dyn FnMut() -> io::Result<TlsInfo>>;
 
 /// Why the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +72,14 @@ impl<R: Read, W: Write> Connection<R, W> {
             storage,
             stopping: Arc::new(AtomicBool::new(false)),
             in_data: Arc::new(AtomicBool::new(false)),
+            upgrade: None,
         }
+    }
+
+    /// Lets the client use STARTTLS: `upgrade` runs the handshake on our stream.
+    pub fn with_tls(mut self, upgrade: Upgrade) -> Self {
+        self.upgrade = Some(upgrade);
+        self
     }
 
     /// Lets the server tell us to stop, and lets it see whether we are inside DATA.
@@ -88,7 +103,7 @@ impl<R: Read, W: Write> Connection<R, W> {
             if !self.reader.has_buffered_input() {
                 self.flush()?;
             }
-            let action = match self.reader.read_line(self.config.limits.command_line) {
+            let action = match self.reader.read_line(self.session.line_limit()) {
                 Ok(line) => self
                     .session
                     .command_line(trace_line(&self.session, "C:", line)),
@@ -104,6 +119,11 @@ impl<R: Read, W: Write> Connection<R, W> {
             match action {
                 Action::Reply(reply) => self.send(&reply),
                 Action::Close(reply) => return self.finish(&reply),
+                Action::StartTls(ready) => {
+                    if let Some(end) = self.start_tls(ready)? {
+                        return Ok(end);
+                    }
+                }
                 Action::ReceiveData(go_ahead) => match self.data(go_ahead)? {
                     Some(Action::Close(reply)) => return self.finish(&reply),
                     Some(action) => self.send(action.reply()),
@@ -113,6 +133,28 @@ impl<R: Read, W: Write> Connection<R, W> {
         }
     }
     // ANCHOR_END: run
+
+    // ANCHOR: start_tls
+    /// STARTTLS was accepted: send the 220, run the handshake, tell the session.
+    /// `Some` means the conversation is over.
+    fn start_tls(&mut self, ready: Reply) -> io::Result<Option<End>> {
+        // CVE-2011-0411: bytes behind STARTTLS arrived before the handshake, in
+        // plaintext that anyone on the path could have written. Reading them after
+        // the handshake would treat them as protected. We refuse and close instead.
+        if self.reader.has_buffered_input() {
+            let reply = self.session.pipelined_after_starttls();
+            return self.finish(&reply).map(Some);
+        }
+        let Some(mut upgrade) = self.upgrade.take() else {
+            return Err(io::Error::other("STARTTLS offered without a TLS stream"));
+        };
+        self.send(&ready);
+        self.flush()?;
+        let tls = upgrade()?;
+        self.session.tls_established(tls);
+        Ok(None)
+    }
+    // ANCHOR_END: start_tls
 
     // ANCHOR: data
     /// DATA was accepted: send the 354, receive the message, return the one reply.
@@ -149,6 +191,7 @@ impl<R: Read, W: Write> Connection<R, W> {
             client,
             hello,
             envelope,
+            self.session.security(),
         );
         let result = loop {
             match self.reader.read_line(limits.text_line) {
@@ -225,11 +268,11 @@ impl<R: Read, W: Write> Connection<R, W> {
     }
 }
 
-/// `--trace`: shows one line of the dialogue, with bare CR/LF made visible, and hands
-/// the line on.
+/// `--trace`: shows one line of the dialogue, with bare CR/LF made visible and AUTH
+/// secrets masked, and hands the line on.
 fn trace_line<'a>(session: &Session, who: &str, line: Line<'a>) -> Line<'a> {
     if log::log_enabled!(target: TRACE, log::Level::Trace) {
-        let text = String::from_utf8_lossy(line.text());
+        let text = session.shown(&String::from_utf8_lossy(line.text()));
         let note = if line.is_crlf_clean() {
             ""
         } else {

@@ -5,10 +5,12 @@
 //!
 //! | step of the dialogue | module |
 //! |---|---|
-//! | a client connects; one thread per client; the connection cap | [`server`] |
+//! | a client connects (SMTP, submission); one thread per client; the cap | [`server`] |
 //! | bytes become lines (CRLF, limits, timeouts) | [`line`](mod@line) |
 //! | the loop: read a line, ask the session, write the reply | [`connection`] |
+//! | STARTTLS: the certificate, and a socket that turns into TLS | [`tls`] |
 //! | 220 greeting, EHLO, MAIL, RCPT, DATA, QUIT: the state machine | [`smtp::session`] |
+//! | AUTH PLAIN and LOGIN: base64 answers, masked in the trace | [`smtp::auth`] |
 //! | one line becomes a command | [`smtp::command`] |
 //! | paths, mailboxes, domains | [`smtp::address`] |
 //! | every reply, with its code and enhanced status code | [`smtp::reply`] |
@@ -34,6 +36,7 @@ pub mod relay;
 pub mod server;
 pub mod smtp;
 pub mod store;
+pub mod tls;
 
 /// The log target of the dialogue trace (`--trace`): every line in and out, and every
 /// state transition with the section of RFC 5321 that governs it.

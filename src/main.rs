@@ -8,8 +8,9 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use postie::cli::{Args, Command, UserAction};
+use postie::config::Service;
 use postie::relay::queue::{listing, Spool};
-use postie::server::Server;
+use postie::server::{Protocol, Server};
 use postie::TRACE;
 
 fn main() -> ExitCode {
@@ -74,6 +75,17 @@ fn main() -> ExitCode {
     // Before the "listening" line, which tests wait for: by then this one is written.
     if let Some(pop3) = server.pop3_addr() {
         log::info!("POP3 listening on {pop3}; reading {}", maildir.display());
+    }
+    for (protocol, what) in [
+        (Service::Submission, "submission (RFC 6409)"),
+        (
+            Service::SubmissionTls,
+            "submission over implicit TLS (RFC 8314)",
+        ),
+    ] {
+        if let Some(addr) = server.addr_of(Protocol::Smtp(protocol)) {
+            log::info!("{what} listening on {addr}");
+        }
     }
     log::info!(
         "postie listening on {addr}; mail for {domains} goes to {}",

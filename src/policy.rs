@@ -5,7 +5,8 @@
 //! `550 5.7.1`. The address is judged by its domain alone: `%` and `!` in a local part,
 //! or a source route, never make us relay (RFC 5321 §3.6.1, Appendix C).
 //!
-//! Left out: authenticated relaying (AUTH is not implemented yet).
+//! A client that logged in with AUTH may relay from anywhere; the session decides that
+//! (see `Session::add_recipient`), since only it knows who logged in.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -12,9 +12,12 @@
 //!
 //! The same machinery serves every protocol postie speaks: each listener has a
 //! [`Protocol`], and a client accepted on it gets that protocol's conversation on its
-//! thread (SMTP's [`Connection`], or POP3's with `--pop3-listen`). The SMTP listener
-//! accepts on the caller's thread, every other one on a thread of its own; all share
-//! the connection cap and the shutdown (an idle POP3 client hears `-ERR [SYS/TEMP]`).
+//! thread (SMTP's [`Connection`], or POP3's with `--pop3-listen`). SMTP comes in three
+//! services ([`Service`]): plain SMTP, submission (`--submission-listen`) and
+//! submission over implicit TLS (`--smtps-listen`); only `serve` and the session tell
+//! them apart. The SMTP listener accepts on the caller's thread, every other one on a
+//! thread of its own; all share the connection cap and the shutdown (an idle POP3
+//! client hears `-ERR [SYS/TEMP]`).
 //!
 //! Shutdown (SIGINT/SIGTERM, see `main.rs`): stop accepting; idle clients get
 //! `421 4.3.0` at once; a client in the middle of DATA finishes its message (or times
@@ -32,12 +35,13 @@ use std::thread;
 use std::time::Duration;
 
 use crate::accept::Storage;
-use crate::config::Config;
+use crate::config::{Config, Service};
 use crate::connection::Connection;
 use crate::pop3;
 use crate::relay;
 use crate::smtp::reply::Reply;
 use crate::smtp::session::Session;
+use crate::tls::Upgradable;
 
 // ANCHOR: client_stack
 /// Each client thread's stack. The conversation keeps its buffers on the heap, so a
@@ -49,9 +53,22 @@ const CLIENT_STACK: usize = 256 * 1024;
 /// What a listener speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
-    Smtp,
+    /// RFC 5321, as one of the services of [`Service`].
+    Smtp(Service),
     /// RFC 1939, with `--pop3-listen`.
     Pop3,
+}
+
+impl Protocol {
+    /// For thread names and logs: `smtp`, `submission`, `smtps`, `pop3`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Smtp(Service::Smtp) => "smtp",
+            Protocol::Smtp(Service::Submission) => "submission",
+            Protocol::Smtp(Service::SubmissionTls) => "smtps",
+            Protocol::Pop3 => "pop3",
+        }
+    }
 }
 // ANCHOR_END: protocol
 
@@ -130,6 +147,17 @@ impl Server {
         let storage = Storage::open(&config.maildir, &config.spool, &config.hostname)?;
         let listener = bind(config.listen)?;
         let mut others = Vec::new();
+        if let Some(addr) = config.submission_listen {
+            others.push((Protocol::Smtp(Service::Submission), bind(addr)?));
+        }
+        if let Some(addr) = config.smtps_listen {
+            if config.tls.is_none() {
+                return Err(io::Error::other(
+                    "--smtps-listen needs a certificate (--tls-cert or --tls-self-signed)",
+                ));
+            }
+            others.push((Protocol::Smtp(Service::SubmissionTls), bind(addr)?));
+        }
         if let Some(addr) = config.pop3_listen {
             others.push((Protocol::Pop3, bind(addr)?));
         }
@@ -153,9 +181,17 @@ impl Server {
 
     /// Where POP3 is served, with `--pop3-listen`.
     pub fn pop3_addr(&self) -> Option<SocketAddr> {
+        self.addr_of(Protocol::Pop3)
+    }
+
+    /// Where `protocol` is served, if it has a listener.
+    pub fn addr_of(&self, protocol: Protocol) -> Option<SocketAddr> {
+        if protocol == Protocol::Smtp(Service::Smtp) {
+            return self.local_addr().ok();
+        }
         self.others
             .iter()
-            .find(|(protocol, _)| *protocol == Protocol::Pop3)
+            .find(|(p, _)| *p == protocol)
             .and_then(|(_, listener)| listener.local_addr().ok())
     }
 
@@ -196,7 +232,7 @@ impl Server {
             for (protocol, listener) in &server.others {
                 scope.spawn(move || server.accept_loop(listener, *protocol));
             }
-            self.accept_loop(&self.listener, Protocol::Smtp);
+            self.accept_loop(&self.listener, Protocol::Smtp(Service::Smtp));
         });
         let mut clients = self.shared.clients();
         while !clients.is_empty() {
@@ -240,7 +276,7 @@ impl Server {
         // RFC 5321 §4.5.3.2.7: never wait forever on a client, reading or writing.
         // RFC 1939 §3: POP3's autologout timer is at least 10 minutes.
         let timeout = match protocol {
-            Protocol::Smtp => limits.timeout,
+            Protocol::Smtp(_) => limits.timeout,
             Protocol::Pop3 => limits.pop3_timeout,
         };
         let configured = stream
@@ -284,12 +320,14 @@ impl Server {
             self.shared.clone(),
         );
         let spawned = thread::Builder::new()
-            .name(format!("{protocol:?} {peer}").to_lowercase())
+            .name(format!("{} {peer}", protocol.name()))
             .stack_size(CLIENT_STACK)
             .spawn(move || {
                 let stopping = shared.stopping.clone();
                 match protocol {
-                    Protocol::Smtp => serve(stream, peer, config, storage, stopping, in_data),
+                    Protocol::Smtp(service) => {
+                        serve(stream, peer, service, config, storage, stopping, in_data)
+                    }
                     Protocol::Pop3 => pop3::connection::serve(stream, peer, config, stopping),
                 }
                 shared.clients().remove(&id);
@@ -308,6 +346,7 @@ impl Server {
 fn serve(
     stream: TcpStream,
     peer: SocketAddr,
+    service: Service,
     config: Arc<Config>,
     storage: Arc<Storage>,
     stopping: Arc<AtomicBool>,
@@ -315,10 +354,31 @@ fn serve(
 ) {
     // Debug, not info: the line that ends the connection names the client too, and
     // one log line less per connection is measurable (see the performance chapter).
-    log::debug!("{peer} connected");
-    let (session, greeting) = Session::new(config.clone(), peer);
-    let connection =
-        Connection::new(&stream, &stream, session, config, storage).watch(stopping, in_data);
+    log::debug!("{peer} connected ({service:?})");
+    let (mut session, greeting) = Session::for_service(config.clone(), peer, service);
+    // The reader and the writer share one socket, which STARTTLS may turn into TLS.
+    let socket = Upgradable::new(stream);
+    // RFC 8314 §3.3: implicit TLS, the handshake before the greeting.
+    if let (Service::SubmissionTls, Some(tls)) = (service, &config.tls) {
+        match socket.start_tls(tls) {
+            Ok(info) => session.tls_established(info),
+            Err(e) => {
+                log::info!("{peer} TLS handshake failed: {e}");
+                return;
+            }
+        }
+    }
+    let mut connection = Connection::new(
+        socket.clone(),
+        socket.clone(),
+        session,
+        config.clone(),
+        storage,
+    )
+    .watch(stopping, in_data);
+    if let Some(tls) = config.tls.clone() {
+        connection = connection.with_tls(Box::new(move || socket.start_tls(&tls)));
+    }
     match connection.run(greeting) {
         Ok(end) => log::info!(
             "{peer} {}",
@@ -344,7 +404,9 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 fn refuse(mut stream: TcpStream, protocol: Protocol, reply: &Reply) {
     let mut out = Vec::new();
     match protocol {
-        Protocol::Smtp => reply.write_to(&mut out),
+        // Implicit TLS: the client expects a TLS handshake, not words; just close.
+        Protocol::Smtp(Service::SubmissionTls) => {}
+        Protocol::Smtp(_) => reply.write_to(&mut out),
         // The same words after POP3's "-ERR [SYS/TEMP]" (RFC 2449 §8, RFC 3206).
         Protocol::Pop3 => {
             pop3::reply::Reply::err(Some("SYS/TEMP"), reply.lines().join(" ")).write_to(&mut out)

@@ -22,8 +22,11 @@
 //!
 //! - `# config: KEY=VALUE ...` changes the test configuration before the server starts:
 //!   `max_recipients=3`, `max_message_size=100`,
-//!   `users=alice@localhost,bob@localhost` (a users file: other users get 550 5.1.1),
-//!   `relay_networks=` (an empty list: 127.0.0.1 may not relay; or CIDRs, comma-separated).
+//!   `users=alice@localhost,bob@localhost` (a users file: other users get 550 5.1.1;
+//!   `alice@localhost:secret` gives alice the password `secret`, hashed as `postie user
+//!   add` would), `allow_plaintext_auth=true` (AUTH without TLS for loopback clients),
+//!   `relay_networks=` (an empty list: 127.0.0.1 may not relay; or CIDRs, comma-separated),
+//!   `service=submission` (talk to the submission listener, RFC 6409, instead of SMTP).
 //! - `# delivered: bob@localhost 1`: after the dialogue, that mailbox's `new/` holds
 //!   exactly that many messages.
 //! - `# delivered-line: bob@localhost .leading dot`: every message in that mailbox has
@@ -70,7 +73,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postie::accept::Storage;
-use postie::config::Config;
+use postie::config::{Config, Service};
 use postie::connection::Connection;
 use postie::policy::Users;
 use postie::pop3;
@@ -89,7 +92,7 @@ enum Step {
 }
 
 /// A parsed transcript file.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Transcript {
     name: String,
     /// `(key, value)` from `# config:` lines, in order.
@@ -103,6 +106,8 @@ struct Transcript {
     /// `(domain, user, count)` from `# kept:` lines (POP3).
     kept: Vec<(String, String, usize)>,
     steps: Vec<Step>,
+    /// Which listener the dialogue is with (`# config: service=submission`).
+    service: Service,
 }
 
 fn transcript_dir() -> PathBuf {
@@ -121,7 +126,13 @@ fn mailbox(address: &str, name: &str) -> (String, String) {
 fn parse(name: &str, text: &str) -> Transcript {
     let mut t = Transcript {
         name: name.to_string(),
-        ..Transcript::default()
+        config: vec![],
+        delivered: vec![],
+        delivered_lines: vec![],
+        messages: vec![],
+        kept: vec![],
+        steps: vec![],
+        service: Service::Smtp,
     };
     for (n, line) in text.lines().enumerate() {
         let at = format!("{name}:{}", n + 1);
@@ -130,6 +141,9 @@ fn parse(name: &str, text: &str) -> Transcript {
                 let (key, value) = setting
                     .split_once('=')
                     .unwrap_or_else(|| panic!("{at}: expected KEY=VALUE, got {setting:?}"));
+                if (key, value) == ("service", "submission") {
+                    t.service = Service::Submission;
+                }
                 t.config.push((key.to_string(), value.to_string()));
             }
         } else if let Some(rest) = line.strip_prefix("# delivered-line:") {
@@ -221,8 +235,21 @@ impl Transcript {
                     config.limits.max_message_size = value.parse().expect(&at);
                 }
                 "users" => {
-                    let list = value.split(',').collect::<Vec<_>>().join("\n");
-                    config.policy.users = Some(Users::parse(&list).expect(&at));
+                    let lines: Vec<String> = value
+                        .split(',')
+                        .map(|entry| match entry.split_once(':') {
+                            Some((address, password)) => {
+                                let hash = postie::accounts::hash_password(password).expect(&at);
+                                format!("{address} {hash}")
+                            }
+                            None => entry.to_string(),
+                        })
+                        .collect();
+                    config.policy.users = Some(Users::parse(&lines.join("\n")).expect(&at));
+                }
+                "service" => {
+                    assert_eq!(value, "submission", "{at}: only submission");
+                    config.submission_listen = Some("127.0.0.1:0".parse().unwrap());
                 }
                 "allow_plaintext_auth" => {
                     config.allow_plaintext_auth = value.parse().expect(&at);
@@ -407,9 +434,12 @@ impl Lines {
 fn run_over_tcp(t: &Transcript) {
     let server = TestServer::start_with(|config| t.apply(config));
     t.write_messages(&server.maildir());
-    let addr = match t.is_pop3() {
-        true => server.pop3.expect("a POP3 listener"),
-        false => server.addr,
+    let addr = if t.is_pop3() {
+        server.pop3.expect("a POP3 listener")
+    } else if t.service == Service::Submission {
+        server.submission.expect("a submission listener")
+    } else {
+        server.addr
     };
     let stream = TcpStream::connect(addr).expect("connect");
     stream
@@ -494,7 +524,7 @@ fn run_one_byte_at_a_time(t: &Transcript) {
         let connection = pop3::connection::Connection::new(reader, &mut output, session, config);
         connection.run(greeting).expect("run");
     } else {
-        let (session, greeting) = Session::new(config.clone(), client);
+        let (session, greeting) = Session::for_service(config.clone(), client, t.service);
         let connection = Connection::new(reader, &mut output, session, config, storage);
         connection.run(greeting).expect("run");
     }
@@ -547,6 +577,9 @@ const FILES: &[&str] = &[
     "size.txt",
     "smtputf8.txt",
     "quit.txt",
+    "auth.txt",
+    "auth-needs-tls.txt",
+    "submission.txt",
     "pop3-read-and-delete.txt",
     "pop3-capa-top-uidl.txt",
     "pop3-mistakes.txt",
@@ -683,6 +716,21 @@ fn smtputf8() {
 #[test]
 fn quit() {
     run("quit.txt");
+}
+
+#[test]
+fn auth() {
+    run("auth.txt");
+}
+
+#[test]
+fn auth_needs_tls() {
+    run("auth-needs-tls.txt");
+}
+
+#[test]
+fn submission() {
+    run("submission.txt");
 }
 
 #[test]

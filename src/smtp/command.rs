@@ -9,7 +9,7 @@
 //! space, but many clients send one, so we accept it (RFC 5321 §4.1.2 does not forbid
 //! being lenient here, and Postfix is too).
 //!
-//! Left out: STARTTLS and AUTH (not implemented yet), BDAT (CHUNKING is not offered).
+//! Left out: BDAT (CHUNKING is not offered).
 
 use super::address::{
     parse_ehlo_argument, parse_forward_path, parse_reverse_path, AddressError, ForwardPath, Host,
@@ -41,8 +41,15 @@ pub enum Command {
     Noop,
     /// §4.1.1.10
     Quit,
+    /// RFC 3207 §4: "STARTTLS", no parameters.
+    StartTls,
+    /// RFC 4954 §4: "AUTH" SP sasl-mech [SP initial-response]
+    Auth {
+        mechanism: String,
+        initial_response: Option<String>,
+    },
     /// A verb from RFC 5321 (or an extension) that postie knows but does not
-    /// implement: EXPN, TURN, STARTTLS... Answered with 502.
+    /// implement: EXPN, TURN, ETRN... Answered with 502.
     NotImplemented(String),
 }
 // ANCHOR_END: command
@@ -61,6 +68,8 @@ impl Command {
             Command::Help(_) => "HELP",
             Command::Noop => "NOOP",
             Command::Quit => "QUIT",
+            Command::StartTls => "STARTTLS",
+            Command::Auth { .. } => "AUTH",
             Command::NotImplemented(verb) => verb,
         }
     }
@@ -77,6 +86,8 @@ impl Command {
             Command::Help(_) => "§4.1.1.8",
             Command::Noop => "§4.1.1.9",
             Command::Quit => "§4.1.1.10",
+            Command::StartTls => "RFC 3207 §4",
+            Command::Auth { .. } => "RFC 4954 §4",
             Command::NotImplemented(_) => "§4.2.4",
         }
     }
@@ -106,7 +117,7 @@ pub struct MailParameters {
 /// Commands from RFC 5321 and common extensions that we recognise but do not offer.
 /// RFC 5321 §4.2.4: 502 for "command not implemented", 500 for a verb we do not know.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "EXPN", "TURN", "SEND", "SOML", "SAML", "ETRN", "ATRN", "BDAT", "STARTTLS", "AUTH",
+    "EXPN", "TURN", "SEND", "SOML", "SAML", "ETRN", "ATRN", "BDAT",
 ];
 
 // ANCHOR: parse
@@ -142,7 +153,20 @@ pub fn parse(line: &[u8]) -> Result<Command, Reply> {
         ("DATA", None) => Ok(Command::Data),
         ("RSET", None) => Ok(Command::Rset),
         ("QUIT", None) => Ok(Command::Quit),
-        ("DATA" | "RSET" | "QUIT", Some(_)) => Err(Reply::syntax_error(
+        ("STARTTLS", None) => Ok(Command::StartTls),
+        ("AUTH", Some(arg)) if !arg.is_empty() => {
+            let (mechanism, initial_response) = match arg.split_once(' ') {
+                Some((m, r)) => (m, Some(r.to_string())),
+                None => (arg, None),
+            };
+            Ok(Command::Auth {
+                mechanism: mechanism.to_string(),
+                initial_response,
+            })
+        }
+        ("AUTH", _) => Err(usage("AUTH PLAIN [initial-response] or AUTH LOGIN")),
+        // RFC 3207 §4: STARTTLS takes no parameters; with one it is a 501.
+        ("DATA" | "RSET" | "QUIT" | "STARTTLS", Some(_)) => Err(Reply::syntax_error(
             Status(5, 5, 4),
             format!("{} takes no arguments", verb.to_ascii_uppercase()),
         )),

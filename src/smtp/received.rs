@@ -29,10 +29,15 @@
 //! No client can end the line and start a header field of its own, or fake a
 //! comment, a path or the date. Our own values are cleaned too; it is cheap.
 //!
+//! Over TLS, a comment after the protocol names the TLS version and cipher
+//! (`with ESMTPS (using TLSv1.3 with cipher TLS13_AES_128_GCM_SHA256)`), as
+//! Postfix does; RFC 3848 names the protocols.
+//!
 //! Deliberately left out: the reverse DNS name of the peer in the TCP-info
-//! (no lookup), a `via` clause, and the TLS details some servers add in a
-//! comment. A production server would also count the Received fields already
-//! in the message to detect loops (RFC 5321 §6.3).
+//! (no lookup), a `via` clause, and the authenticated user's name (it would
+//! tell every recipient the sender's login). A production server would also
+//! count the Received fields already in the message to detect loops (RFC 5321
+//! §6.3).
 
 use std::net::IpAddr;
 
@@ -47,8 +52,10 @@ pub struct Trace<'a> {
     pub peer: IpAddr,
     /// Our hostname.
     pub by: &'a str,
-    /// "SMTP", "ESMTP", "UTF8SMTP" ... (RFC 3848, RFC 6531 §3.7.3).
+    /// "SMTP", "ESMTP", "ESMTPS", "ESMTPSA", "UTF8SMTP" ... (RFC 3848, RFC 6531 §3.7.3).
     pub protocol: &'a str,
+    /// The TLS version and cipher suite, when the client used TLS.
+    pub tls: Option<(&'a str, &'a str)>,
     /// The queue id, as in the 250 reply.
     pub id: &'a str,
     /// The forward path (without angle brackets) when there is exactly one
@@ -70,7 +77,7 @@ pub fn received(t: &Trace) -> String {
         "Received: from {} ({peer})\r\n\tby {} (postie) with {} id {}",
         word(t.helo),
         word(t.by),
-        word(t.protocol),
+        with(t),
         word(t.id),
     );
     if let Some(rcpt) = t.for_recipient {
@@ -80,6 +87,19 @@ pub fn received(t: &Trace) -> String {
     field
 }
 // ANCHOR_END: received
+
+/// The protocol, and over TLS a comment with the version and cipher.
+fn with(t: &Trace) -> String {
+    match t.tls {
+        Some((version, cipher)) => format!(
+            "{} (using {} with cipher {})",
+            word(t.protocol),
+            word(version),
+            word(cipher)
+        ),
+        None => word(t.protocol),
+    }
+}
 
 // ANCHOR: return_path
 /// The `Return-Path:` field, ending in CRLF. The reverse path may be given
@@ -161,6 +181,7 @@ mod tests {
             peer: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)),
             by: "mx.example.net",
             protocol: "ESMTP",
+            tls: None,
             id: "1795827723.M4P77Q0",
             for_recipient,
             date: at(NOV_28),
@@ -185,6 +206,19 @@ mod tests {
              \tby mx.example.net (postie) with ESMTP id 1795827723.M4P77Q0; \
              Sat, 28 Nov 2026 01:02:03 +0000\r\n"
         );
+    }
+
+    #[test]
+    fn received_over_tls_names_version_and_cipher() {
+        let t = Trace {
+            protocol: "ESMTPS",
+            tls: Some(("TLSv1.3", "TLS13_AES_128_GCM_SHA256")),
+            ..trace(None)
+        };
+        assert!(received(&t).contains(
+            "\tby mx.example.net (postie) with ESMTPS \
+             (using TLSv1.3 with cipher TLS13_AES_128_GCM_SHA256) id 1795827723.M4P77Q0; "
+        ));
     }
 
     #[test]

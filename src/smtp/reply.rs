@@ -431,6 +431,114 @@ impl Reply {
         )
     }
 
+    // ANCHOR: starttls_replies
+    /// 220 2.0.0 to STARTTLS: the next bytes on the wire are the TLS handshake
+    /// (RFC 3207 §4).
+    pub fn ready_to_start_tls() -> Reply {
+        Reply::new(220, Some(Status(2, 0, 0)), "Ready to start TLS")
+    }
+
+    /// 503 5.5.1: STARTTLS inside a TLS session (RFC 3207 §4.2: the client MUST NOT).
+    pub fn tls_already_active() -> Reply {
+        Reply::bad_sequence("TLS is already active")
+    }
+
+    /// 554 5.5.1, then close: commands arrived behind STARTTLS before the handshake.
+    /// They were sent in plaintext and could have been inserted by anyone on the path,
+    /// so we neither run them nor trust the session (CVE-2011-0411; RFC 2920 §3.1:
+    /// a command that changes the session's state must end a group).
+    pub fn pipelined_after_starttls() -> Reply {
+        Reply::new(
+            554,
+            Some(Status(5, 5, 1)),
+            "Commands after STARTTLS must wait for the TLS handshake; closing connection",
+        )
+    }
+    // ANCHOR_END: starttls_replies
+
+    // ANCHOR: submission_replies
+    /// 530 5.7.0 on the submission port: MAIL before AUTH (RFC 6409 §4.3, RFC 4954 §6).
+    pub fn authentication_required() -> Reply {
+        Reply::new(
+            530,
+            Some(Status(5, 7, 0)),
+            "Authentication required: log in with AUTH first",
+        )
+    }
+
+    /// 553 5.7.1 on the submission port: a sender address that is not the
+    /// authenticated user's own (RFC 6409 §6.1).
+    pub fn sender_not_owned(reverse_path: &str, user: &str) -> Reply {
+        Reply::new(
+            553,
+            Some(Status(5, 7, 1)),
+            format!("Sender <{reverse_path}> is not yours: you are logged in as <{user}>"),
+        )
+    }
+    // ANCHOR_END: submission_replies
+
+    // ANCHOR: auth_replies
+    /// 334: a SASL challenge, in base64 (RFC 4954 §4). No enhanced status code: the
+    /// client decodes the whole text.
+    pub fn auth_challenge(base64: &str) -> Reply {
+        Reply::new(334, None, base64)
+    }
+
+    /// 235 2.7.0: the client is who it says (RFC 4954 §6).
+    pub fn authenticated() -> Reply {
+        Reply::new(235, Some(Status(2, 7, 0)), "Authentication successful")
+    }
+
+    /// 535 5.7.8: wrong user name or password (RFC 4954 §6). Which one is not said.
+    pub fn authentication_failed() -> Reply {
+        Reply::new(
+            535,
+            Some(Status(5, 7, 8)),
+            "Authentication credentials invalid",
+        )
+    }
+
+    /// 501 5.0.0: the client answered a challenge with `*` (RFC 4954 §4).
+    pub fn authentication_cancelled() -> Reply {
+        Reply::new(501, Some(Status(5, 0, 0)), "Authentication cancelled")
+    }
+
+    /// 501 5.5.2: a response that is not base64 (RFC 4954 §4).
+    pub fn cannot_decode_response() -> Reply {
+        Reply::syntax_error(
+            Status(5, 5, 2),
+            "Cannot decode the response: it must be base64",
+        )
+    }
+
+    /// 504 5.5.4: a SASL mechanism we do not offer (RFC 4954 §4).
+    pub fn unrecognized_mechanism(mechanism: &str) -> Reply {
+        Reply::new(
+            504,
+            Some(Status(5, 5, 4)),
+            format!("Unrecognized authentication type {mechanism}; try PLAIN or LOGIN"),
+        )
+    }
+
+    /// 538 5.7.11: AUTH over a connection without TLS (RFC 4954 §6).
+    pub fn encryption_required() -> Reply {
+        Reply::new(
+            538,
+            Some(Status(5, 7, 11)),
+            "Encryption required for requested authentication mechanism: use STARTTLS first",
+        )
+    }
+
+    /// 421 4.7.0 and close: too many failed logins on one connection.
+    pub fn too_many_auth_failures(hostname: &str) -> Reply {
+        Reply::new(
+            421,
+            Some(Status(4, 7, 0)),
+            format!("{hostname} too many failed authentication attempts; closing connection"),
+        )
+    }
+    // ANCHOR_END: auth_replies
+
     // ANCHOR: bare_newline_in_data
     /// 521 5.5.2 in DATA: a bare CR or LF in message text. We cannot know where the
     /// message was meant to end (SMTP smuggling), so we refuse it and close; RFC 7504
@@ -517,6 +625,19 @@ mod tests {
             Reply::mail_loop(51),
             Reply::parameter_unrecognized("X"),
             Reply::bare_newline_in_data(),
+            Reply::ready_to_start_tls(),
+            Reply::tls_already_active(),
+            Reply::pipelined_after_starttls(),
+            Reply::authentication_required(),
+            Reply::sender_not_owned("a@b", "c@d"),
+            Reply::auth_challenge("VXNlcm5hbWU6"),
+            Reply::authenticated(),
+            Reply::authentication_failed(),
+            Reply::authentication_cancelled(),
+            Reply::cannot_decode_response(),
+            Reply::unrecognized_mechanism("X"),
+            Reply::encryption_required(),
+            Reply::too_many_auth_failures("h"),
         ];
         for r in all {
             let class = (r.code() / 100) as u8;
@@ -524,7 +645,10 @@ mod tests {
             if let Some(s) = r.status() {
                 assert_eq!(s.0, class, "enhanced class must match: {r}");
             } else {
-                assert!(matches!(r.code(), 220 | 250 | 354), "{r} lacks a status");
+                assert!(
+                    matches!(r.code(), 220 | 250 | 334 | 354),
+                    "{r} lacks a status"
+                );
             }
             assert!(r.lines().iter().all(|l| !l.trim().is_empty()), "{r}");
         }

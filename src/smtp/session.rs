@@ -9,17 +9,29 @@
 //! (a MAIL transaction without a greeting, DATA without recipients) cannot be written.
 //! One `match (state, command)` in `Session::transition` holds every rule.
 //!
-//! Left out: STARTTLS and AUTH (not offered yet).
+//! STARTTLS (RFC 3207) is decided here and carried out by the connection: the session
+//! answers 220 with [`Action::StartTls`], the connection runs the handshake and reports
+//! it with [`Session::tls_established`], and the session starts again from the
+//! greeting, as §4.2 requires.
+//!
+//! AUTH (RFC 4954) is a short exchange of its own: `AUTH PLAIN` or `AUTH LOGIN`, then
+//! 334 challenges and base64 answers, in the [`State::Auth`] state, until 235 or 535.
+//! It is offered only over TLS (or, with `--allow-plaintext-auth`, to loopback
+//! clients), and the SASL details live in [`super::auth`].
+//!
+//! Left out: SASL security layers (none of PLAIN and LOGIN has one), and AUTH= on MAIL
+//! (RFC 4954 §5), which only matters to servers that relay onward with AUTH.
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::address::{ForwardPath, Host, ReversePath};
+use super::auth::{self, Credentials, Mechanism, SaslError};
 use super::command::{parse, Command, MailParameters};
 use super::data::Refusal;
 use super::reply::{Reply, Status};
-use crate::config::Config;
+use crate::config::{Config, Service};
 use crate::line::Line;
 use crate::policy::Decision;
 use crate::store::maildir::MailboxPath;
@@ -35,6 +47,26 @@ pub struct Hello {
     pub extended: bool,
 }
 // ANCHOR_END: hello
+
+// ANCHOR: tls_info
+/// The TLS session a client negotiated, for `Received:` (RFC 3848) and the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// "TLSv1_3", "TLSv1_2".
+    pub version: String,
+    /// The cipher suite, as IANA names it.
+    pub cipher: String,
+}
+
+/// What the client proved: that the channel is encrypted, and who it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Security {
+    /// The TLS session, once the handshake is done (STARTTLS or implicit TLS).
+    pub tls: Option<TlsInfo>,
+    /// The address the client authenticated as (RFC 4954).
+    pub user: Option<String>,
+}
+// ANCHOR_END: tls_info
 
 // ANCHOR: destination
 /// One accepted recipient and where its copy goes.
@@ -78,10 +110,25 @@ pub enum State {
     RcptTo { hello: Hello, envelope: Envelope },
     /// 354 sent: the connection is reading message text, not commands.
     Data { hello: Hello, envelope: Envelope },
+    /// 334 sent: the next line is a base64 answer to a SASL challenge, not a command.
+    Auth { hello: Hello, step: AuthStep },
     /// QUIT, or a 421: nothing more will be read.
     Closed,
 }
 // ANCHOR_END: state
+
+// ANCHOR: auth_step
+/// Which answer the AUTH exchange waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthStep {
+    /// PLAIN without an initial response: the whole PLAIN message.
+    Plain,
+    /// LOGIN: the user name.
+    LoginUser,
+    /// LOGIN: the password of `user`.
+    LoginPassword { user: String },
+}
+// ANCHOR_END: auth_step
 
 impl State {
     /// The variant's name, for logs and `--trace`.
@@ -92,6 +139,7 @@ impl State {
             State::MailFrom { .. } => "MailFrom",
             State::RcptTo { .. } => "RcptTo",
             State::Data { .. } => "Data",
+            State::Auth { .. } => "Auth",
             State::Closed => "Closed",
         }
     }
@@ -101,7 +149,8 @@ impl State {
             State::Ready { hello }
             | State::MailFrom { hello, .. }
             | State::RcptTo { hello, .. }
-            | State::Data { hello, .. } => Some(hello),
+            | State::Data { hello, .. }
+            | State::Auth { hello, .. } => Some(hello),
             State::Connected | State::Closed => None,
         }
     }
@@ -113,7 +162,8 @@ impl State {
             State::Ready { hello }
             | State::MailFrom { hello, .. }
             | State::RcptTo { hello, .. }
-            | State::Data { hello, .. } => State::Ready { hello },
+            | State::Data { hello, .. }
+            | State::Auth { hello, .. } => State::Ready { hello },
             other => other,
         }
     }
@@ -130,6 +180,9 @@ pub enum Action {
     ReceiveData(Reply),
     /// Send the reply and close the connection.
     Close(Reply),
+    /// Send the 220 and start the TLS handshake (RFC 3207 §4); then report the
+    /// outcome with [`Session::tls_established`].
+    StartTls(Reply),
 }
 // ANCHOR_END: action
 
@@ -140,12 +193,13 @@ impl Action {
             Action::Reply(r) => Action::Reply(r.without_status()),
             Action::ReceiveData(r) => Action::ReceiveData(r.without_status()),
             Action::Close(r) => Action::Close(r.without_status()),
+            Action::StartTls(r) => Action::StartTls(r.without_status()),
         }
     }
 
     pub fn reply(&self) -> &Reply {
         match self {
-            Action::Reply(r) | Action::ReceiveData(r) | Action::Close(r) => r,
+            Action::Reply(r) | Action::ReceiveData(r) | Action::Close(r) | Action::StartTls(r) => r,
         }
     }
 }
@@ -167,22 +221,40 @@ pub struct Session {
     config: Arc<Config>,
     client: SocketAddr,
     errors: u32,
+    /// TLS and AUTH: kept across transactions, forgotten only by a new TLS handshake.
+    security: Security,
+    /// What the listener offers: SMTP, or submission with its stricter rules.
+    service: Service,
+    /// Failed AUTH attempts on this connection.
+    auth_failures: u32,
 }
 
 impl Session {
     // ANCHOR: new
     /// A new session and the greeting to send (RFC 5321 §3.1, §4.2: 220).
     pub fn new(config: Arc<Config>, client: SocketAddr) -> (Session, Reply) {
+        Session::for_service(config, client, Service::Smtp)
+    }
+    // ANCHOR_END: new
+
+    /// A new session on a listener for `service` (see [`Service`]).
+    pub fn for_service(
+        config: Arc<Config>,
+        client: SocketAddr,
+        service: Service,
+    ) -> (Session, Reply) {
         let greeting = Reply::service_ready(&config.hostname);
         let session = Session {
             state: State::Connected,
             config,
             client,
             errors: 0,
+            security: Security::default(),
+            service,
+            auth_failures: 0,
         };
         (session, greeting)
     }
-    // ANCHOR_END: new
 
     pub fn state(&self) -> &State {
         &self.state
@@ -192,6 +264,37 @@ impl Session {
         self.client
     }
 
+    /// TLS and AUTH facts about this client.
+    pub fn security(&self) -> &Security {
+        &self.security
+    }
+
+    // ANCHOR: tls_established
+    /// The TLS handshake succeeded. RFC 3207 §4.2: the conversation starts again from
+    /// the greeting, and everything the client said before (its EHLO) is forgotten;
+    /// it must say EHLO again, and this time STARTTLS is not offered.
+    pub fn tls_established(&mut self, tls: TlsInfo) {
+        log::info!(
+            "{} TLS established: {} {}",
+            self.client,
+            tls.version,
+            tls.cipher
+        );
+        let before = std::mem::replace(&mut self.state, State::Connected);
+        self.log_transition("TLS handshake", "RFC 3207 §4.2", before.name(), "Connected");
+        // §4.2 also means forgetting an AUTH from before the handshake.
+        self.security = Security {
+            tls: Some(tls),
+            user: None,
+        };
+    }
+    // ANCHOR_END: tls_established
+
+    /// Commands arrived behind STARTTLS, before the handshake: refuse and close.
+    pub fn pipelined_after_starttls(&mut self) -> Reply {
+        self.close(Reply::pipelined_after_starttls())
+    }
+
     // ANCHOR: command_line
     /// One command line from the client, as the line reader delivered it.
     pub fn command_line(&mut self, line: Line<'_>) -> Action {
@@ -199,6 +302,8 @@ impl Session {
         // RFC 5321 §2.3.8: lines end with CRLF; a bare CR or LF is not a line ending.
         let action = if !line.is_crlf_clean() {
             Action::Reply(Reply::bare_newline())
+        } else if let State::Auth { .. } = self.state {
+            self.auth_answer(line.text())
         } else {
             match parse(line.text()) {
                 Ok(command) => self.command(command),
@@ -209,11 +314,42 @@ impl Session {
     }
     // ANCHOR_END: command_line
 
-    /// The line reader found a command line over the limit (RFC 5321 §4.5.3.1.4).
+    // ANCHOR: line_limit
+    /// How long the next line may be: a command line (RFC 5321 §4.5.3.1.4), or an
+    /// answer in an AUTH exchange, which RFC 4954 §4 allows 12288 octets. The AUTH
+    /// command itself stays a command line: §4 tells a client whose initial response
+    /// would not fit to send it as an answer instead.
+    pub fn line_limit(&self) -> usize {
+        match self.state {
+            State::Auth { .. } => self.config.limits.auth_line,
+            _ => self.config.limits.command_line,
+        }
+    }
+    // ANCHOR_END: line_limit
+
+    /// The line reader found a line over [`Session::line_limit`].
     pub fn line_too_long(&mut self) -> Action {
-        let reply = Reply::line_too_long(self.config.limits.command_line);
+        let limit = self.line_limit();
+        // An over-long AUTH answer ends the exchange; a command line changes nothing.
+        if let State::Auth { hello, .. } = &self.state {
+            self.state = State::Ready {
+                hello: hello.clone(),
+            };
+        }
+        let reply = Reply::line_too_long(limit);
         self.answer(Action::Reply(reply), self.extended())
     }
+
+    // ANCHOR: shown
+    /// What `--trace` may show of a line from the client: AUTH answers and initial
+    /// responses are masked, since base64 hides nothing.
+    pub fn shown(&self, text: &str) -> String {
+        match self.state {
+            State::Auth { .. } => auth::HIDDEN.to_string(),
+            _ => auth::mask_command(text).unwrap_or_else(|| text.to_string()),
+        }
+    }
+    // ANCHOR_END: shown
 
     /// The client stayed silent past the timeout (RFC 5321 §4.5.3.2).
     pub fn timed_out(&mut self) -> Reply {
@@ -278,12 +414,16 @@ impl Session {
 
     // ANCHOR: transition
     /// The whole protocol in one table: (state, command) → (next state, action).
-    fn transition(&self, state: State, command: Command) -> (State, Action) {
-        let host = &self.config.hostname;
+    fn transition(&mut self, state: State, command: Command) -> (State, Action) {
+        let config = self.config.clone();
+        let host = &config.hostname;
         match (state, command) {
-            // In Data the connection reads message text, not commands, and after Closed
-            // it reads nothing; this arm only keeps the table total.
-            (s @ (State::Data { .. } | State::Closed), _) => (s, bad_sequence("No commands now")),
+            // In Data the connection reads message text, not commands, in Auth
+            // `command_line` hands answers to `auth_answer`, and after Closed nothing is
+            // read; this arm only keeps the table total.
+            (s @ (State::Data { .. } | State::Auth { .. } | State::Closed), _) => {
+                (s, bad_sequence("No commands now"))
+            }
             // ANCHOR: anytime_arms
             // RFC 5321 §4.1.4: NOOP, HELP, VRFY, RSET and QUIT work in every state.
             (s, Command::Noop) => (s, Action::Reply(Reply::ok())),
@@ -372,6 +512,43 @@ impl Session {
             }
             (s, Command::Data) => (s, bad_sequence("Send MAIL FROM and RCPT TO before DATA")),
             // ANCHOR_END: data_arms
+            // ANCHOR: starttls_arms
+            (s, Command::StartTls) if self.config.tls.is_none() => {
+                (s, Action::Reply(Reply::not_implemented("STARTTLS")))
+            }
+            (s, Command::StartTls) if self.security.tls.is_some() => {
+                (s, Action::Reply(Reply::tls_already_active()))
+            }
+            // The state changes only once the handshake is done (`tls_established`).
+            (s @ State::Ready { .. }, Command::StartTls) => {
+                (s, Action::StartTls(Reply::ready_to_start_tls()))
+            }
+            (State::Connected, Command::StartTls) => {
+                (State::Connected, bad_sequence("Send EHLO first"))
+            }
+            (s, Command::StartTls) => (
+                s,
+                bad_sequence("STARTTLS inside a mail transaction: send RSET first"),
+            ),
+            // ANCHOR_END: starttls_arms
+
+            // ANCHOR: auth_arms
+            (
+                State::Ready { hello },
+                Command::Auth {
+                    mechanism,
+                    initial_response,
+                },
+            ) => self.auth_start(hello, &mechanism, initial_response.as_deref()),
+            (State::Connected, Command::Auth { .. }) => {
+                (State::Connected, bad_sequence("Send EHLO first"))
+            }
+            // RFC 4954 §4: no AUTH during a mail transaction.
+            (s, Command::Auth { .. }) => (
+                s,
+                bad_sequence("AUTH is not allowed during a mail transaction: send RSET first"),
+            ),
+            // ANCHOR_END: auth_arms
             (s, Command::NotImplemented(verb)) => (s, Action::Reply(Reply::not_implemented(&verb))),
         }
     }
@@ -380,14 +557,23 @@ impl Session {
     // ANCHOR: extensions
     /// The service extensions we advertise in the EHLO reply (RFC 5321 §4.1.1.1).
     pub fn extensions(&self) -> Vec<String> {
-        vec![
+        let mut extensions = vec![
             "PIPELINING".to_string(),                                // RFC 2920
             format!("SIZE {}", self.config.limits.max_message_size), // RFC 1870
             "8BITMIME".to_string(),                                  // RFC 6152
             "SMTPUTF8".to_string(),                                  // RFC 6531
             "ENHANCEDSTATUSCODES".to_string(),                       // RFC 2034
             "HELP".to_string(),                                      // RFC 5321 §4.1.1.8
-        ]
+        ];
+        // RFC 3207 §4: only with a certificate, and (§4.2) never once TLS is on.
+        if self.config.tls.is_some() && self.security.tls.is_none() {
+            extensions.push("STARTTLS".to_string());
+        }
+        // RFC 4954 §4, §14: passwords only where they cannot be read on the way.
+        if self.auth_offered() {
+            extensions.push(Mechanism::ADVERTISED.to_string());
+        }
+        extensions
     }
     // ANCHOR_END: extensions
 
@@ -407,6 +593,9 @@ impl Session {
                 "MAIL parameters need EHLO, not HELO",
             ));
         }
+        if let Some(refusal) = self.check_submitter(reverse_path) {
+            return Some(refusal);
+        }
         // RFC 1870 §6.1: refuse early when the declared size is already too big.
         if parameters
             .size
@@ -421,6 +610,25 @@ impl Session {
         None
     }
     // ANCHOR_END: check_mail
+
+    // ANCHOR: check_submitter
+    /// On the submission port, only a logged-in user may send, and only as themself.
+    fn check_submitter(&self, reverse_path: &ReversePath) -> Option<Reply> {
+        if self.service == Service::Smtp {
+            return None;
+        }
+        // RFC 6409 §4.3: a submission server requires authentication before MAIL.
+        let Some(user) = &self.security.user else {
+            return Some(Reply::authentication_required());
+        };
+        // RFC 6409 §6.1: the server may check the sender against the user's own
+        // addresses; postie allows exactly one, the address the user logged in with.
+        if !reverse_path.to_string().eq_ignore_ascii_case(user) {
+            return Some(Reply::sender_not_owned(&reverse_path.to_string(), user));
+        }
+        None
+    }
+    // ANCHOR_END: check_submitter
 
     // ANCHOR: add_recipient
     /// Checks one RCPT and, if it is accepted, adds it to the envelope.
@@ -439,6 +647,8 @@ impl Session {
             Decision::Local(mailbox) => Destination::Local(mailbox),
             // RFC 5321 §3.6.1: a client we trust may ask us to relay; we queue it.
             Decision::Relay => Destination::Remote,
+            // A logged-in user may send anywhere, from any network (DESIGN rule 9).
+            Decision::RelayDenied if self.security.user.is_some() => Destination::Remote,
             Decision::NoSuchUser => return Reply::no_such_user(&shown),
             Decision::BadMailboxName(why) => {
                 return Reply::mailbox_name_not_allowed(&shown, &why.to_string())
@@ -452,6 +662,159 @@ impl Session {
         Reply::recipient_ok(&shown)
     }
     // ANCHOR_END: add_recipient
+
+    // ANCHOR: auth_offered
+    /// May this client use AUTH? Only with a users file (the passwords), and only over
+    /// TLS, unless `--allow-plaintext-auth` lets a loopback client try it in the clear.
+    fn auth_offered(&self) -> bool {
+        self.config.policy.users.is_some() && self.auth_channel_ok()
+    }
+
+    fn auth_channel_ok(&self) -> bool {
+        self.security.tls.is_some()
+            || (self.config.allow_plaintext_auth && self.client.ip().to_canonical().is_loopback())
+    }
+    // ANCHOR_END: auth_offered
+
+    // ANCHOR: auth_start
+    /// AUTH in the Ready state: check, then start the exchange or finish it at once.
+    fn auth_start(
+        &mut self,
+        hello: Hello,
+        mechanism: &str,
+        initial_response: Option<&str>,
+    ) -> (State, Action) {
+        let ready = |hello, reply| (State::Ready { hello }, Action::Reply(reply));
+        if self.config.policy.users.is_none() {
+            return ready(hello, Reply::not_implemented("AUTH"));
+        }
+        // RFC 4954 §6: 538 when the mechanism needs an encrypted connection.
+        if !self.auth_channel_ok() {
+            return ready(hello, Reply::encryption_required());
+        }
+        // RFC 4954 §4: after a successful AUTH, any further AUTH gets 503.
+        if self.security.user.is_some() {
+            return ready(hello, Reply::bad_sequence("Already authenticated"));
+        }
+        let Some(mechanism) = Mechanism::parse(mechanism) else {
+            return ready(hello, Reply::unrecognized_mechanism(mechanism));
+        };
+        let step = match mechanism {
+            Mechanism::Plain => AuthStep::Plain,
+            Mechanism::Login => AuthStep::LoginUser,
+        };
+        match initial_response {
+            // RFC 4954 §4: an initial response saves a round trip.
+            Some(response) => self.auth_step(hello, step, response),
+            None => {
+                let challenge = match step {
+                    AuthStep::Plain => "",
+                    _ => auth::LOGIN_USERNAME,
+                };
+                let reply = Reply::auth_challenge(challenge);
+                (State::Auth { hello, step }, Action::Reply(reply))
+            }
+        }
+    }
+    // ANCHOR_END: auth_start
+
+    // ANCHOR: auth_answer
+    /// A line in the Auth state: the answer to our last 334.
+    fn auth_answer(&mut self, text: &[u8]) -> Action {
+        let (hello, step) = match std::mem::replace(&mut self.state, State::Closed) {
+            State::Auth { hello, step } => (hello, step),
+            // command_line calls us only in the Auth state; anything else is left as it was.
+            other => {
+                self.state = other;
+                return bad_sequence("No AUTH exchange in progress");
+            }
+        };
+        let response = String::from_utf8_lossy(text).into_owned();
+        let (next, action) = if response == "*" {
+            // RFC 4954 §4: "*" cancels the exchange; 501.
+            (
+                State::Ready { hello },
+                Action::Reply(Reply::authentication_cancelled()),
+            )
+        } else {
+            self.auth_step(hello, step, &response)
+        };
+        self.log_transition("AUTH answer", "RFC 4954 §4", "Auth", next.name());
+        self.state = next;
+        action
+    }
+
+    /// One base64 answer: ask the next question, or check the credentials.
+    fn auth_step(&mut self, hello: Hello, step: AuthStep, response: &str) -> (State, Action) {
+        let answer = match auth::decode(response) {
+            Ok(answer) => answer,
+            Err(_) => {
+                return (
+                    State::Ready { hello },
+                    Action::Reply(Reply::cannot_decode_response()),
+                )
+            }
+        };
+        let credentials = match step {
+            AuthStep::Plain => auth::plain(&answer),
+            AuthStep::LoginUser => {
+                return match auth::login_text(&answer) {
+                    Ok(user) => {
+                        let step = AuthStep::LoginPassword { user };
+                        let reply = Reply::auth_challenge(auth::LOGIN_PASSWORD);
+                        (State::Auth { hello, step }, Action::Reply(reply))
+                    }
+                    Err(_) => self.auth_failed(hello),
+                };
+            }
+            AuthStep::LoginPassword { user } => {
+                auth::login_text(&answer).map(|password| Credentials { user, password })
+            }
+        };
+        match credentials {
+            Ok(credentials) => self.auth_check(hello, credentials),
+            Err(SaslError::NotBase64) => (
+                State::Ready { hello },
+                Action::Reply(Reply::cannot_decode_response()),
+            ),
+            Err(SaslError::Malformed | SaslError::OtherIdentity) => self.auth_failed(hello),
+        }
+    }
+
+    /// Asks the users file. Success: 235, and the user is remembered for MAIL and RCPT.
+    fn auth_check(&mut self, hello: Hello, credentials: Credentials) -> (State, Action) {
+        let users = self.config.policy.users.as_ref();
+        if !users.is_some_and(|u| u.verify(&credentials.user, &credentials.password)) {
+            return self.auth_failed(hello);
+        }
+        let user = credentials.user.to_lowercase();
+        log::info!("{} authenticated as {user}", self.client);
+        self.security.user = Some(user);
+        (
+            State::Ready { hello },
+            Action::Reply(Reply::authenticated()),
+        )
+    }
+
+    /// 535, or after the third failure on this connection, 421 and close.
+    fn auth_failed(&mut self, hello: Hello) -> (State, Action) {
+        self.auth_failures += 1;
+        // The user name is not logged: a password typed into the wrong prompt would be.
+        log::warn!(
+            "{} AUTH failed ({} of {MAX_AUTH_FAILURES})",
+            self.client,
+            self.auth_failures
+        );
+        if self.auth_failures >= MAX_AUTH_FAILURES {
+            let reply = Reply::too_many_auth_failures(&self.config.hostname);
+            return (State::Closed, Action::Close(reply));
+        }
+        (
+            State::Ready { hello },
+            Action::Reply(Reply::authentication_failed()),
+        )
+    }
+    // ANCHOR_END: auth_answer
 
     // ANCHOR: answer
     /// Every reply to a command line passes through here, for two rules.
@@ -494,9 +857,19 @@ impl Session {
     }
 
     fn log_transition(&self, what: &str, section: &str, from: &str, to: &str) {
-        log::debug!(target: TRACE, "{} {what} (RFC 5321 {section}): {from} -> {to}", self.client);
+        // Sections of RFC 5321 are written "§4.1.1.1"; other RFCs name themselves.
+        let rfc = if section.starts_with("RFC") {
+            ""
+        } else {
+            "RFC 5321 "
+        };
+        log::debug!(target: TRACE, "{} {what} ({rfc}{section}): {from} -> {to}", self.client);
     }
 }
+
+/// Failed AUTH attempts before 421 and close: guessing passwords takes a new
+/// connection every few tries (Postfix and Exim use similar small numbers).
+pub const MAX_AUTH_FAILURES: u32 = 3;
 
 fn bad_sequence(text: &str) -> Action {
     Action::Reply(Reply::bad_sequence(text))
@@ -516,6 +889,7 @@ fn help(topic: Option<&str>) -> Reply {
         ("HELP", "HELP [command] - this text (RFC 5321 §4.1.1.8)"),
         ("NOOP", "NOOP - do nothing, reply 250 (RFC 5321 §4.1.1.9)"),
         ("QUIT", "QUIT - say goodbye and close (RFC 5321 §4.1.1.10)"),
+        ("STARTTLS", "STARTTLS - switch this connection to TLS, then EHLO again (RFC 3207)"),
     ];
     match topic {
         None => Reply::help(vec![
@@ -534,5 +908,7 @@ fn help(topic: Option<&str>) -> Reply {
 }
 // ANCHOR_END: help
 
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 mod tests;

@@ -2,14 +2,16 @@
 //! temporary directory, and a raw SMTP client that reads whole replies.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod tools;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use postie::config::Config;
-use postie::server::{Server, ShutdownHandle};
+use postie::config::{Config, Service};
+use postie::server::{Protocol, Server, ShutdownHandle};
 
 /// The hostname every test server uses, so transcripts can be compared literally.
 pub const HOSTNAME: &str = "mx.example.test";
@@ -17,6 +19,10 @@ pub const HOSTNAME: &str = "mx.example.test";
 /// A running server; stopped (and its thread joined) when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The submission listener, when the configuration asked for one.
+    pub submission: Option<SocketAddr>,
+    /// The implicit-TLS submission listener, when the configuration asked for one.
+    pub smtps: Option<SocketAddr>,
     /// The POP3 listener, when the configuration asked for one (`pop3_listen`).
     pub pop3: Option<SocketAddr>,
     dir: tempfile::TempDir,
@@ -46,16 +52,40 @@ impl TestServer {
 
     /// Starts a server after `adjust` has changed the test configuration.
     pub fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_in(tempfile::tempdir().expect("temp dir"), adjust)
+    }
+
+    /// Starts a server offering STARTTLS with a self-signed certificate for
+    /// `localhost`, saved at [`TestServer::cert`].
+    pub fn start_with_tls(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
+        let tls = postie::tls::self_signed(HOSTNAME, &dir.path().join("cert.pem"))
+            .expect("a self-signed certificate");
+        TestServer::start_in(dir, |config| {
+            config.tls = Some(tls);
+            adjust(config);
+        })
+    }
+
+    /// The certificate a server started by `start_with_tls` uses (PEM).
+    pub fn cert(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = test_config(&dir.path().join("mail"));
         adjust(&mut config);
         let server = Server::bind(config).expect("bind");
         let addr = server.local_addr().unwrap();
+        let submission = server.addr_of(Protocol::Smtp(Service::Submission));
+        let smtps = server.addr_of(Protocol::Smtp(Service::SubmissionTls));
         let pop3 = server.pop3_addr();
         let handle = server.shutdown_handle().unwrap();
         let thread = std::thread::spawn(move || server.run());
         TestServer {
             addr,
+            submission,
+            smtps,
             pop3,
             dir,
             handle,
@@ -140,11 +170,15 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// A raw SMTP client for tests: sends bytes, reads whole (multi-line) replies.
-pub struct Client {
-    pub stream: TcpStream,
+/// A raw SMTP client for tests: sends bytes, reads whole (multi-line) replies, over
+/// TCP or (after [`Client::starttls`]) over TLS.
+pub struct Client<S = TcpStream> {
+    pub stream: S,
     buffer: Vec<u8>,
 }
+
+/// The client's side of a TLS connection.
+pub type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
@@ -158,6 +192,58 @@ impl Client {
         }
     }
 
+    /// Sends STARTTLS, expects 220, and runs the TLS handshake, trusting only the
+    /// certificate in `cert_pem` and checking it names `localhost`.
+    pub fn starttls(mut self, cert_pem: &Path) -> Client<TlsStream> {
+        let reply = self.cmd("STARTTLS");
+        assert!(reply.starts_with("220 "), "STARTTLS: {reply}");
+        self.start_tls(cert_pem)
+    }
+
+    /// The TLS handshake as the client, now (STARTTLS already answered, or implicit TLS).
+    pub fn start_tls(self, cert_pem: &Path) -> Client<TlsStream> {
+        assert!(self.buffer.is_empty(), "bytes before the handshake");
+        let connection = rustls::ClientConnection::new(
+            client_tls_config(cert_pem),
+            "localhost".try_into().expect("a server name"),
+        )
+        .expect("a TLS client");
+        let mut stream = rustls::StreamOwned::new(connection, self.stream);
+        while stream.conn.is_handshaking() {
+            stream
+                .conn
+                .complete_io(&mut stream.sock)
+                .expect("TLS handshake");
+        }
+        Client {
+            stream,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Closes our sending side, as a client that hangs up does.
+    pub fn hang_up(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// A TLS client configuration that trusts exactly one certificate (ring provider).
+pub fn client_tls_config(cert_pem: &Path) -> std::sync::Arc<rustls::ClientConfig> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(cert_pem).expect("the certificate file"))
+        .expect("a usable certificate");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    std::sync::Arc::new(config)
+}
+
+impl<S: Read + Write> Client<S> {
     /// Sends raw bytes exactly as given (no CRLF added).
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("send");
@@ -199,7 +285,14 @@ impl Client {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return None,
                 Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    return None
+                }
                 Err(e) => panic!("read: {e}"),
             }
         }
@@ -219,11 +312,6 @@ impl Client {
             assert!(reply.starts_with("250 "), "{rcpt}: {reply}");
         }
         assert!(self.cmd("DATA").starts_with("354 "));
-    }
-
-    /// Closes our sending side, as a client that hangs up does.
-    pub fn hang_up(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
     }
 }
 

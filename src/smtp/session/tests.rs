@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::line::Line;
 use crate::policy::Users;
 
-fn config() -> Config {
+pub(super) fn config() -> Config {
     let mut config = Config::new("mx.example.test");
     config.limits.max_recipients = 3;
     config.limits.max_message_size = 1000;
@@ -13,7 +13,7 @@ fn config() -> Config {
 }
 
 /// A fresh session from a loopback client, as a connection would start one.
-fn connected_with(config: Config, client: &str) -> Session {
+pub(super) fn connected_with(config: Config, client: &str) -> Session {
     let (session, greeting) = Session::new(Arc::new(config), client.parse().unwrap());
     assert_eq!(greeting.code(), 220);
     session
@@ -37,16 +37,16 @@ fn in_transaction() -> Session {
     s
 }
 
-fn send(s: &mut Session, line: &str) -> Action {
+pub(super) fn send(s: &mut Session, line: &str) -> Action {
     let raw = format!("{line}\r\n");
     s.command_line(Line::new(raw.as_bytes()))
 }
 
-fn code(s: &mut Session, line: &str) -> u16 {
+pub(super) fn code(s: &mut Session, line: &str) -> u16 {
     send(s, line).reply().code()
 }
 
-fn wire(s: &mut Session, line: &str) -> String {
+pub(super) fn wire(s: &mut Session, line: &str) -> String {
     send(s, line).reply().to_wire_string()
 }
 
