@@ -51,7 +51,7 @@ impl Reply {
         let lines = if lines.is_empty() {
             vec![String::new()]
         } else {
-            lines.into_iter().map(|l| sanitize(&l)).collect()
+            lines.into_iter().map(sanitize).collect()
         };
         Reply {
             code,
@@ -141,7 +141,11 @@ fn is_char_boundary(bytes: &[u8], index: usize) -> bool {
 /// Reply text may echo what a client sent. A CR or LF inside it would end the reply
 /// early and let the client forge a second one (go-smtp #275), so every control
 /// character becomes a space.
-fn sanitize(text: &str) -> String {
+fn sanitize(text: String) -> String {
+    // Almost every reply is clean already: keep its text, without copying it.
+    if !text.contains(char::is_control) {
+        return text;
+    }
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()

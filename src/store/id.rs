@@ -7,10 +7,15 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Ids handed out by this process: the `Q<n>` part.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Our process id, asked of the kernel once: `std::process::id()` is a system call
+/// each time, and a process keeps its id for life (postie never forks).
+static PID: OnceLock<u32> = OnceLock::new();
 
 /// A unique message id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +36,7 @@ impl MessageId {
         MessageId {
             secs: now.as_secs(),
             micros: now.subsec_micros(),
-            pid: std::process::id(),
+            pid: *PID.get_or_init(std::process::id),
             // Relaxed is enough: fetch_add never hands out one value twice.
             n: COUNTER.fetch_add(1, Ordering::Relaxed),
         }
