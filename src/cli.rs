@@ -35,6 +35,11 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     pub pop3_listen: Option<SocketAddr>,
 
+    /// Also serve POP3 over implicit TLS here (RFC 8314, port 995 in production); needs
+    /// a certificate.
+    #[arg(long, value_name = "ADDR")]
+    pub pop3s_listen: Option<SocketAddr>,
+
     /// Our name in the greeting and in Received: headers [default: this machine's hostname].
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
@@ -280,6 +285,11 @@ impl Args {
                 "--smtps-listen needs --tls-cert and --tls-key, or --tls-self-signed".into(),
             );
         }
+        if self.pop3s_listen.is_some() && tls.is_none() {
+            return Err(
+                "--pop3s-listen needs --tls-cert and --tls-key, or --tls-self-signed".into(),
+            );
+        }
         let limits = Limits {
             max_message_size: self.max_message_size,
             max_recipients: self.max_recipients,
@@ -293,6 +303,7 @@ impl Args {
             submission_listen: self.submission_listen,
             smtps_listen: self.smtps_listen,
             pop3_listen: self.pop3_listen,
+            pop3s_listen: self.pop3s_listen,
             hostname,
             maildir: self.maildir,
             spool: self.spool,

@@ -96,6 +96,8 @@ pub struct Config {
     pub smtps_listen: Option<SocketAddr>,
     /// Where to serve POP3 (RFC 1939), if anywhere: off unless `--pop3-listen` is given.
     pub pop3_listen: Option<SocketAddr>,
+    /// `--pop3s-listen`: POP3 over implicit TLS (RFC 8314 §3.3; needs `tls`).
+    pub pop3s_listen: Option<SocketAddr>,
     /// Our name in the greeting, EHLO reply and Received: headers.
     pub hostname: String,
     /// Root of the Maildir tree: `<maildir>/<domain>/<mailbox>/{tmp,new,cur}`.
@@ -177,6 +179,7 @@ impl Config {
             submission_listen: None,
             smtps_listen: None,
             pop3_listen: None,
+            pop3s_listen: None,
             hostname: hostname.into(),
             maildir: PathBuf::from("./mail"),
             spool: PathBuf::from("./spool"),

@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::line::{Line, LineReader, ReadError};
 use crate::smtp::data::{DataDecoder, DataLine, Refusal};
 use crate::smtp::reply::Reply;
-use crate::smtp::session::{Action, MessageOutcome, Session, TlsInfo};
+use crate::smtp::session::{Action, MessageOutcome, Session};
 use crate::TRACE;
 
 /// A client's conversation, from the greeting to the last reply.
@@ -44,8 +44,7 @@ pub struct Connection<R, W> {
     upgrade: Option<Upgrade>,
 }
 
-/// Turns the connection's stream into TLS, as the server; says what was negotiated.
-pub type Upgrade = Box<dyn FnMut() -> io::Result<TlsInfo>>;
+pub use crate::tls::Upgrade;
 
 /// Why the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -76,6 +76,9 @@ fn main() -> ExitCode {
     if let Some(pop3) = server.pop3_addr() {
         log::info!("POP3 listening on {pop3}; reading {}", maildir.display());
     }
+    if let Some(pop3s) = server.addr_of(Protocol::Pop3s) {
+        log::info!("POP3 over implicit TLS (RFC 8314) listening on {pop3s}");
+    }
     for (protocol, what) in [
         (Service::Submission, "submission (RFC 6409)"),
         (

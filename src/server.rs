@@ -16,7 +16,8 @@
 //!
 //! The same machinery serves every protocol postie speaks: each listener has a
 //! [`Protocol`], and a client accepted on it gets that protocol's conversation on its
-//! thread (SMTP's [`Connection`], or POP3's with `--pop3-listen`). SMTP comes in three
+//! thread (SMTP's [`Connection`], or POP3's with `--pop3-listen`, and over implicit TLS
+//! with `--pop3s-listen`). SMTP comes in three
 //! services ([`Service`]): plain SMTP, submission (`--submission-listen`) and
 //! submission over implicit TLS (`--smtps-listen`); only `serve` and the session tell
 //! them apart. The SMTP listener accepts on the caller's thread, every other one on a
@@ -59,18 +60,21 @@ const CLIENT_STACK: usize = 256 * 1024;
 pub enum Protocol {
     /// RFC 5321, as one of the services of [`Service`].
     Smtp(Service),
-    /// RFC 1939, with `--pop3-listen`.
+    /// RFC 1939, with `--pop3-listen`; STLS when a certificate is configured.
     Pop3,
+    /// POP3 over implicit TLS (RFC 8314 §3.3), with `--pop3s-listen`.
+    Pop3s,
 }
 
 impl Protocol {
-    /// For thread names and logs: `smtp`, `submission`, `smtps`, `pop3`.
+    /// For thread names and logs: `smtp`, `submission`, `smtps`, `pop3`, `pop3s`.
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Smtp(Service::Smtp) => "smtp",
             Protocol::Smtp(Service::Submission) => "submission",
             Protocol::Smtp(Service::SubmissionTls) => "smtps",
             Protocol::Pop3 => "pop3",
+            Protocol::Pop3s => "pop3s",
         }
     }
 }
@@ -164,6 +168,14 @@ impl Server {
         }
         if let Some(addr) = config.pop3_listen {
             others.push((Protocol::Pop3, bind(addr)?));
+        }
+        if let Some(addr) = config.pop3s_listen {
+            if config.tls.is_none() {
+                return Err(io::Error::other(
+                    "--pop3s-listen needs a certificate (--tls-cert or --tls-self-signed)",
+                ));
+            }
+            others.push((Protocol::Pop3s, bind(addr)?));
         }
         Ok(Server {
             listener,
@@ -281,7 +293,7 @@ impl Server {
         // RFC 1939 §3: POP3's autologout timer is at least 10 minutes.
         let timeout = match protocol {
             Protocol::Smtp(_) => limits.timeout,
-            Protocol::Pop3 => limits.pop3_timeout,
+            Protocol::Pop3 | Protocol::Pop3s => limits.pop3_timeout,
         };
         let configured = stream
             .set_read_timeout(Some(timeout))
@@ -332,7 +344,12 @@ impl Server {
                     Protocol::Smtp(service) => {
                         serve(stream, peer, service, config, storage, stopping, in_data)
                     }
-                    Protocol::Pop3 => pop3::connection::serve(stream, peer, config, stopping),
+                    Protocol::Pop3 => {
+                        pop3::connection::serve(stream, peer, config, stopping, false)
+                    }
+                    Protocol::Pop3s => {
+                        pop3::connection::serve(stream, peer, config, stopping, true)
+                    }
                 }
                 shared.clients().remove(&id);
                 shared.client_left.notify_all();
@@ -394,7 +411,7 @@ fn serve(
     )
     .watch(stopping, in_data);
     if let Some(tls) = config.tls.clone() {
-        connection = connection.with_tls(Box::new(move || socket.start_tls(&tls)));
+        connection = connection.with_tls(socket.upgrade_with(tls));
     }
     match connection.run(greeting) {
         Ok(end) => log::info!(
@@ -442,7 +459,7 @@ fn refuse(mut stream: TcpStream, protocol: Protocol, reply: &Reply) {
     let mut out = Vec::new();
     match protocol {
         // Implicit TLS: the client expects a TLS handshake, not words; just close.
-        Protocol::Smtp(Service::SubmissionTls) => {}
+        Protocol::Smtp(Service::SubmissionTls) | Protocol::Pop3s => {}
         Protocol::Smtp(_) => reply.write_to(&mut out),
         // The same words after POP3's "-ERR [SYS/TEMP]" (RFC 2449 §8, RFC 3206).
         Protocol::Pop3 => {

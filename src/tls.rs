@@ -1,6 +1,6 @@
-//! TLS for SMTP: the certificate, and a connection whose stream can turn into TLS in
-//! the middle of the conversation (RFC 3207 STARTTLS) or start as TLS (RFC 8314
-//! implicit TLS).
+//! TLS for SMTP and POP3: the certificate, and a connection whose stream can turn into
+//! TLS in the middle of the conversation (RFC 3207 STARTTLS, RFC 2595 STLS) or start as
+//! TLS (RFC 8314 implicit TLS).
 //!
 //! The cryptography is `rustls` with the `ring` provider (no OpenSSL). This module only
 //! does three jobs:
@@ -9,7 +9,8 @@
 //!   (`--tls-self-signed`) and writes it to a file, so a client can be told to trust it;
 //! - [`Upgradable`] is the client's socket, plain at first, TLS after [`Upgradable::start_tls`].
 //!   The connection loop reads and writes through clones of it, so the loop never
-//!   needs to know when the stream changed underneath.
+//!   needs to know when the stream changed underneath. Both protocols' loops use it
+//!   the same way: an [`Upgrade`] runs the handshake when the session asks for it.
 //!
 //! Left out: client certificates, SNI with several certificates, reloading the
 //! certificate without a restart, and session resumption tickets. A self-signed
@@ -27,7 +28,20 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
-use crate::smtp::session::TlsInfo;
+// ANCHOR: tls_info
+/// The TLS session a client negotiated, for `Received:` (RFC 3848) and the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// "TLSv1.3", "TLSv1.2".
+    pub version: String,
+    /// The cipher suite, as IANA names it.
+    pub cipher: String,
+}
+// ANCHOR_END: tls_info
+
+/// Turns a connection's stream into TLS, as the server, and says what was negotiated.
+/// The connection loops (SMTP's and POP3's) call it when their session asks.
+pub type Upgrade = Box<dyn FnMut() -> io::Result<TlsInfo>>;
 
 /// Builds the server side of TLS from a certificate chain and its private key.
 fn server_config(
@@ -132,6 +146,13 @@ impl Upgradable {
         Ok(info)
     }
     // ANCHOR_END: start_tls
+
+    /// The handshake as an [`Upgrade`], for a connection loop to run when the client
+    /// asks for TLS (STARTTLS, STLS).
+    pub fn upgrade_with(&self, config: Arc<ServerConfig>) -> Upgrade {
+        let socket = self.clone();
+        Box::new(move || socket.start_tls(&config))
+    }
 }
 
 impl Read for Upgradable {
@@ -139,8 +160,8 @@ impl Read for Upgradable {
         match &mut *self.0.borrow_mut() {
             Stream::Plain(socket) => socket.read(buf),
             // A client that closes the socket without TLS's close_notify has simply
-            // gone away: SMTP has QUIT and the lone dot, so no data can be cut short
-            // unnoticed.
+            // gone away: SMTP and POP3 have QUIT (and SMTP the lone dot), so no data
+            // can be cut short unnoticed.
             Stream::Tls(tls) => match tls.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
                 other => other,

@@ -38,6 +38,7 @@ const FLAGS: &[&str] = &[
     "--tls-self-signed",
     "--submission-listen",
     "--smtps-listen",
+    "--pop3s-listen",
 ];
 
 /// A running postie; killed (and reaped) when dropped, whatever happened.
@@ -324,6 +325,7 @@ fn tls_flag_mistakes_are_usage_errors() {
         "/nonexistent/k.pem",
     ]);
     assert_usage_error(&["--smtps-listen", "127.0.0.1:0"]);
+    assert_usage_error(&["--pop3s-listen", "127.0.0.1:0"]);
     assert_usage_error(&["--tls-self-signed", "--tls-key", "/nonexistent/k.pem"]);
 }
 

@@ -5,8 +5,7 @@
 //! command whose argument is "the rest of the line": RFC 1939 §7 lets a password hold
 //! spaces.
 //!
-//! Left out: APOP (RFC 1939 §7), AUTH (RFC 5034) and STLS (RFC 2595, wired once TLS
-//! exists: one more variant here and one arm in the session).
+//! Left out: APOP (RFC 1939 §7) and AUTH (RFC 5034).
 
 // ANCHOR: command
 /// Every command postie understands, with its arguments parsed.
@@ -14,6 +13,8 @@
 pub enum Command {
     /// RFC 2449 §5: list the capabilities.
     Capa,
+    /// RFC 2595 §4: start TLS on this connection, before logging in.
+    Stls,
     /// RFC 1939 §7: the name of the mailbox (for postie, the full address).
     User(String),
     /// RFC 1939 §7: the password for the name given in USER.
@@ -47,6 +48,7 @@ impl Command {
     pub fn section(&self) -> &'static str {
         match self {
             Command::Capa => "RFC 2449 §5",
+            Command::Stls => "RFC 2595 §4",
             Command::Quit => "RFC 1939 §6",
             Command::User(_) | Command::Pass(_) | Command::Top(..) | Command::Uidl(_) => {
                 "RFC 1939 §7"
@@ -59,6 +61,7 @@ impl Command {
     pub fn keyword(&self) -> &'static str {
         match self {
             Command::Capa => "CAPA",
+            Command::Stls => "STLS",
             Command::User(_) => "USER",
             Command::Pass(_) => "PASS",
             Command::Stat => "STAT",
@@ -90,6 +93,7 @@ pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
     use Command::*;
     match (keyword.as_str(), args.as_slice()) {
         ("CAPA", []) => Ok(Capa),
+        ("STLS", []) => Ok(Stls),
         ("USER", [name]) if !name.is_empty() => Ok(User(name.to_string())),
         ("USER", _) => Err(ParseError::Syntax("USER name@domain")),
         // RFC 1939 §7: the password is everything after "PASS ", spaces included.
@@ -116,6 +120,7 @@ pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
             .map(|n| Uidl(Some(n)))
             .ok_or(ParseError::Syntax("UIDL [msg]")),
         ("CAPA", _) => Err(ParseError::Syntax("CAPA")),
+        ("STLS", _) => Err(ParseError::Syntax("STLS")),
         ("STAT", _) => Err(ParseError::Syntax("STAT")),
         ("LIST", _) => Err(ParseError::Syntax("LIST [msg]")),
         ("RETR", _) => Err(ParseError::Syntax("RETR msg")),
@@ -151,6 +156,8 @@ mod tests {
     fn the_table() {
         let rows: &[(&str, Result<Command, ParseError>)] = &[
             ("CAPA", Ok(Command::Capa)),
+            ("stls", Ok(Command::Stls)),
+            ("STLS now", Err(ParseError::Syntax("STLS"))),
             (
                 "user alice@localhost",
                 Ok(Command::User("alice@localhost".into())),

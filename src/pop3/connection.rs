@@ -10,8 +10,9 @@
 //! `--trace` shows the dialogue as SMTP's does, with one difference: the argument of
 //! PASS is never shown.
 //!
-//! Left out: STLS (which would swap the stream in AUTHORIZATION, as STARTTLS would in
-//! SMTP).
+//! STLS (RFC 2595 §4) swaps the stream for TLS in AUTHORIZATION, as STARTTLS does in
+//! SMTP, with the same [`crate::tls::Upgradable`] socket: input already buffered when
+//! STLS is answered was sent in plaintext and is never read as commands.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ use super::session::{Action, Session};
 use crate::config::Config;
 use crate::connection::End;
 use crate::line::{Line, LineReader, ReadError};
+use crate::tls::{Upgradable, Upgrade};
 use crate::TRACE;
 
 /// A POP3 client's conversation, from the greeting to the last response.
@@ -39,6 +41,8 @@ pub struct Connection<R, W> {
     /// Open (and locked) from PASS to the end of the connection.
     maildrop: Option<Maildrop>,
     stopping: Arc<AtomicBool>,
+    /// Runs the TLS handshake on the stream under `reader` and `output` (STLS).
+    upgrade: Option<Upgrade>,
 }
 
 impl<R: Read, W: Write> Connection<R, W> {
@@ -52,7 +56,14 @@ impl<R: Read, W: Write> Connection<R, W> {
             config,
             maildrop: None,
             stopping: Arc::new(AtomicBool::new(false)),
+            upgrade: None,
         }
+    }
+
+    /// Lets the client use STLS: `upgrade` runs the handshake on our stream.
+    pub fn with_tls(mut self, upgrade: Upgrade) -> Self {
+        self.upgrade = Some(upgrade);
+        self
     }
 
     /// Lets the server tell us to stop.
@@ -112,11 +123,39 @@ impl<R: Read, W: Write> Connection<R, W> {
                     return self.finish(&reply);
                 }
                 Action::Close(reply) => return self.finish(&reply),
+                Action::StartTls(reply) => {
+                    if let Some(end) = self.start_tls(reply)? {
+                        return Ok(end);
+                    }
+                }
                 Action::OpenMaildrop(_) => unreachable!("handled above"),
             }
         }
     }
     // ANCHOR_END: run
+
+    // ANCHOR: start_tls
+    /// STLS was accepted: send the `+OK`, run the handshake, tell the session.
+    /// `Some` means the conversation is over.
+    fn start_tls(&mut self, begin: Reply) -> io::Result<Option<End>> {
+        // CVE-2011-0411, as for SMTP's STARTTLS: bytes behind STLS arrived before the
+        // handshake, in plaintext that anyone on the path could have written (RFC 2595
+        // §4: the client "MUST NOT issue further commands until ... the TLS
+        // negotiation is complete"). Refuse and close rather than run them inside TLS.
+        if self.reader.has_buffered_input() {
+            let reply = self.session.pipelined_after_stls();
+            return self.finish(&reply).map(Some);
+        }
+        let Some(mut upgrade) = self.upgrade.take() else {
+            return Err(io::Error::other("STLS offered without a TLS stream"));
+        };
+        self.send(&begin);
+        self.flush()?;
+        let tls = upgrade()?;
+        self.session.tls_established(tls);
+        Ok(None)
+    }
+    // ANCHOR_END: start_tls
 
     // ANCHOR: retrieve
     /// RETR and TOP: the status line, then the message, byte-stuffed, then ".".
@@ -200,16 +239,34 @@ fn trace<'a>(session: &Session, line: Line<'a>) -> Line<'a> {
 // ANCHOR_END: trace
 
 // ANCHOR: serve
-/// One POP3 client, on its own thread, from the greeting to the close.
+/// One POP3 client, on its own thread, from the greeting to the close. With
+/// `implicit_tls` (`--pop3s-listen`) the TLS handshake comes first.
 pub fn serve(
     stream: std::net::TcpStream,
     peer: std::net::SocketAddr,
     config: Arc<Config>,
     stopping: Arc<AtomicBool>,
+    implicit_tls: bool,
 ) {
     log::info!("{peer} connected (POP3)");
-    let (session, greeting) = Session::new(config.clone(), peer);
-    let connection = Connection::new(&stream, &stream, session, config).watch(stopping);
+    let (mut session, greeting) = Session::new(config.clone(), peer);
+    // The reader and the writer share one socket, which STLS may turn into TLS.
+    let socket = Upgradable::new(stream);
+    // RFC 8314 §3.3: implicit TLS, the handshake before the greeting.
+    if let (true, Some(tls)) = (implicit_tls, &config.tls) {
+        match socket.start_tls(tls) {
+            Ok(info) => session.tls_established(info),
+            Err(e) => {
+                log::info!("{peer} TLS handshake failed (POP3): {e}");
+                return;
+            }
+        }
+    }
+    let mut connection =
+        Connection::new(socket.clone(), socket.clone(), session, config.clone()).watch(stopping);
+    if let Some(tls) = config.tls.clone() {
+        connection = connection.with_tls(socket.upgrade_with(tls));
+    }
     match connection.run(greeting) {
         Ok(End::Closed) => log::info!("{peer} closed (POP3)"),
         Ok(End::Disconnected) => log::info!("{peer} disconnected (POP3); nothing deleted"),

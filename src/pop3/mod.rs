@@ -7,8 +7,11 @@
 //! commands ([`command`]) and responses ([`reply`]); then the maildrop ([`maildrop`])
 //! and the message on the wire ([`message`]).
 //!
-//! Left out: TLS (`STLS`, RFC 2595) until postie has TLS, APOP, SASL, and IMAP, which
-//! is a protocol of another size (Dovecot can serve postie's Maildir over IMAP).
+//! TLS is SMTP's too ([`crate::tls`]): `STLS` (RFC 2595 §4) upgrades the connection in
+//! AUTHORIZATION, and `--pop3s-listen` speaks TLS from the first byte (RFC 8314).
+//!
+//! Left out: APOP, SASL, and IMAP, which is a protocol of another size (Dovecot can
+//! serve postie's Maildir over IMAP).
 
 pub mod command;
 pub mod connection;

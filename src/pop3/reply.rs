@@ -128,6 +128,39 @@ impl Reply {
         )
     }
 
+    // ANCHOR: stls_replies
+    /// STLS accepted: the next bytes on the wire are the TLS handshake (RFC 2595 §4).
+    pub fn begin_tls() -> Reply {
+        Reply::ok("Begin TLS negotiation")
+    }
+
+    /// STLS without a certificate configured: there is nothing to negotiate.
+    pub fn tls_not_available() -> Reply {
+        Reply::err(None, "STLS is not available: no certificate configured")
+    }
+
+    /// STLS inside TLS (RFC 2595 §4: "A -ERR response MAY result if a security layer
+    /// is already active").
+    pub fn tls_already_active() -> Reply {
+        Reply::err(None, "TLS is already active")
+    }
+
+    /// STLS after logging in (RFC 2595 §4: "Only permitted in AUTHORIZATION state").
+    pub fn stls_after_login() -> Reply {
+        Reply::err(None, "STLS only before logging in")
+    }
+
+    /// Commands arrived behind STLS, before the handshake. They were sent in plaintext
+    /// and could have been inserted by anyone on the path (CVE-2011-0411), so they are
+    /// not run, and the connection is closed.
+    pub fn pipelined_after_stls() -> Reply {
+        Reply::err(
+            None,
+            "Commands after STLS must wait for the TLS handshake; closing connection",
+        )
+    }
+    // ANCHOR_END: stls_replies
+
     /// RFC 2449 §8.1: another session holds the maildrop.
     pub fn in_use() -> Reply {
         Reply::err(

@@ -10,13 +10,14 @@
 //! Authentication is USER and PASS (RFC 1939 §7), against the users file's password
 //! hashes. A password in the clear is allowed only over TLS, or from loopback with
 //! `--allow-plaintext-auth` (RFC 2595 asks clients not to send one otherwise).
-//! `secure` is that "over TLS". STLS (RFC 2595 §4) is meant to be a small addition:
-//! one `Command::Stls`, one arm in AUTHORIZATION that answers `+OK` with an action
-//! asking the connection to start TLS, then `secure = true`; CAPA already lists USER
-//! only when it may be used, and would list STLS.
+//! `secure` is that "over TLS". STLS (RFC 2595 §4) is decided here and carried out by
+//! the connection, as STARTTLS is for SMTP: in AUTHORIZATION the session answers `+OK`
+//! with [`Action::StartTls`], the connection runs the handshake and reports it with
+//! [`Session::tls_established`], and from then on `secure` is true. With
+//! `--pop3s-listen` (RFC 8314) the handshake comes before the greeting instead.
 //!
 //! Left out: APOP and AUTH (SASL, RFC 5034), LOGIN-DELAY and EXPIRE (RFC 2449 §6.5,
-//! §6.7), STLS until postie has TLS.
+//! §6.7), and client certificates (SASL EXTERNAL, RFC 2595 §4).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::config::Config;
 use crate::line::Line;
 use crate::store::mailbox::{domain_name, mailbox_name};
 use crate::store::maildir::MailboxPath;
+use crate::tls::TlsInfo;
 use crate::TRACE;
 
 // ANCHOR: state
@@ -88,6 +90,9 @@ pub enum Action {
     Update(Vec<usize>),
     /// Send the response and close the connection.
     Close(Reply),
+    /// STLS accepted: send the response, run the TLS handshake, then call
+    /// [`Session::tls_established`] (RFC 2595 §4).
+    StartTls(Reply),
 }
 // ANCHOR_END: action
 
@@ -96,7 +101,7 @@ pub struct Session {
     state: State,
     config: Arc<Config>,
     client: SocketAddr,
-    /// Is the connection encrypted? (Not yet: no TLS; see the module header.)
+    /// Is the connection encrypted (after STLS, or on the implicit-TLS listener)?
     secure: bool,
     errors: u32,
 }
@@ -121,6 +126,34 @@ impl Session {
 
     pub fn client(&self) -> SocketAddr {
         self.client
+    }
+
+    // ANCHOR: tls_established
+    /// The TLS handshake succeeded (after STLS, or before the greeting on the
+    /// implicit-TLS listener). From now on a password may come in `PASS`. A USER sent
+    /// before the handshake is forgotten: it came in plaintext, and anyone on the path
+    /// could have sent it (RFC 2595 §4 asks the client to start over with CAPA).
+    pub fn tls_established(&mut self, tls: TlsInfo) {
+        log::info!(
+            "{} TLS established (POP3): {} {}",
+            self.client,
+            tls.version,
+            tls.cipher
+        );
+        self.secure = true;
+        let before = std::mem::replace(&mut self.state, State::Authorization { user: None });
+        self.log_transition(
+            "TLS handshake",
+            "RFC 2595 §4",
+            before.name(),
+            "Authorization",
+        );
+    }
+    // ANCHOR_END: tls_established
+
+    /// Commands arrived behind STLS, before the handshake: refuse and close.
+    pub fn pipelined_after_stls(&mut self) -> Reply {
+        self.close("pipelined after STLS", Reply::pipelined_after_stls())
     }
 
     // ANCHOR: command_line
@@ -174,7 +207,23 @@ impl Session {
         use Command::*;
         match (state, command) {
             // RFC 2449 §5: CAPA in every state.
-            (s, Capa) => (s, self.capabilities()),
+            (s, Capa) => {
+                let capabilities = self.capabilities(&s);
+                (s, capabilities)
+            }
+
+            // ANCHOR: stls_arms
+            // RFC 2595 §4: STLS, only in AUTHORIZATION, only once, only with a certificate.
+            (s, Stls) if self.config.tls.is_none() => {
+                (s, Action::Reply(Reply::tls_not_available()))
+            }
+            (s @ State::Authorization { .. }, Stls) if self.secure => {
+                (s, Action::Reply(Reply::tls_already_active()))
+            }
+            // The state changes only once the handshake is done (`tls_established`).
+            (s @ State::Authorization { .. }, Stls) => (s, Action::StartTls(Reply::begin_tls())),
+            (s, Stls) => (s, Action::Reply(Reply::stls_after_login())),
+            // ANCHOR_END: stls_arms
 
             // ANCHOR: authorization_arms
             // RFC 2595: no password in the clear where it could be read on the way.
@@ -319,12 +368,18 @@ impl Session {
     }
 
     // ANCHOR: capabilities
-    /// RFC 2449 §5: what this server offers, one capability per line.
-    pub fn capabilities(&self) -> Action {
+    /// RFC 2449 §5: what this server offers in `state`, one capability per line.
+    pub fn capabilities(&self, state: &State) -> Action {
         let mut lines = vec![
             "TOP".to_string(),  // RFC 2449 §6.1
             "UIDL".to_string(), // RFC 2449 §6.8
         ];
+        // RFC 2595 §4: STLS is listed where it is "present and permitted in the
+        // current state": before logging in, with a certificate, not yet over TLS.
+        let authorization = matches!(state, State::Authorization { .. });
+        if authorization && self.config.tls.is_some() && !self.secure {
+            lines.push("STLS".to_string());
+        }
         // RFC 2449 §6.2: USER only where it may be used now.
         if self.plaintext_allowed() {
             lines.push("USER".to_string());

@@ -35,6 +35,7 @@ use crate::config::{Config, Service};
 use crate::line::Line;
 use crate::policy::Decision;
 use crate::store::maildir::MailboxPath;
+pub use crate::tls::TlsInfo;
 use crate::TRACE;
 
 // ANCHOR: hello
@@ -49,15 +50,6 @@ pub struct Hello {
 // ANCHOR_END: hello
 
 // ANCHOR: tls_info
-/// The TLS session a client negotiated, for `Received:` (RFC 3848) and the logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsInfo {
-    /// "TLSv1_3", "TLSv1_2".
-    pub version: String,
-    /// The cipher suite, as IANA names it.
-    pub cipher: String,
-}
-
 /// What the client proved: that the channel is encrypted, and who it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Security {

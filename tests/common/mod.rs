@@ -25,6 +25,8 @@ pub struct TestServer {
     pub smtps: Option<SocketAddr>,
     /// The POP3 listener, when the configuration asked for one (`pop3_listen`).
     pub pop3: Option<SocketAddr>,
+    /// The POP3-over-implicit-TLS listener (`pop3s_listen`).
+    pub pop3s: Option<SocketAddr>,
     dir: tempfile::TempDir,
     handle: ShutdownHandle,
     thread: Option<JoinHandle<std::io::Result<()>>>,
@@ -80,6 +82,7 @@ impl TestServer {
         let submission = server.addr_of(Protocol::Smtp(Service::Submission));
         let smtps = server.addr_of(Protocol::Smtp(Service::SubmissionTls));
         let pop3 = server.pop3_addr();
+        let pop3s = server.addr_of(Protocol::Pop3s);
         let handle = server.shutdown_handle().unwrap();
         let thread = std::thread::spawn(move || server.run());
         TestServer {
@@ -87,6 +90,7 @@ impl TestServer {
             submission,
             smtps,
             pop3,
+            pop3s,
             dir,
             handle,
             thread: Some(thread),
@@ -352,9 +356,10 @@ pub fn pop3_config(config: &mut Config) {
     config.limits.pop3_timeout = Duration::from_secs(10);
 }
 
-/// A raw POP3 client for tests: one-line responses, and multi-line ones up to the ".".
-pub struct Pop3Client {
-    pub stream: TcpStream,
+/// A raw POP3 client for tests: one-line responses, and multi-line ones up to the ".",
+/// over TCP or (after [`Pop3Client::stls`]) over TLS.
+pub struct Pop3Client<S = TcpStream> {
+    pub stream: S,
     buffer: Vec<u8>,
 }
 
@@ -379,6 +384,23 @@ impl Pop3Client {
         client
     }
 
+    /// Connects to a POP3 listener with implicit TLS (RFC 8314 §3.3), runs the
+    /// handshake trusting only `cert_pem`, and reads the greeting, which comes inside TLS.
+    pub fn connect_tls(addr: SocketAddr, cert_pem: &Path) -> Pop3Client<TlsStream> {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        let client = Pop3Client {
+            stream,
+            buffer: Vec::new(),
+        };
+        let mut client = client.start_tls(cert_pem);
+        let greeting = client.line().expect("greeting");
+        assert!(greeting.starts_with("+OK "), "greeting: {greeting:?}");
+        client
+    }
+
     /// Connected and logged in as `user`.
     pub fn login(server: &TestServer, user: &str) -> Pop3Client {
         let mut client = Pop3Client::connect(server);
@@ -387,6 +409,34 @@ impl Pop3Client {
         client
     }
 
+    /// Sends STLS, expects `+OK`, and runs the TLS handshake, trusting only the
+    /// certificate in `cert_pem` and checking it names `localhost` (RFC 2595 §4).
+    pub fn stls(mut self, cert_pem: &Path) -> Pop3Client<TlsStream> {
+        let reply = self.cmd("STLS");
+        assert!(reply.starts_with("+OK"), "STLS: {reply}");
+        self.start_tls(cert_pem)
+    }
+
+    /// The TLS handshake as the client, now (STLS already answered, or implicit TLS).
+    pub fn start_tls(self, cert_pem: &Path) -> Pop3Client<TlsStream> {
+        assert!(self.buffer.is_empty(), "bytes before the handshake");
+        let client = Client {
+            stream: self.stream,
+            buffer: Vec::new(),
+        };
+        let client = client.start_tls(cert_pem);
+        Pop3Client {
+            stream: client.stream,
+            buffer: Vec::new(),
+        }
+    }
+
+    pub fn hang_up(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+impl<S: Read + Write> Pop3Client<S> {
     /// USER (which must be accepted) and PASS `POP3_PASSWORD`: the response to PASS.
     pub fn try_login(&mut self, user: &str) -> String {
         let reply = self.cmd(&format!("USER {user}"));
@@ -437,14 +487,17 @@ impl Pop3Client {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return None,
                 Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    return None
+                }
                 Err(e) => panic!("read: {e}"),
             }
         }
-    }
-
-    pub fn hang_up(&mut self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
     }
 }
 

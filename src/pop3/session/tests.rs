@@ -346,3 +346,113 @@ fn a_timeout_closes_without_update() {
         .starts_with("-ERR [SYS/TEMP]"));
     assert_eq!(s.state(), &State::Closed);
 }
+
+// ---------------------------------------------------------------------------------------
+// STLS (RFC 2595 §4). The handshake is the connection's job; here it is reported with
+// `tls_established`, as the connection does.
+
+/// `config(allow_plaintext)` with a certificate, so STLS is offered.
+fn with_tls(allow_plaintext: bool) -> Config {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(allow_plaintext);
+    config.tls =
+        Some(crate::tls::self_signed("mx.example.test", &dir.path().join("cert.pem")).unwrap());
+    config
+}
+
+fn tls_info() -> TlsInfo {
+    TlsInfo {
+        version: "TLSv1.3".into(),
+        cipher: "TLS13_AES_128_GCM_SHA256".into(),
+    }
+}
+
+/// A client from another machine, where no password may come in the clear.
+fn remote_with_tls() -> Session {
+    connected_from(with_tls(false), "192.0.2.7:4000")
+}
+
+#[test]
+fn stls_without_a_certificate_is_refused() {
+    let mut s = connected();
+    assert_eq!(
+        wire(&mut s, "STLS"),
+        "-ERR STLS is not available: no certificate configured\r\n"
+    );
+    assert!(!wire(&mut s, "CAPA").contains("STLS"));
+    assert_eq!(s.state(), &State::Authorization { user: None });
+}
+
+#[test]
+fn stls_asks_the_connection_for_tls_then_passwords_may_come() {
+    let mut s = remote_with_tls();
+    let capa = wire(&mut s, "CAPA");
+    assert!(capa.contains("\r\nSTLS\r\n"), "{capa}");
+    assert!(!capa.contains("\r\nUSER\r\n"), "{capa}");
+    assert!(wire(&mut s, "USER alice@localhost").starts_with("-ERR [AUTH] Plaintext"));
+
+    let action = send(&mut s, "STLS");
+    assert_eq!(action, Action::StartTls(Reply::begin_tls()));
+    assert_eq!(
+        Reply::begin_tls().to_wire_string(),
+        "+OK Begin TLS negotiation\r\n"
+    );
+    // The state changes only once the handshake is done.
+    assert_eq!(s.state(), &State::Authorization { user: None });
+    s.tls_established(tls_info());
+
+    // RFC 2595 §4: after TLS, CAPA lists USER and no longer STLS.
+    let capa = wire(&mut s, "CAPA");
+    assert!(capa.contains("\r\nUSER\r\n"), "{capa}");
+    assert!(!capa.contains("STLS"), "{capa}");
+    assert_eq!(wire(&mut s, "USER alice@localhost"), "+OK Send PASS\r\n");
+    assert!(matches!(
+        send(&mut s, &format!("PASS {PASSWORD}")),
+        Action::OpenMaildrop(_)
+    ));
+}
+
+#[test]
+fn stls_twice_is_refused() {
+    let mut s = remote_with_tls();
+    assert!(matches!(send(&mut s, "STLS"), Action::StartTls(_)));
+    s.tls_established(tls_info());
+    assert_eq!(wire(&mut s, "STLS"), "-ERR TLS is already active\r\n");
+    assert_eq!(s.state(), &State::Authorization { user: None });
+}
+
+#[test]
+fn stls_forgets_a_user_sent_in_the_clear() {
+    let mut s = connected_from(with_tls(true), "127.0.0.1:4000");
+    wire(&mut s, "USER mallory@localhost");
+    assert!(matches!(send(&mut s, "STLS"), Action::StartTls(_)));
+    s.tls_established(tls_info());
+    assert_eq!(s.state(), &State::Authorization { user: None });
+    assert_eq!(wire(&mut s, "PASS x"), "-ERR Send USER first\r\n");
+}
+
+#[test]
+fn stls_only_before_logging_in() {
+    let mut s = connected_from(with_tls(true), "127.0.0.1:4000");
+    wire(&mut s, "USER alice@localhost");
+    let Action::OpenMaildrop(mailbox) = send(&mut s, &format!("PASS {PASSWORD}")) else {
+        panic!("the right password opens the maildrop");
+    };
+    s.maildrop_opened(mailbox, Ok(two_messages()));
+    assert_eq!(s.state().name(), "Transaction");
+    // RFC 2595 §4: "Only permitted in AUTHORIZATION state"; CAPA says so too.
+    assert!(!wire(&mut s, "CAPA").contains("STLS"));
+    assert_eq!(wire(&mut s, "STLS"), "-ERR STLS only before logging in\r\n");
+    assert_eq!(s.state().name(), "Transaction");
+}
+
+#[test]
+fn commands_pipelined_behind_stls_close_the_session() {
+    let mut s = remote_with_tls();
+    assert!(matches!(send(&mut s, "STLS"), Action::StartTls(_)));
+    assert_eq!(
+        s.pipelined_after_stls().to_wire_string(),
+        "-ERR Commands after STLS must wait for the TLS handshake; closing connection\r\n"
+    );
+    assert_eq!(s.state(), &State::Closed);
+}
