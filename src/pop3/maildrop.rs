@@ -12,7 +12,7 @@
 //!   removes nothing (RFC 1939 §6).
 //! - **One session per maildrop** (RFC 1939 §4: the server acquires an exclusive lock).
 //!   postie keeps the lock in memory, in a set of the mailbox directories that have a
-//!   session in this process; a second session gets `-ERR [IN-USE]` (RFC 2449 §8.1).
+//!   session in this process; a second session gets `-ERR [IN-USE]` (RFC 2449 §8.1.2).
 //!   The lock ends when the session's [`Maildrop`] is dropped, whatever way the
 //!   connection ended.
 //!
@@ -79,7 +79,7 @@ pub struct Entry {
 /// Why a maildrop could not be opened.
 #[derive(Debug)]
 pub enum OpenError {
-    /// Another session has it (RFC 2449 §8.1, `[IN-USE]`).
+    /// Another session has it (RFC 2449 §8.1.2, `[IN-USE]`).
     InUse,
     /// The disk said no.
     Io(io::Error),

@@ -161,7 +161,7 @@ impl Reply {
     }
     // ANCHOR_END: stls_replies
 
-    /// RFC 2449 §8.1: another session holds the maildrop.
+    /// RFC 2449 §8.1.2: another session holds the maildrop.
     pub fn in_use() -> Reply {
         Reply::err(
             Some("IN-USE"),

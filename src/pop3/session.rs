@@ -346,7 +346,7 @@ impl Session {
                 );
                 Action::Reply(Reply::maildrop_ready(count, octets))
             }
-            // RFC 2449 §8.1: [IN-USE]; the client may try again later.
+            // RFC 2449 §8.1.2: [IN-USE]; the client may try again later.
             Err(OpenError::InUse) => Action::Reply(Reply::in_use()),
             Err(OpenError::Io(e)) => {
                 log::warn!("{}: cannot open maildrop: {e}", self.client);
