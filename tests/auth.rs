@@ -13,7 +13,6 @@ mod peers;
 use common::tools::*;
 use common::*;
 
-use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -22,7 +21,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::transport::smtp::client::Tls;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Message, SmtpTransport, Transport};
 use postie::config::{Config, Route};
@@ -237,15 +236,6 @@ fn an_authenticated_user_relays_through_a_route() {
 
 // ---------------------------------------------------------------------------------------
 // Real clients
-
-fn lettre_tls(cert: &Path) -> TlsParameters {
-    let pem = std::fs::read(cert).expect("the certificate");
-    TlsParameters::builder("localhost".into())
-        .certificate_store(CertificateStore::None)
-        .add_root_certificate(Certificate::from_pem(&pem).expect("a PEM certificate"))
-        .build_rustls()
-        .expect("TLS parameters")
-}
 
 fn lettre_message(marker: &str) -> Message {
     Message::builder()

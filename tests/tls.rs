@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use lettre::message::Mailbox;
-use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::transport::smtp::client::Tls;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Message, SmtpTransport, Transport};
 
@@ -37,16 +37,6 @@ fn assert_arrived_over_tls(server: &TestServer, marker: &str) {
         "Received: should say ESMTPS: {message}"
     );
     assert!(message.contains(" with cipher TLS"), "{message}");
-}
-
-/// TLS parameters trusting only `cert` (no system roots), verified for `localhost`.
-fn lettre_tls(cert: &Path) -> TlsParameters {
-    let pem = std::fs::read(cert).expect("the certificate");
-    TlsParameters::builder("localhost".into())
-        .certificate_store(CertificateStore::None)
-        .add_root_certificate(Certificate::from_pem(&pem).expect("a PEM certificate"))
-        .build_rustls()
-        .expect("TLS parameters")
 }
 
 fn mailbox(address: &str) -> Mailbox {

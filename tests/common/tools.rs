@@ -2,9 +2,12 @@
 //! run it with a time limit, its output collected.
 
 use std::io::{Read, Write};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use lettre::transport::smtp::client::{Certificate, CertificateStore, TlsParameters};
 
 /// The longest any client may run; it is killed and the test fails after this.
 pub const CHILD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -89,4 +92,15 @@ pub fn succeeded(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     stdout
+}
+
+/// lettre's TLS parameters trusting only `cert` (no system roots), verified for
+/// `localhost`: how a mail program is told to trust `--tls-self-signed`'s certificate.
+pub fn lettre_tls(cert: &Path) -> TlsParameters {
+    let pem = std::fs::read(cert).expect("the certificate");
+    TlsParameters::builder("localhost".into())
+        .certificate_store(CertificateStore::None)
+        .add_root_certificate(Certificate::from_pem(&pem).expect("a PEM certificate"))
+        .build_rustls()
+        .expect("TLS parameters")
 }
