@@ -116,6 +116,19 @@ fn transcript_dir() -> PathBuf {
 
 /// Splits `user@domain` into the Maildir's `(domain, user)` (both lowercase, as postie
 /// names mailboxes).
+/// `ADDRESS COUNT`, as in `# kept:` and `# delivered:`.
+fn mailbox_count(rest: &str, at: &str) -> (String, String, usize) {
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let [address, count] = words[..] else {
+        panic!("{at}: expected ADDRESS COUNT, got {rest:?}");
+    };
+    let (domain, user) = mailbox(address, at);
+    let count = count
+        .parse()
+        .unwrap_or_else(|_| panic!("{at}: bad count {count:?}"));
+    (domain, user, count)
+}
+
 fn mailbox(address: &str, name: &str) -> (String, String) {
     let (user, domain) = address
         .rsplit_once('@')
@@ -164,25 +177,9 @@ fn parse(name: &str, text: &str) -> Transcript {
             let text = format!("{}\r\n", text.replace('|', "\r\n")).into_bytes();
             t.messages.push((domain, user, file.to_string(), text));
         } else if let Some(rest) = line.strip_prefix("# kept:") {
-            let words: Vec<&str> = rest.split_whitespace().collect();
-            let [address, count] = words[..] else {
-                panic!("{at}: expected ADDRESS COUNT, got {rest:?}");
-            };
-            let (domain, user) = mailbox(address, &at);
-            let count = count
-                .parse()
-                .unwrap_or_else(|_| panic!("{at}: bad count {count:?}"));
-            t.kept.push((domain, user, count));
+            t.kept.push(mailbox_count(rest, &at));
         } else if let Some(rest) = line.strip_prefix("# delivered:") {
-            let words: Vec<&str> = rest.split_whitespace().collect();
-            let [address, count] = words[..] else {
-                panic!("{at}: expected ADDRESS COUNT, got {rest:?}");
-            };
-            let (domain, user) = mailbox(address, &at);
-            let count = count
-                .parse()
-                .unwrap_or_else(|_| panic!("{at}: bad count {count:?}"));
-            t.delivered.push((domain, user, count));
+            t.delivered.push(mailbox_count(rest, &at));
         } else if line.starts_with('#') || line.trim().is_empty() {
             continue;
         } else if let Some(sent) = line

@@ -280,26 +280,8 @@ impl<S: Read + Write> Client<S> {
     }
 
     fn read_line(&mut self) -> Option<String> {
-        loop {
-            if let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = self.buffer.drain(..=end).collect();
-                return Some(String::from_utf8(line).expect("replies are UTF-8"));
-            }
-            let mut chunk = [0u8; 4096];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return None,
-                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
-                    ) =>
-                {
-                    return None
-                }
-                Err(e) => panic!("read: {e}"),
-            }
-        }
+        let line = read_raw_line(&mut self.stream, &mut self.buffer)?;
+        Some(String::from_utf8(line).expect("replies are UTF-8"))
     }
 
     /// True when the server has closed the connection (reads end-of-file).
@@ -479,25 +461,7 @@ impl<S: Read + Write> Pop3Client<S> {
     }
 
     fn raw_line(&mut self) -> Option<Vec<u8>> {
-        loop {
-            if let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
-                return Some(self.buffer.drain(..=end).collect());
-            }
-            let mut chunk = [0u8; 8192];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return None,
-                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
-                    ) =>
-                {
-                    return None
-                }
-                Err(e) => panic!("read: {e}"),
-            }
-        }
+        read_raw_line(&mut self.stream, &mut self.buffer)
     }
 }
 
@@ -523,6 +487,30 @@ pub fn strip_trace_headers(message: &[u8]) -> &[u8] {
         rest = &rest[rest.iter().position(|&b| b == b'\n').unwrap() + 1..];
         if !rest.starts_with(b"\t") && !rest.starts_with(b" ") {
             return rest;
+        }
+    }
+}
+
+/// One line, up to and including its LF, from `stream`; what arrives after it stays in
+/// `buffer` for the next call. `None` once the server has closed the connection.
+fn read_raw_line(stream: &mut impl Read, buffer: &mut Vec<u8>) -> Option<Vec<u8>> {
+    loop {
+        if let Some(end) = buffer.iter().position(|&b| b == b'\n') {
+            return Some(buffer.drain(..=end).collect());
+        }
+        let mut chunk = [0u8; 8192];
+        match stream.read(&mut chunk) {
+            Ok(0) => return None,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+                ) =>
+            {
+                return None
+            }
+            Err(e) => panic!("read: {e}"),
         }
     }
 }
