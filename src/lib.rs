@@ -24,19 +24,22 @@
 //! | reading the mail back: POP3 on the same Maildir | [`pop3`] |
 // ANCHOR_END: map
 
-pub mod accept;
+#![forbid(unsafe_code)]
+
 pub mod accounts;
 pub mod cli;
 pub mod config;
-pub mod connection;
-pub mod line;
+pub mod date;
 pub mod policy;
 pub mod pop3;
 pub mod relay;
+pub mod sasl;
+pub mod security;
 pub mod server;
 pub mod smtp;
 pub mod store;
 pub mod tls;
+pub mod wire;
 
 // Round-trip properties of the parsers and writers (proptest).
 #[cfg(test)]

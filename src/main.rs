@@ -8,9 +8,9 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use postie::cli::{Args, Command, UserAction};
-use postie::config::Service;
+use postie::config::{Protocol, Service};
 use postie::relay::queue::{listing, Spool};
-use postie::server::{Protocol, Server};
+use postie::server::Server;
 use postie::TRACE;
 
 fn main() -> ExitCode {
@@ -73,7 +73,7 @@ fn main() -> ExitCode {
     });
     // ANCHOR_END: signals
     // Before the "listening" line, which tests wait for: by then this one is written.
-    if let Some(pop3) = server.pop3_addr() {
+    if let Some(pop3) = server.addr_of(Protocol::Pop3) {
         log::info!("POP3 listening on {pop3}; reading {}", maildir.display());
     }
     if let Some(pop3s) = server.addr_of(Protocol::Pop3s) {

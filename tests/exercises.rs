@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use postie::policy::Users;
+use postie::accounts::Users;
 
 // ---------------------------------------------------------------------------------------
 // The harness: the `postie` binary with an exercise's flags
@@ -611,7 +611,10 @@ fn ex14_an_mx_host_that_is_us_by_address_and_port_is_not_tried() {
     ])
     .expect(NEEDS_DNSMASQ);
     let server = TestServer::start_with(|config| {
-        config.listen = SocketAddr::from(([127, 0, 0, 1], port));
+        config.set_listener(
+            Protocol::Smtp(Service::Smtp),
+            SocketAddr::from(([127, 0, 0, 1], port)),
+        );
         config.relay.dns_server = Some(dns.addr);
         config.relay.remote_port = port;
     });

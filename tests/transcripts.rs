@@ -58,10 +58,10 @@
 //! 1. Over TCP against a [`TestServer`]: each group of C: lines in one write, then the
 //!    S: lines read one by one and compared; after the last one the server must have
 //!    closed the connection (so no extra reply slipped through).
-//! 2. Without sockets, through `postie::connection::Connection`, with a reader that
-//!    returns ONE byte per read of the whole client input and a `Vec<u8>` as the writer;
-//!    the whole output is then compared with all S: lines in order. This is layer 3 of
-//!    DESIGN.md "Testing layers": fragmentation must not change a single reply.
+//! 2. Without sockets, through the shared `postie::wire::Conversation`, with a reader
+//!    that returns ONE byte per read of the whole client input and a `Vec<u8>` as the
+//!    writer; the whole output is then compared with all S: lines in order.
+//!    Fragmentation must not change a single reply.
 
 mod common;
 use common::*;
@@ -72,12 +72,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use postie::accept::Storage;
-use postie::config::{Config, Service};
-use postie::connection::Connection;
-use postie::policy::Users;
+use postie::accounts::Users;
 use postie::pop3;
-use postie::smtp::session::Session;
+use postie::smtp::accept::Storage;
+use postie::smtp::connection::Smtp;
+use postie::smtp::session::{Session, Settings};
+use postie::wire::{Conversation, Duplex};
 
 // ---------------------------------------------------------------------------------------
 // The transcript file
@@ -246,7 +246,7 @@ impl Transcript {
                 }
                 "service" => {
                     assert_eq!(value, "submission", "{at}: only submission");
-                    config.submission_listen = Some("127.0.0.1:0".parse().unwrap());
+                    config.set_listener(Protocol::Smtp(Service::Submission), any_port());
                 }
                 "allow_plaintext_auth" => {
                     config.allow_plaintext_auth = value.parse().expect(&at);
@@ -432,9 +432,9 @@ fn run_over_tcp(t: &Transcript) {
     let server = TestServer::start_with(|config| t.apply(config));
     t.write_messages(&server.maildir());
     let addr = if t.is_pop3() {
-        server.pop3.expect("a POP3 listener")
+        server.pop3().expect("a POP3 listener")
     } else if t.service == Service::Submission {
-        server.submission.expect("a submission listener")
+        server.submission().expect("a submission listener")
     } else {
         server.addr
     };
@@ -507,8 +507,8 @@ fn run_one_byte_at_a_time(t: &Transcript) {
     let root = dir.path().join("mail");
     let mut config = test_config(&root);
     t.apply(&mut config);
-    let config = Arc::new(config);
     let storage = Arc::new(Storage::open(&root, &config.spool, HOSTNAME).unwrap());
+    let policy = Arc::new(config.policy.clone());
     t.write_messages(&root);
     let client = "127.0.0.1:40000".parse().unwrap();
     let reader = OneByteAtATime {
@@ -516,14 +516,22 @@ fn run_one_byte_at_a_time(t: &Transcript) {
         next: 0,
     };
     let mut output = Vec::new();
+    let stream = Duplex {
+        input: reader,
+        output: &mut output,
+    };
+    let timeout = config.limits.command_timeout;
+    let conversation = Conversation::new(stream, client, timeout);
     if t.is_pop3() {
-        let (session, greeting) = pop3::session::Session::new(config.clone(), client);
-        let connection = pop3::connection::Connection::new(reader, &mut output, session, config);
-        connection.run(greeting).expect("run");
+        let settings = pop3::session::Settings::new(&config);
+        let (session, greeting) = pop3::session::Session::new(settings, policy, client);
+        let mut pop3 = pop3::connection::Pop3::new(session, config.maildir.clone());
+        conversation.run(&mut pop3, greeting).expect("run");
     } else {
-        let (session, greeting) = Session::for_service(config.clone(), client, t.service);
-        let connection = Connection::new(reader, &mut output, session, config, storage);
-        connection.run(greeting).expect("run");
+        let settings = Settings::new(&config, t.service);
+        let (session, greeting) = Session::new(settings, policy, client);
+        let mut smtp = Smtp::new(session, storage, HOSTNAME, config.limits.clone());
+        conversation.run(&mut smtp, greeting).expect("run");
     }
 
     let text = String::from_utf8(output).expect("replies are UTF-8");

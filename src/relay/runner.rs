@@ -26,15 +26,15 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::accept::Storage;
 use crate::config::Config;
-use crate::policy::Decision;
+use crate::policy::{Decision, Policy};
 use crate::relay::bounce::{bounce_message, Action as DsnAction, Bounce, FailedRecipient};
 use crate::relay::client::{deliver, Envelope as ClientEnvelope, RecipientOutcome};
 use crate::relay::dns::{DnsClient, Resolver, SystemResolver};
 use crate::relay::mx::{next_hops, Hop, RouteError};
 use crate::relay::queue::{Entry, QueuedRecipient, RecipientState};
-use crate::smtp::address::{parse_mailbox, ForwardPath};
+use crate::smtp::accept::Storage;
+use crate::smtp::address::{parse_mailbox, ForwardPath, Host};
 use crate::store::id::MessageId;
 
 /// The running relay: stop it with the flag given to [`start`].
@@ -411,7 +411,9 @@ impl Relay {
         let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
         let mailbox = parse_mailbox(to).map_err(|e| invalid(e.to_string()))?;
         // Our own notice, not a client's request: the relay networks do not apply.
-        let decision = if self.config.policy.is_local_domain(&mailbox.host) {
+        let local =
+            matches!(&mailbox.host, Host::Domain(d) if self.config.policy.is_local_domain(d));
+        let decision = if local {
             let from_ourselves: IpAddr = [127, 0, 0, 1].into();
             self.config
                 .policy

@@ -9,7 +9,7 @@ use base64::Engine;
 
 use super::tests::{code, config, connected_with, send, wire};
 use super::*;
-use crate::policy::Users;
+use crate::accounts::Users;
 
 /// A configuration with a certificate, so STARTTLS is offered.
 fn with_tls() -> Config {
@@ -51,10 +51,10 @@ fn starttls_then_the_session_starts_over() {
     let action = send(&mut s, "STARTTLS");
     assert_eq!(action, Action::StartTls(Reply::ready_to_start_tls()));
     assert_eq!(
-        action.reply().to_wire_string(),
+        action.reply().unwrap().to_wire_string(),
         "220 2.0.0 Ready to start TLS\r\n"
     );
-    s.tls_established(tls_info());
+    s.handle(Input::TlsEstablished(tls_info()));
     // RFC 3207 §4.2: back to the greeted state; the old EHLO is forgotten.
     assert_eq!(s.state(), &State::Connected);
     assert_eq!(s.security().tls, Some(tls_info()));
@@ -94,7 +94,9 @@ fn pipelined_commands_after_starttls_close_the_session() {
     let mut s = client(with_tls());
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     assert!(matches!(send(&mut s, "STARTTLS"), Action::StartTls(_)));
-    let reply = s.pipelined_after_starttls();
+    let Action::Close(reply) = s.handle(Input::PlaintextAfterTls) else {
+        panic!("commands pipelined after STARTTLS must close the connection");
+    };
     assert_eq!(reply.code(), 554);
     assert_eq!(s.state(), &State::Closed);
 }
@@ -119,7 +121,7 @@ fn logged_out() -> Session {
     let mut config = with_tls();
     config.policy.users = Some(users());
     let mut s = client(config);
-    s.tls_established(tls_info());
+    s.handle(Input::TlsEstablished(tls_info()));
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     s
 }
@@ -150,7 +152,7 @@ fn auth_is_advertised_only_over_tls_with_a_users_file() {
 
     // No users file: no passwords to check.
     let mut none = client(with_tls());
-    none.tls_established(tls_info());
+    none.handle(Input::TlsEstablished(tls_info()));
     assert!(!wire(&mut none, "EHLO c.example").contains("AUTH"));
     assert_eq!(code(&mut none, "AUTH PLAIN"), 502);
 }
@@ -224,7 +226,7 @@ fn auth_failures_cancel_and_bad_base64() {
         action,
         Action::Close(Reply::too_many_auth_failures("mx.example.test"))
     );
-    assert_eq!(action.reply().code(), 421);
+    assert_eq!(action.reply().unwrap().code(), 421);
     assert_eq!(s.state(), &State::Closed);
 }
 
@@ -258,7 +260,7 @@ fn a_logged_in_user_may_relay_anywhere() {
     config.policy.users = Some(users());
     config.policy.relay_networks.clear();
     let mut s = client(config);
-    s.tls_established(tls_info());
+    s.handle(Input::TlsEstablished(tls_info()));
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     assert_eq!(code(&mut s, "MAIL FROM:<alice@example.org>"), 250);
     assert_eq!(code(&mut s, "RCPT TO:<carol@elsewhere.example>"), 550);
@@ -275,12 +277,13 @@ fn a_logged_in_user_may_relay_anywhere() {
 fn submission() -> Session {
     let mut config = with_tls();
     config.policy.users = Some(users());
-    let (mut s, _) = Session::for_service(
-        Arc::new(config),
+    let settings = Settings::new(&config, Service::Submission);
+    let (mut s, _) = Session::new(
+        settings,
+        Arc::new(config.policy.clone()),
         "192.0.2.7:4000".parse().unwrap(),
-        Service::Submission,
     );
-    s.tls_established(tls_info());
+    s.handle(Input::TlsEstablished(tls_info()));
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     s
 }

@@ -20,9 +20,10 @@ use std::path::Path;
 use std::sync::{Condvar, Mutex};
 
 use crate::relay::queue::{Entry, QueuedRecipient, Spool, SpoolWriter};
+use crate::security::Security;
 use crate::smtp::command::Body;
 use crate::smtp::received::{received, return_path, Trace};
-use crate::smtp::session::{Destination, Envelope, Hello, Security};
+use crate::smtp::session::{Destination, Envelope, Hello};
 use crate::store::id::MessageId;
 use crate::store::maildir::{Delivery, Maildir};
 
