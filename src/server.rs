@@ -2,7 +2,7 @@
 //! storage they deliver into, and the relay that sends mail on.
 //!
 //! This is the one place that knows every protocol. It builds each listener's
-//! [`Service`](crate::wire::Service) — SMTP's three ([`SmtpService`]: plain SMTP,
+//! [`Service`] — SMTP's three ([`SmtpService`]: plain SMTP,
 //! submission, submission over implicit TLS) and POP3's two ([`Pop3Service`]) — and
 //! hands them to the shared listeners ([`crate::wire::Listeners`]), which accept, give
 //! each client a thread, keep the cap and run the shutdown. Every protocol shares the

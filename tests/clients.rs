@@ -81,7 +81,7 @@ fn files_written(server: &TestServer) -> Vec<PathBuf> {
 }
 
 /// A server for which 127.0.0.1 is not a trusted network, so it refuses to relay:
-/// `550 5.7.1` for any recipient outside its own domains (DESIGN rule 9).
+/// `550 5.7.1` for any recipient outside its own domains (ARCHITECTURE.md, *No open relay*).
 fn server_refusing_to_relay() -> TestServer {
     TestServer::start_with(|config| config.policy.relay_networks.clear())
 }

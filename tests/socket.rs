@@ -659,7 +659,8 @@ fn out_of_order_commands_get_503_then_a_transaction_works() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 13. Path tricks (DESIGN rule 8) and open-relay tricks (DESIGN rule 9)
+// 13. Path tricks and open-relay tricks (ARCHITECTURE.md: *Mailbox names are never raw
+// input*, *No open relay*)
 
 #[test]
 fn recipient_names_cannot_escape_the_maildir() {

@@ -1,5 +1,5 @@
 //! Taking responsibility for a message: where its bytes go while DATA lasts, and the
-//! moment it becomes ours (RFC 5321 §6.1, DESIGN rule 7: "250 means it is on disk").
+//! moment it becomes ours (RFC 5321 §6.1; ARCHITECTURE.md, *250 only after the fsyncs*).
 //!
 //! A message can have local recipients (their copies go into the Maildir) and remote
 //! ones (one copy goes into the outbound queue). An [`Incoming`] message writes to both

@@ -99,7 +99,7 @@ pub struct DataDecoder {
 }
 
 /// RFC 5321 §4.5.3.1.6: "The maximum total length of a text line including the
-/// <CRLF> is 1000 octets (not counting the leading dot duplicated for transparency)."
+/// `<CRLF>` is 1000 octets (not counting the leading dot duplicated for transparency)."
 pub const MAX_TEXT_LINE: usize = 1000;
 
 impl DataDecoder {

@@ -12,7 +12,7 @@
 //! and how it serves one client — usually by building its session and handing it to
 //! [`converse`], the one conversation every protocol shares.
 //!
-//! Shutdown ([`Listeners::shutdown`]): stop accepting; idle clients are woken (their
+//! Shutdown ([`Stopper::shutdown`]): stop accepting; idle clients are woken (their
 //! socket is closed for reading) and say goodbye in their protocol's words at once; a
 //! client marked busy (SMTP message text) finishes first; then [`Listeners::wait`]
 //! returns.

@@ -4,7 +4,7 @@
 //!
 //! | layer | module |
 //! |---|---|
-//! | bytes become lines (CRLF, limits, deadlines) | [`line`] |
+//! | bytes become lines (CRLF, limits, deadlines) | [`line`](mod@line) |
 //! | the socket, plain or TLS, owned in one place | [`transport`] |
 //! | the loop: a line in, the session's action out, replies flushed per batch | [`conversation`] |
 //! | listeners: accept, a thread per client, the cap, shutdown | [`listener`] |
