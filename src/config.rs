@@ -241,3 +241,29 @@ impl Config {
         self.listeners.push((protocol, addr));
     }
 }
+
+// ANCHOR: settings
+/// What a session needs to know of the configuration, and nothing more: sessions never
+/// see [`Config`] (ARCHITECTURE.md, *The session never does I/O*).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Our name in greetings and goodbyes.
+    pub hostname: String,
+    pub limits: Limits,
+    /// A certificate is loaded: STARTTLS (STLS) may be offered.
+    pub tls: bool,
+    /// `--allow-plaintext-auth`: logins without TLS, from loopback clients only.
+    pub allow_plaintext_auth: bool,
+}
+
+impl Settings {
+    pub fn new(config: &Config) -> Settings {
+        Settings {
+            hostname: config.hostname.clone(),
+            limits: config.limits.clone(),
+            tls: config.tls.is_some(),
+            allow_plaintext_auth: config.allow_plaintext_auth,
+        }
+    }
+}
+// ANCHOR_END: settings

@@ -73,10 +73,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postie::accounts::Users;
+use postie::config::Settings;
 use postie::pop3;
 use postie::smtp::accept::Storage;
 use postie::smtp::connection::Smtp;
-use postie::smtp::session::{Session, Settings};
+use postie::smtp::session::Session;
 use postie::wire::{Conversation, Duplex};
 
 // ---------------------------------------------------------------------------------------
@@ -523,13 +524,13 @@ fn run_one_byte_at_a_time(t: &Transcript) {
     let timeout = config.limits.command_timeout;
     let conversation = Conversation::new(stream, client, timeout);
     if t.is_pop3() {
-        let settings = pop3::session::Settings::new(&config);
+        let settings = Settings::new(&config);
         let (session, greeting) = pop3::session::Session::new(settings, policy, client);
         let mut pop3 = pop3::connection::Pop3::new(session, config.maildir.clone());
         conversation.run(&mut pop3, greeting).expect("run");
     } else {
-        let settings = Settings::new(&config, t.service);
-        let (session, greeting) = Session::new(settings, policy, client);
+        let settings = Settings::new(&config);
+        let (session, greeting) = Session::new(settings, t.service, policy, client);
         let mut smtp = Smtp::new(session, storage, HOSTNAME, config.limits.clone());
         conversation.run(&mut smtp, greeting).expect("run");
     }

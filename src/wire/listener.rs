@@ -50,9 +50,16 @@ pub trait Service: Send + Sync + 'static {
     /// implicit-TLS listener, where the client expects a handshake, not words.
     fn too_busy(&self) -> Vec<u8>;
     /// Serves one client, on its own thread, from the greeting to the goodbye.
-    fn serve(&self, stream: TcpStream, peer: SocketAddr, watch: Watch);
+    fn serve(&self, client: Accepted);
 }
 // ANCHOR_END: service
+
+/// A client the listener let in: its socket, its address, and its watch on shutdown.
+pub struct Accepted {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    pub watch: Watch,
+}
 
 /// What the accept loops, the client threads and a shutdown share.
 struct Shared {
@@ -272,7 +279,11 @@ fn accept(stream: TcpStream, service: &Arc<dyn Service>, shared: &Arc<Shared>) {
         .name(format!("{} {peer}", service.name()))
         .stack_size(CLIENT_STACK)
         .spawn(move || {
-            service.serve(stream, peer, watch);
+            service.serve(Accepted {
+                stream,
+                peer,
+                watch,
+            });
             leaving.clients().remove(&id);
             leaving.client_left.notify_all();
         });
@@ -305,14 +316,17 @@ pub struct TlsMode {
 /// The one conversation every protocol shares, on a client's own thread: the
 /// handshake first on an implicit-TLS listener, then the greeting, then the loop.
 pub fn converse<P: Dialogue>(
-    stream: TcpStream,
-    peer: SocketAddr,
-    watch: Watch,
-    tls: TlsMode,
+    client: Accepted,
+    tls: &TlsMode,
     line_timeout: Duration,
     mut dialogue: P,
     greeting: P::Reply,
 ) {
+    let Accepted {
+        stream,
+        peer,
+        watch,
+    } = client;
     let name = P::NAME;
     let mut transport = Transport::new(stream);
     if let (true, Some(config)) = (tls.implicit, &tls.config) {
@@ -327,7 +341,7 @@ pub fn converse<P: Dialogue>(
         }
     }
     let conversation = Conversation::new(transport, peer, line_timeout)
-        .with_tls(tls.config)
+        .with_tls(tls.config.clone())
         .watch(watch);
     match conversation.run(&mut dialogue, greeting) {
         Ok(End::Closed) => log::info!("{peer} closed ({name})"),

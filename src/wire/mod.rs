@@ -20,5 +20,5 @@ pub mod transport;
 
 pub use conversation::{Action, Conversation, Dialogue, End, Event, Render, Watch};
 pub use line::{Line, LineReader, ReadError};
-pub use listener::{converse, Listeners, Service, Stopper, TlsMode};
+pub use listener::{converse, Accepted, Listeners, Service, Stopper, TlsMode};
 pub use transport::{Duplex, Stream, Transport};
