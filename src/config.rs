@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::policy::Rules;
 use crate::relay::client::Timeouts;
+pub use crate::wire::Threads;
 
 // ANCHOR: limits
 /// The limits a session enforces.
@@ -147,6 +148,8 @@ pub struct Config {
     pub limits: Limits,
     /// Concurrent clients; the next one gets 421 4.3.2 and is closed.
     pub max_connections: usize,
+    /// How a client gets its thread: a ready one from a pool, or a new one.
+    pub threads: Threads,
     /// How mail for other domains is sent on.
     pub relay: RelayConfig,
     /// The certificate and key for STARTTLS (RFC 3207); `None`: STARTTLS is not offered.
@@ -221,6 +224,7 @@ impl Config {
             policy: Rules::default(),
             limits: Limits::default(),
             max_connections: 100,
+            threads: Threads::Pool,
             relay: RelayConfig::default(),
             tls: None,
             allow_plaintext_auth: false,
