@@ -13,7 +13,13 @@
 //!    registered as a doctest in `src/lib.rs`, so `cargo test` runs its examples;
 //! 8. every file the prose names in inline code (`src/line.rs`, `tests/transcripts/`)
 //!    exists, and every `src/file.rs:anchor` (the form Appendix A uses) names an
-//!    anchor that exists.
+//!    anchor that exists;
+//! 9. chapter numbers agree: exercise ids follow the chapter numbers mdBook gives in
+//!    SUMMARY.md, the solutions README lists every patch under its chapter, a page that
+//!    calls itself the last chapter is the last, and every transcript shows the
+//!    `# command:` that reproduces it;
+//! 10. every block quotation is RFC 5321's or RFC 5322's text, word for word (when the
+//!     texts are at hand: `$POSTIE_RFC_DIR` or `../shared/rfc`).
 //!
 //! The listings and transcripts themselves are never copied into the book: mdBook
 //! includes them when it builds, and `cargo test` replays the transcripts against the
@@ -1164,4 +1170,136 @@ fn the_summary_and_exercise_parsers_read_what_they_should() {
     );
     assert_eq!(ids_for_chapter(7, 1), ["ex07"]);
     assert_eq!(ids_for_chapter(19, 2), ["ex19a", "ex19b"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// 10. Quotations
+
+/// RFC 5321 and RFC 5322 as plain text, from `$POSTIE_RFC_DIR` or from the `shared/rfc`
+/// directory beside the repository (where the project keeps them); `None` if neither
+/// has them.
+fn rfc_texts() -> Option<Vec<(String, String)>> {
+    let dir = std::env::var_os("POSTIE_RFC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("..").join("shared").join("rfc"));
+    let mut texts = Vec::new();
+    for name in ["rfc5321.txt", "rfc5322.txt"] {
+        let text = fs::read_to_string(dir.join(name)).ok()?;
+        texts.push((name.to_string(), comparable(&without_page_breaks(&text))));
+    }
+    Some(texts)
+}
+
+/// An RFC's text without the form feeds and the running header and footer of each page
+/// (`RFC 5321   SMTP   October 2008`, `Klensin   Standards Track   [Page 41]`).
+fn without_page_breaks(text: &str) -> String {
+    text.lines()
+        .filter(|line| {
+            let line = line.trim();
+            let footer = line.ends_with(']') && line.contains("[Page ");
+            let header = line.starts_with("RFC ") && line.contains("  ") && {
+                let year = line.rsplit(' ').next().unwrap_or("");
+                year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit())
+            };
+            !footer && !header
+        })
+        .map(|line| line.trim_start_matches('\u{c}'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Text as it reads: Markdown escapes (`\<`) removed, white space collapsed to single
+/// spaces, and a word broken at a hyphen across two lines (`EHLO-` / `style`) joined.
+fn comparable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut space = false;
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek().is_some_and(|n| n.is_ascii_punctuation()) {
+            continue;
+        }
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if space && !(out.ends_with('-') && out[..out.len() - 1].ends_with(char::is_alphanumeric)) {
+            out.push(' ');
+        }
+        space = false;
+        out.push(c);
+    }
+    out
+}
+
+/// The block quotations of a page (`> ` lines outside code blocks), with their first
+/// line, as they read.
+fn block_quotes(text: &str) -> Vec<(usize, String)> {
+    let (_, prose) = fences_and_prose(text);
+    let mut quotes = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (n, (raw, blanked)) in text.lines().zip(prose.lines()).enumerate() {
+        let in_code = blanked.is_empty() && !raw.is_empty();
+        match raw.trim_start().strip_prefix('>').filter(|_| !in_code) {
+            Some(rest) => {
+                let quote = current.get_or_insert_with(|| (n + 1, String::new()));
+                quote.1.push_str(rest);
+                quote.1.push('\n');
+            }
+            None => quotes.extend(current.take()),
+        }
+    }
+    quotes.extend(current);
+    quotes
+        .into_iter()
+        .map(|(line, quote)| (line, comparable(&quote)))
+        .collect()
+}
+
+/// Every block quotation in the book is RFC 5321's or RFC 5322's text, word for word
+/// (white space and line breaks aside). Words from other RFCs are quoted inline, with
+/// the RFC named, since the project keeps only these two texts. Without the texts
+/// (`POSTIE_RFC_DIR`, or `../shared/rfc`) the test says so and checks nothing.
+#[test]
+fn block_quotations_are_the_rfc_word_for_word() {
+    let Some(rfcs) = rfc_texts() else {
+        eprintln!(
+            "block quotations not checked: no rfc5321.txt and rfc5322.txt in \
+             $POSTIE_RFC_DIR or ../shared/rfc"
+        );
+        return;
+    };
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for page in pages() {
+        for (line, quote) in block_quotes(&read(&page)) {
+            checked += 1;
+            if !rfcs.iter().any(|(_, text)| text.contains(&quote)) {
+                problems.push(format!(
+                    "{}:{line}: not in RFC 5321 or RFC 5322 as written: {:?}",
+                    shown(&page),
+                    quote.chars().take(100).collect::<String>()
+                ));
+            }
+        }
+    }
+    assert!(checked > 0, "no block quotation in the whole book?");
+    assert_no_problems("block quotations in book/src", problems);
+}
+
+#[test]
+fn quotations_are_compared_as_they_read() {
+    assert_eq!(
+        comparable("the extended EHLO-\n   style response, \\<CRLF>  and\nmore"),
+        "the extended EHLO-style response, <CRLF> and more"
+    );
+    assert_eq!(comparable("a - b"), "a - b");
+    let page = "> one\n> two\n\ntext\n```text\n> not a quote\n```\n>three\n";
+    assert_eq!(
+        block_quotes(page),
+        [(1, "one two".to_string()), (8, "three".to_string())]
+    );
+    let rfc = "Klensin                     Standards Track                    [Page 41]\n\
+               \u{c}\nRFC 5321                          SMTP                      October 2008\n\
+               text";
+    assert_eq!(without_page_breaks(rfc).trim(), "text");
 }
