@@ -251,8 +251,9 @@ impl Config {
 /// see [`Config`] (ARCHITECTURE.md, *The session never does I/O*).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Our name in greetings and goodbyes.
-    pub hostname: String,
+    /// Our name in greetings and goodbyes (shared, so a session can hold it cheaply
+    /// while its state changes).
+    pub hostname: Arc<str>,
     pub limits: Limits,
     /// A certificate is loaded: STARTTLS (STLS) may be offered.
     pub tls: bool,
@@ -263,7 +264,7 @@ pub struct Settings {
 impl Settings {
     pub fn new(config: &Config) -> Settings {
         Settings {
-            hostname: config.hostname.clone(),
+            hostname: config.hostname.as_str().into(),
             limits: config.limits.clone(),
             tls: config.tls.is_some(),
             allow_plaintext_auth: config.allow_plaintext_auth,
