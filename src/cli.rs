@@ -164,6 +164,8 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Grade any SMTP server at HOST:PORT against RFC 5321, chapter by chapter.
+    Check(crate::check::CheckArgs),
 }
 
 /// `postie user ...`
