@@ -54,6 +54,8 @@ fn vanished_client(ctx: &mut Ctx) -> Checked {
     need(&conn.cmd("DATA")?, &[354], "DATA")?;
     conn.send(&ctx.message(&ctx.token, "Half a message."))?;
     conn.vanish();
+    // Give the server a moment to notice, as the next real client would.
+    std::thread::sleep(ctx.settings.quiet);
     let mut next = match ctx.connect() {
         Ok(next) => next,
         Err(_) => return fail("after a client vanished mid-DATA, the next could not connect"),
