@@ -73,6 +73,7 @@ def serve(conn, maildir):
             # flaw 4: no check that MAIL came first; flaw 7: any domain
             recipients.append(arg)
             send("250 OK")
+        # ANCHOR: data
         elif verb == "DATA":
             if sender is None or not recipients:
                 send("503 Need MAIL and RCPT first")
@@ -89,6 +90,7 @@ def serve(conn, maildir):
             store(maildir, sender, data)
             sender, recipients = None, []
             send("250 OK: stored")
+        # ANCHOR_END: data
         elif verb == "RSET":
             if arg:
                 send("501 Syntax: RSET")

@@ -143,6 +143,34 @@ fn every_check_has_a_server_that_breaks_it() {
 }
 
 #[test]
+fn the_book_names_every_check() {
+    let page = std::fs::read_to_string(repo().join("book/src/appendix-grading.md")).unwrap();
+    let missing: Vec<&str> = check::checks::all()
+        .map(|c| c.id)
+        .filter(|id| !page.contains(&format!("`{id}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "book/src/appendix-grading.md does not list {missing:?}"
+    );
+    let counts: Vec<String> = check::CHECKS
+        .iter()
+        .map(|stage| stage.len().to_string())
+        .collect();
+    let total = check::checks::all().count();
+    let sentence = format!(
+        "That is {total} checks: {}",
+        counts[..counts.len() - 1].join(", ")
+    );
+    let flat = page.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(&sentence),
+        "the appendix should say: {sentence} and {}",
+        counts[counts.len() - 1]
+    );
+}
+
+#[test]
 fn every_check_passes_against_a_server_that_keeps_every_rule() {
     let report = against_fake(Break::Nothing, None);
     let not_passed: Vec<String> = report
