@@ -165,6 +165,7 @@ pub enum Command {
         action: UserAction,
     },
     /// Grade any SMTP server at HOST:PORT against RFC 5321, chapter by chapter.
+    #[command(long_about = crate::check::options::LONG_ABOUT)]
     Check(crate::check::CheckArgs),
 }
 

@@ -271,10 +271,15 @@ fn a_hostile_server_never_crashes_the_grader() {
         for (n, stream) in listener.incoming().enumerate() {
             let Ok(mut stream) = stream else { continue };
             std::thread::spawn(move || {
-                let junk: &[u8] = match n % 3 {
+                let junk: &[u8] = match n % 4 {
                     0 => b"\xff\xfe not smtp at all\r\n",
                     1 => b"220-fine\r\n220-",
-                    _ => b"220 ok\r\n",
+                    2 => b"220 ok\r\n",
+                    _ => {
+                        // A reply that never ends.
+                        while stream.write_all(b"220-more\r\n").is_ok() {}
+                        return;
+                    }
                 };
                 let _ = stream.write_all(junk);
                 let mut buf = [0u8; 1024];

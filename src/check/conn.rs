@@ -17,6 +17,12 @@ use super::reply::{is_last_line, parse_code, Reply};
 /// for servers that break that rule in small ways.
 pub const MAX_LINE: usize = 64 * 1024;
 
+/// More lines than any real reply has (an EHLO reply lists a dozen extensions).
+pub const MAX_REPLY_LINES: usize = 1000;
+
+/// More replies than any check waits for when it counts them.
+pub const MAX_REPLIES: usize = 100;
+
 /// The most octets kept per transcript entry; the rest is counted, not stored.
 const MAX_KEPT: usize = 16 * 1024;
 
@@ -55,6 +61,8 @@ pub enum ConnError {
     /// A line that cannot start a reply (no three-digit code).
     NotAReply(Vec<u8>),
     TooLong,
+    /// A multiline reply that does not end.
+    Endless,
     Io(String),
 }
 
@@ -72,6 +80,7 @@ impl std::fmt::Display for ConnError {
                 )
             }
             ConnError::TooLong => write!(f, "a reply line longer than {MAX_LINE} octets"),
+            ConnError::Endless => write!(f, "a reply of more than {MAX_REPLY_LINES} lines"),
             ConnError::Io(e) => write!(f, "{e}"),
         }
     }
@@ -164,6 +173,9 @@ impl Conn {
             };
             let last = is_last_line(&line);
             lines.push(line);
+            if lines.len() > MAX_REPLY_LINES {
+                return Err(ConnError::Endless);
+            }
             if last {
                 return Ok(Reply { code, lines });
             }
@@ -174,13 +186,15 @@ impl Conn {
     /// connection): how a check counts replies that should never have been sent.
     pub fn replies_until_quiet(&mut self, quiet: Duration) -> Result<Vec<Reply>, ConnError> {
         let mut replies = Vec::new();
-        loop {
+        // A server that never stops answering is bounded too.
+        while replies.len() < MAX_REPLIES {
             match self.reply_within(quiet) {
                 Ok(reply) => replies.push(reply),
                 Err(ConnError::Timeout(_)) | Err(ConnError::Closed) => return Ok(replies),
                 Err(e) => return Err(e),
             }
         }
+        Ok(replies)
     }
 
     /// Did the server close the connection within `limit`? Anything it sends first is

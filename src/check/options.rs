@@ -24,18 +24,24 @@ pub enum Format {
 }
 
 // ANCHOR: args
-/// Grade any SMTP server against RFC 5321, chapter by chapter of the postie book.
-///
-/// Connects to HOST:PORT and runs the checks of stages 1 to 12 (the book's chapters,
-/// from Listening to Keeping it safe). Each check names its RFC section and whether
-/// that section says MUST or SHOULD; a failure shows the exact bytes sent and
-/// received. Exit status: 0 when every MUST holds, 1 when one does not, 2 when the
-/// server cannot be reached or a flag is wrong.
+/// What `postie check --help` says first.
+pub const LONG_ABOUT: &str = "\
+Grade any SMTP server against RFC 5321, chapter by chapter of the postie book.
+
+Connects to HOST:PORT and runs the checks of stages 1 to 12 (the book's chapters, from \
+Listening to Keeping it safe). Each check names its RFC section and whether that section \
+says MUST or SHOULD; a failure shows the exact bytes sent and received. Checks that must \
+see what the server stored need --maildir or --mbox; without them they are \"not checked\".
+
+Exit status: 0 when every MUST holds, 1 when one does not, 2 when the server cannot be \
+reached or a flag is wrong.";
+
+/// The flags of `postie check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
-    /// The server to grade, e.g. 127.0.0.1:2525.
+    /// The server to grade, e.g. 127.0.0.1:2525 (needed unless --list).
     #[arg(value_name = "HOST:PORT")]
-    pub target: String,
+    pub target: Option<String>,
 
     /// Run the checks of stages 1 to N only (one stage per chapter; see the book's
     /// appendix "Grading a server").
@@ -100,17 +106,15 @@ pub struct CheckArgs {
 impl CheckArgs {
     /// Checks the flags and resolves HOST:PORT.
     pub fn settings(&self) -> Result<Settings, String> {
-        let target = self
+        let name = self
             .target
+            .as_deref()
+            .ok_or("which server? Give HOST:PORT, e.g. 127.0.0.1:2525")?;
+        let target = name
             .to_socket_addrs()
-            .map_err(|e| {
-                format!(
-                    "{}: {e} (write HOST:PORT, e.g. 127.0.0.1:2525)",
-                    self.target
-                )
-            })?
+            .map_err(|e| format!("{name}: {e} (write HOST:PORT, e.g. 127.0.0.1:2525)"))?
             .next()
-            .ok_or_else(|| format!("{}: no address", self.target))?;
+            .ok_or_else(|| format!("{name}: no address"))?;
         if let Some(id) = self
             .only
             .iter()
@@ -122,7 +126,7 @@ impl CheckArgs {
             return Err("--timeout and --quiet-ms must be at least 1".into());
         }
         let mut settings = Settings::new(target);
-        settings.target_name = self.target.clone();
+        settings.target_name = name.to_string();
         settings.helo = self.helo.clone();
         settings.from = self.from.clone();
         settings.to = self.to.clone();
@@ -147,8 +151,11 @@ impl CheckArgs {
 /// `postie check ...`: run, print, and say with the exit status whether every MUST holds.
 pub fn main(args: &CheckArgs) -> ExitCode {
     if args.list {
+        let mut stdout = std::io::stdout().lock();
         for c in checks::all() {
-            println!(
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = writeln!(
+                stdout,
                 "{:<32} stage {:>2}  {:<6}  {:<34} {}",
                 c.id,
                 c.stage,
@@ -190,5 +197,49 @@ pub fn main(args: &CheckArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: super::CheckArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<super::CheckArgs, String> {
+        Wrapper::try_parse_from(std::iter::once("check").chain(args.iter().copied()))
+            .map(|w| w.args)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn flags_become_settings() {
+        let args = parse(&[
+            "127.0.0.1:2525",
+            "--stage",
+            "8",
+            "--only",
+            "data.end",
+            "--mbox",
+            "/tmp/m",
+        ])
+        .unwrap();
+        let s = args.settings().unwrap();
+        assert_eq!((s.stage, s.only.len(), s.target.port()), (8, 1, 2525));
+        assert!(matches!(s.store, Some(super::Store::Mbox(_))));
+        assert!(
+            parse(&["--list"]).is_ok(),
+            "--list needs no HOST:PORT: {:?}",
+            parse(&["--list"])
+        );
+        assert!(parse(&[]).unwrap().settings().is_err());
+        assert!(parse(&["127.0.0.1:25", "--stage", "13"]).is_err());
+        assert!(parse(&["127.0.0.1:25", "--maildir", "a", "--mbox", "b"]).is_err());
+        let bad = parse(&["127.0.0.1:25", "--only", "no.such"]).unwrap();
+        assert!(bad.settings().unwrap_err().contains("no such check"));
     }
 }
