@@ -30,23 +30,23 @@ use postie::check::{self, Outcome, Report, Settings};
 /// Short waits: no test waits for a real timeout.
 fn quick(addr: SocketAddr) -> Settings {
     let mut s = Settings::new(addr);
-    s.reply_timeout = Duration::from_secs(3);
+    s.reply_timeout = Duration::from_secs(8);
     s.quiet = Duration::from_millis(250);
     s.idle = Duration::from_secs(1);
-    s.store_wait = Duration::from_secs(3);
+    s.store_wait = Duration::from_secs(10);
     s
 }
 
 /// The same waits as flags of `postie check`.
 const QUICK_FLAGS: &[&str] = &[
     "--timeout",
-    "3",
+    "8",
     "--quiet-ms",
     "250",
     "--idle",
     "1",
     "--store-wait",
-    "3",
+    "10",
 ];
 
 // ---------------------------------------------------------------------------------------

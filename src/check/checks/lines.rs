@@ -37,17 +37,21 @@ pub const CHECKS: &[Check] = &[
 // ANCHOR: bare_lf
 fn bare_lf(ctx: &mut Ctx) -> Checked {
     let (mut conn, _) = ctx.session()?;
-    conn.send(b"NOOP\n")?;
-    // Silence is right (the line has not ended), and so is a refusal; a 250 means the
-    // server took LF for a line ending.
-    let replies = conn.replies_until_quiet(ctx.settings.quiet)?;
-    match replies.iter().find(|r| r.is_positive()) {
-        Some(r) => fail(format!(
-            "\"NOOP<LF>\" got {}: a bare LF ended the command line",
-            r.code
-        )),
-        None => Ok(()),
+    // Two NOOPs in one write, the first ended by a bare LF. A server that reads lines
+    // as RFC 5321 says sees one line, "NOOP<LF>NOOP", and gives one reply (or refuses
+    // the bare LF, then answers the NOOP). Two replies, the first a success, mean the
+    // LF ended a command line.
+    conn.send(b"NOOP\nNOOP\r\n")?;
+    let first = conn.reply()?;
+    let more = conn.replies_until_quiet(ctx.settings.quiet)?;
+    if first.is_positive() && !more.is_empty() {
+        return fail(format!(
+            "\"NOOP<LF>NOOP<CRLF>\" got {} replies, the first {}: a bare LF ended the command line",
+            more.len() + 1,
+            first.code
+        ));
     }
+    Ok(())
 }
 // ANCHOR_END: bare_lf
 

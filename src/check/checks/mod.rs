@@ -265,6 +265,14 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The stored messages containing `token`, now.
+    pub fn stored_now(&self, token: &str) -> Result<Vec<Vec<u8>>, Verdict> {
+        let store = self.store()?;
+        store
+            .messages_with(token.as_bytes())
+            .map_err(|e| Verdict::NotChecked(format!("cannot read {}: {e}", store.describe())))
+    }
+
     /// The stored messages containing `token`, once at least one has appeared (and a
     /// moment later, to catch a duplicate); empty if none arrived in time.
     pub fn wait_stored(&self, token: &str) -> Result<Vec<Vec<u8>>, Verdict> {
