@@ -2,7 +2,8 @@
 //!
 //! 1. every check fails against a fake server that breaks exactly its rule, and every
 //!    check passes against the fake that keeps them all (tests/check/fake.rs);
-//! 2. the whole run passes against postie;
+//! 2. the whole run passes against postie, and the stored-mail checks read an mbox as
+//!    well as a Maildir;
 //! 3. against Postfix's real smtpd, aiosmtpd and the deliberately flawed example
 //!    server (examples/flawed_smtp.py), the outcomes are those the book's appendix
 //!    "Grading a server" shows: it includes the same files this test reads,
@@ -258,6 +259,32 @@ fn stage_only_and_skip_slow_choose_the_checks() {
         assert_eq!(r.outcome, Outcome::NotChecked, "{}", r.check.id);
         assert!(r.detail.contains("--maildir"), "{}", r.detail);
     }
+}
+
+#[test]
+fn the_stored_mail_checks_read_an_mbox_too() {
+    let ids = [
+        "data.dot-stuffing",
+        "store.once",
+        "store.received",
+        "store.return-path",
+        "store.vanished",
+    ];
+    let server = Fake::start_mbox(Break::Nothing);
+    let mut settings = quick(server.addr);
+    settings.store = Some(check::store::Store::Mbox(server.mbox.clone()));
+    settings.only = ids.iter().map(|id| id.to_string()).collect();
+    let report = check::run(&settings);
+    assert_eq!(report.results.len(), ids.len());
+    for r in &report.results {
+        assert_eq!(r.outcome, Outcome::Pass, "{}: {}", r.check.id, r.detail);
+    }
+    // And a server that stores twice is caught in an mbox as in a Maildir.
+    let server = Fake::start_mbox(Break::StoresTwice);
+    settings.target = server.addr;
+    settings.store = Some(check::store::Store::Mbox(server.mbox.clone()));
+    settings.only = vec!["store.once".into()];
+    assert_eq!(check::run(&settings).results[0].outcome, Outcome::Fail);
 }
 
 #[test]

@@ -72,6 +72,8 @@ pub const SIZE_LIMIT: u64 = 1_000_000;
 pub struct Fake {
     pub addr: SocketAddr,
     pub maildir: PathBuf,
+    /// Where mail goes instead, when started with [`Fake::start_mbox`].
+    pub mbox: PathBuf,
     _dir: tempfile::TempDir,
     stop: Arc<AtomicBool>,
 }
@@ -86,12 +88,22 @@ impl Drop for Fake {
 struct Shared {
     rule: Break,
     maildir: PathBuf,
+    mbox: Option<PathBuf>,
     stop: Arc<AtomicBool>,
     counter: AtomicUsize,
 }
 
 impl Fake {
     pub fn start(rule: Break) -> Fake {
+        Fake::start_in(rule, false)
+    }
+
+    /// Stores mail in one mbox file instead of a Maildir.
+    pub fn start_mbox(rule: Break) -> Fake {
+        Fake::start_in(rule, true)
+    }
+
+    fn start_in(rule: Break, mbox: bool) -> Fake {
         let dir = tempfile::tempdir().expect("temp dir");
         let maildir = dir.path().join("mail");
         for sub in ["tmp", "new", "cur"] {
@@ -100,9 +112,11 @@ impl Fake {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
+        let mbox_path = dir.path().join("mbox");
         let shared = Arc::new(Shared {
             rule,
             maildir: maildir.clone(),
+            mbox: mbox.then(|| mbox_path.clone()),
             stop: stop.clone(),
             counter: AtomicUsize::new(0),
         });
@@ -123,6 +137,7 @@ impl Fake {
         Fake {
             addr,
             maildir,
+            mbox: mbox_path,
             _dir: dir,
             stop,
         }
@@ -496,6 +511,24 @@ impl Session<'_> {
             );
         }
         file.extend_from_slice(message);
+        if let Some(mbox) = &self.shared.mbox {
+            // mboxrd: a separator line, the message with "From " lines quoted, a blank line.
+            let mut entry = b"From grader@example.org Sat Dec  5 12:00:00 2026\n".to_vec();
+            for line in file.split_inclusive(|&b| b == b'\n') {
+                if line.starts_with(b"From ") {
+                    entry.push(b'>');
+                }
+                entry.extend_from_slice(line);
+            }
+            entry.extend_from_slice(b"\n");
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(mbox)
+                .unwrap();
+            let _ = f.write_all(&entry);
+            return;
+        }
         let n = self.shared.counter.fetch_add(1, Ordering::SeqCst);
         let tmp: &Path = &self.shared.maildir.join("tmp").join(n.to_string());
         let _ = std::fs::write(tmp, &file);
