@@ -24,11 +24,13 @@
 //! | the outbound queue, MX lookup, the client, bounces | [`relay`] |
 //! | flags and limits | [`config`], [`cli`] |
 //! | reading the mail back: POP3 on the same Maildir | [`pop3`] |
+//! | grading any SMTP server, chapter by chapter (`postie check`) | [`check`] |
 // ANCHOR_END: map
 
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod date;
