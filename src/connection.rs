@@ -226,7 +226,7 @@ impl<R: Read, W: Write> Connection<R, W> {
     /// an `Incoming` dropped without `commit` leaves nothing behind.
     fn end_of_data(&mut self, outcome: Result<u64, Refusal>, message: Incoming) -> Action {
         let result = match outcome {
-            Ok(_size) => match message.commit(&self.storage) {
+            Ok(_size) => match message.commit() {
                 Ok(id) => MessageOutcome::Stored { id: id.to_string() },
                 Err(kind) => MessageOutcome::NotStored(kind),
             },

@@ -13,15 +13,15 @@
 //! | AUTH PLAIN and LOGIN: base64 answers, masked in the trace | [`smtp::auth`] |
 //! | one line becomes a command | [`smtp::command`] |
 //! | paths, mailboxes, domains | [`smtp::address`] |
-//! | every reply, with its code and enhanced status code | [`smtp::reply`] |
+//! | every reply, with its code and enhanced status code | [`smtp::reply`], [`status`] |
 //! | message text: the lone dot, dot-stuffing, smuggling defence | [`smtp::data`] |
 //! | who we accept mail for; no open relay | [`policy`] |
 //! | passwords: Argon2id hashes in the users file | [`accounts`] |
 //! | Received: and Return-Path: trace headers | [`smtp::received`] |
-//! | "250" only once it is on disk: Maildir and queue | [`accept`], [`store::maildir`], [`store::mailbox`], [`store::id`] |
-//! | the outbound queue, MX lookup, the client, bounces | [`relay`] |
+//! | "250" only once it is on disk: Maildir and queue | [`accept`], [`store`] |
+//! | the outbound queue's schedule, MX lookup, the client, bounces | [`relay`] |
 //! | flags and limits | [`config`], [`cli`] |
-//! | reading the mail back: POP3 on the same Maildir | [`pop3`] |
+//! | reading the mail back: POP3 on the same Maildir ([`store::folder`]) | [`pop3`] |
 // ANCHOR_END: map
 
 pub mod accept;
@@ -35,6 +35,7 @@ pub mod pop3;
 pub mod relay;
 pub mod server;
 pub mod smtp;
+pub mod status;
 pub mod store;
 pub mod tls;
 

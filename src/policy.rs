@@ -216,6 +216,12 @@ impl Policy {
             ForwardPath::Mailbox(_) if self.may_relay(client) => return Decision::Relay,
             ForwardPath::Mailbox(_) => return Decision::RelayDenied,
         };
+        self.local_mailbox(local_part, domain)
+    }
+
+    /// The mailbox of `local_part` at one of our domains, whoever sends to it: a
+    /// client, or postie itself with a bounce (RFC 5321 §6.1).
+    pub fn local_mailbox(&self, local_part: &str, domain: &str) -> Decision {
         let mailbox = match mailbox_name(local_part) {
             Ok(name) => name,
             Err(e) => return Decision::BadMailboxName(e),

@@ -140,7 +140,7 @@ impl ShutdownHandle {
             }
         }
         // Wake the relay's scheduler, and each accept loop with a connection of our own.
-        self.storage.notify_queued();
+        self.storage.spool.bell().ring();
         for wake in &self.wake {
             let _ = TcpStream::connect_timeout(wake, Duration::from_secs(1));
         }

@@ -38,6 +38,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use crate::line::{LineReader, ReadError};
+use crate::status::Status;
 use crate::TRACE;
 
 /// The longest reply line we read. RFC 5321 §4.5.3.1.5 says 512 octets, but §4.5.3.1
@@ -66,20 +67,9 @@ pub struct ServerReply {
 
 impl ServerReply {
     /// The RFC 3463 enhanced status code at the start of the first line's text, if any:
-    /// `"5.1.1"`.
-    pub fn enhanced(&self) -> Option<String> {
-        let first_word = self.lines.first()?.split(' ').next()?;
-        let parts: Vec<&str> = first_word.split('.').collect();
-        let digits = |s: &str| (1..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
-        // RFC 3463 §2: class "." subject "." detail; class is 2, 4 or 5; 1 to 3 digits each.
-        match parts[..] {
-            [class, subject, detail]
-                if matches!(class, "2" | "4" | "5") && digits(subject) && digits(detail) =>
-            {
-                Some(first_word.to_string())
-            }
-            _ => None,
-        }
+    /// `5.1.1`. Text that is not a valid code (RFC 3463 §2) is not one.
+    pub fn enhanced(&self) -> Option<Status> {
+        self.lines.first()?.split(' ').next()?.parse().ok()
     }
 
     /// One line for logs and DSNs: `550 5.1.1 <bob@b.test>: no such user` (the lines of
