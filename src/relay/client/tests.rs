@@ -186,6 +186,8 @@ fn enhanced_codes_and_summaries() {
         "5.1000.1 x",
         "5.a.1 x",
         "55.1.1 x",
+        // RFC 3463 §2: no leading zeros.
+        "5.01.1 x",
     ] {
         assert_eq!(reply(550, text).enhanced(), None, "{text:?}");
     }
@@ -928,27 +930,27 @@ fn the_trace_shows_every_line_and_every_transition() {
     let trace = CAPTURED.with(|c| c.take());
     let expected = [
         "relay S: 220 mx.b.test ESMTP",
-        "mx.b.test: Greeting -> Ehlo",
+        "mx.b.test: Greeting -> Ehlo (RFC 5321 §4.1.1.1)",
         "relay C: EHLO client.a.test",
         "relay S: 250 mx",
-        "mx.b.test: Ehlo -> Mail",
+        "mx.b.test: Ehlo -> Mail (RFC 5321 §4.1.1.2)",
         "relay C: MAIL FROM:<alice@a.test>",
         "relay S: 250 ok",
-        "mx.b.test: Mail -> Rcpt(0)",
+        "mx.b.test: Mail -> Rcpt(0) (RFC 5321 §4.1.1.3)",
         "relay C: RCPT TO:<bob@b.test>",
         "relay S: 250 ok",
-        "mx.b.test: Rcpt(0) -> Data",
+        "mx.b.test: Rcpt(0) -> Data (RFC 5321 §4.1.1.4)",
         "relay C: DATA",
         "relay S: 354 go",
-        "mx.b.test: Data -> Body",
+        "mx.b.test: Data -> Body (RFC 5321 §4.1.1.4)",
         "relay C: (22 octets of message text)",
         "relay C: .",
-        "mx.b.test: Body -> Dot",
+        "mx.b.test: Body -> Dot (RFC 5321 §4.2.5)",
         "relay S: 250 queued",
-        "mx.b.test: Dot -> Quit",
+        "mx.b.test: Dot -> Quit (RFC 5321 §4.1.1.10)",
         "relay C: QUIT",
         "relay S: 221 bye",
-        "mx.b.test: Quit -> Done",
+        "mx.b.test: Quit -> Done (RFC 5321 §4.1.1.10)",
     ];
     assert_eq!(trace, expected);
 }
