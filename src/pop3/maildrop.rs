@@ -277,14 +277,14 @@ mod tests {
     fn flags_and_unique_ids() {
         // RETR's flag: `S` added in ASCII order, the other letters kept.
         let root = tempfile::tempdir().unwrap();
-        deliver(root.path(), "erin", "new", "1.M1P1Q1.h", b"x");
-        deliver(root.path(), "erin", "cur", "2.M1P1Q2.h:2,RF", b"y");
-        deliver(root.path(), "erin", "cur", "3.M1P1Q3.h:2,S", b"z");
-        let mut drop = Maildrop::open(root.path(), &mailbox("erin")).unwrap();
+        deliver(root.path(), "grace", "new", "1.M1P1Q1.h", b"x");
+        deliver(root.path(), "grace", "cur", "2.M1P1Q2.h:2,RF", b"y");
+        deliver(root.path(), "grace", "cur", "3.M1P1Q3.h:2,S", b"z");
+        let mut drop = Maildrop::open(root.path(), &mailbox("grace")).unwrap();
         for index in 0..3 {
             drop.mark_seen(index).unwrap();
         }
-        let cur = root.path().join("localhost/erin/cur");
+        let cur = root.path().join("localhost/grace/cur");
         for name in ["1.M1P1Q1.h:2,S", "2.M1P1Q2.h:2,FRS", "3.M1P1Q3.h:2,S"] {
             assert!(cur.join(name).is_file(), "{name}");
         }
