@@ -190,30 +190,14 @@ fn unique_id(base: &str) -> String {
 mod tests {
     use super::*;
     use crate::store::flags::split_name;
-    use crate::store::mailbox::{domain_name, mailbox_name};
-    use std::fs;
-
-    fn mailbox(user: &str) -> MailboxPath {
-        MailboxPath {
-            domain: domain_name("localhost").unwrap(),
-            mailbox: mailbox_name(user).unwrap(),
-        }
-    }
-
-    fn deliver(root: &Path, user: &str, sub: &str, name: &str, text: &[u8]) -> PathBuf {
-        let dir = root.join("localhost").join(user).join(sub);
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
-        fs::write(&path, text).unwrap();
-        path
-    }
+    use crate::store::testing::{mailbox, put};
 
     #[test]
     fn snapshot_of_new_and_cur_oldest_first() {
         let root = tempfile::tempdir().unwrap();
-        deliver(root.path(), "alice", "new", "200.M1P1Q2.h", b"two\r\n");
-        deliver(root.path(), "alice", "cur", "100.M1P1Q1.h:2,S", b"one\n");
-        deliver(root.path(), "alice", "new", ".hidden", b"x");
+        put(root.path(), "alice", "new", "200.M1P1Q2.h", b"two\r\n");
+        put(root.path(), "alice", "cur", "100.M1P1Q1.h:2,S", b"one\n");
+        put(root.path(), "alice", "new", ".hidden", b"x");
         let drop = Maildrop::open(root.path(), &mailbox("alice")).unwrap();
         assert_eq!(
             drop.entries(),
@@ -229,7 +213,7 @@ mod tests {
             ]
         );
         // Mail arriving later is not in this session's snapshot.
-        deliver(root.path(), "alice", "new", "300.M1P1Q3.h", b"three\r\n");
+        put(root.path(), "alice", "new", "300.M1P1Q3.h", b"three\r\n");
         assert_eq!(drop.entries().len(), 2);
     }
 
@@ -257,8 +241,8 @@ mod tests {
     #[test]
     fn retr_marks_seen_and_remove_removes() {
         let root = tempfile::tempdir().unwrap();
-        let new = deliver(root.path(), "dave", "new", "1.M1P1Q1.h", b"a\r\n");
-        deliver(root.path(), "dave", "cur", "2.M1P1Q2.h:2,F", b"b\r\n");
+        let new = put(root.path(), "dave", "new", "1.M1P1Q1.h", b"a\r\n");
+        put(root.path(), "dave", "cur", "2.M1P1Q2.h:2,F", b"b\r\n");
         let mut drop = Maildrop::open(root.path(), &mailbox("dave")).unwrap();
         drop.mark_seen(0).unwrap();
         drop.mark_seen(1).unwrap();
@@ -277,9 +261,9 @@ mod tests {
     fn flags_and_unique_ids() {
         // RETR's flag: `S` added in ASCII order, the other letters kept.
         let root = tempfile::tempdir().unwrap();
-        deliver(root.path(), "grace", "new", "1.M1P1Q1.h", b"x");
-        deliver(root.path(), "grace", "cur", "2.M1P1Q2.h:2,RF", b"y");
-        deliver(root.path(), "grace", "cur", "3.M1P1Q3.h:2,S", b"z");
+        put(root.path(), "grace", "new", "1.M1P1Q1.h", b"x");
+        put(root.path(), "grace", "cur", "2.M1P1Q2.h:2,RF", b"y");
+        put(root.path(), "grace", "cur", "3.M1P1Q3.h:2,S", b"z");
         let mut drop = Maildrop::open(root.path(), &mailbox("grace")).unwrap();
         for index in 0..3 {
             drop.mark_seen(index).unwrap();

@@ -36,6 +36,10 @@
 //!
 //! A production server would hand the message to a local delivery agent
 //! (LMTP, Dovecot's `deliver`) and map recipients through a user database.
+//!
+//! Steps 1 and 3 are [`crate::store::durable`]'s, which the queue uses too. After
+//! each delivery the Maildir rings its [`Bell`]; reading the mailboxes back is
+//! [`crate::store::folder`]'s job.
 
 use crate::store::bell::Bell;
 use crate::store::durable::{sync_dir, TmpFile};

@@ -25,6 +25,8 @@ pub mod id;
 pub mod mailbox;
 pub mod maildir;
 pub mod spool;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::io::{self, Write};
 use std::path::Path;
