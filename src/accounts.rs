@@ -1,4 +1,5 @@
-//! Passwords: how the users file stores them and how AUTH and POP3 check them.
+//! Accounts: the users file, read and written in this one place, and how its
+//! passwords are stored and checked (SMTP AUTH, POP3, and every login to come).
 //!
 //! A password is never stored, only an Argon2id hash of it (RFC 9106), written as a
 //! PHC string such as `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. The string
@@ -12,6 +13,8 @@
 //! Left out: changing the cost parameters of existing hashes (rehash on login), and
 //! account lockout across connections (each session counts its own failures).
 
+use std::collections::HashMap;
+use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -21,6 +24,79 @@ use std::sync::OnceLock;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+
+use crate::smtp::address::parse_mailbox;
+
+/// The accounts listed in a `--users` file: one address per line, `#` starts a comment.
+/// An address may be followed by its password hash (`postie user add` writes it); only
+/// users with a hash can log in (SMTP AUTH, POP3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Users(HashMap<String, Account>);
+
+/// What the users file says about one address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Account {
+    /// An Argon2id PHC string (see `accounts.rs`), or `None`: mail only, no login.
+    pub password_hash: Option<String>,
+}
+
+impl Users {
+    pub fn load(path: &Path) -> Result<Users, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read users file {}: {e}", path.display()))?;
+        Users::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Users, String> {
+        let mut users = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let at = |e: &dyn fmt::Display| format!("line {}: {e}", n + 1);
+            let mut fields = line.split_whitespace();
+            let address = fields.next().unwrap_or_default();
+            let mailbox = parse_mailbox(address).map_err(|e| at(&e))?;
+            let mut account = Account::default();
+            for field in fields {
+                if !field.starts_with('$') {
+                    return Err(at(&format!("{field:?}: a password hash starts with $")));
+                }
+                // A hash is checked now, not when someone tries to log in.
+                check_hash(field).map_err(|e| at(&e))?;
+                account.password_hash = Some(field.to_string());
+            }
+            users.insert(
+                user_key(&mailbox.local_part, &mailbox.host.to_string()),
+                account,
+            );
+        }
+        Ok(Users(users))
+    }
+
+    pub fn contains(&self, local_part: &str, domain: &str) -> bool {
+        self.0.contains_key(&user_key(local_part, domain))
+    }
+
+    /// True when `address` (`local@domain`) has an account whose password is `password`.
+    pub fn verify(&self, address: &str, password: &str) -> bool {
+        let hash = parse_mailbox(address)
+            .ok()
+            .and_then(|m| self.0.get(&user_key(&m.local_part, &m.host.to_string())))
+            .and_then(|account| account.password_hash.as_deref());
+        // Unknown users are hashed too (against a dummy): see verify_password.
+        verify_password(hash, password)
+    }
+}
+
+// ANCHOR: users
+/// Mailboxes are matched without regard to case (RFC 5321 §2.4 lets us choose; it
+/// recommends not depending on case).
+fn user_key(local_part: &str, domain: &str) -> String {
+    format!("{}@{}", local_part.to_lowercase(), domain.to_lowercase())
+}
+// ANCHOR_END: users
 
 // ANCHOR: hash
 /// Hashes a password for the users file, with a fresh random salt.
@@ -140,6 +216,35 @@ fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_file() {
+        let users =
+            Users::parse("# staff\nAlice@Localhost\n\n bob@example.test # the boss\n").unwrap();
+        assert!(users.contains("alice", "localhost"));
+        assert!(users.contains("BOB", "EXAMPLE.test"));
+        assert!(!users.contains("carol", "localhost"));
+        assert!(Users::parse("not an address\n")
+            .unwrap_err()
+            .contains("line 1"));
+        assert!(Users::parse("alice@localhost secret\n")
+            .unwrap_err()
+            .contains("line 1: \"secret\": a password hash starts with $"));
+        assert!(Users::parse("alice@localhost $argon2id$nonsense\n")
+            .unwrap_err()
+            .contains("line 1"));
+    }
+
+    #[test]
+    fn passwords() {
+        let hash = crate::accounts::hash_password("s3cret").unwrap();
+        let users = Users::parse(&format!("Alice@localhost {hash}\nbob@localhost\n")).unwrap();
+        assert!(users.verify("alice@LOCALHOST", "s3cret"));
+        assert!(!users.verify("alice@localhost", "wrong"));
+        assert!(!users.verify("bob@localhost", ""), "no hash: no login");
+        assert!(!users.verify("carol@localhost", "s3cret"), "unknown user");
+        assert!(!users.verify("not an address", "s3cret"));
+    }
 
     #[test]
     fn hash_and_verify() {

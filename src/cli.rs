@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, Limits, RelayConfig, Route};
-use crate::policy::{Network, Policy, Users};
+use crate::accounts::Users;
+use crate::config::{Config, Limits, Protocol, RelayConfig, Route, Service, Threads};
+use crate::policy::{Network, Rules};
 use crate::smtp::address::parse_domain;
 
 // ANCHOR: args
@@ -82,6 +83,10 @@ pub struct Args {
     /// Most clients served at once; the next one gets 421.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub max_connections: usize,
+
+    /// How a client gets its thread: `pool` (a ready one) or `spawn` (a new one each time).
+    #[arg(long, value_name = "HOW", value_enum, default_value_t = Threads::Pool)]
+    pub threads: Threads,
 
     /// Seconds to wait for each command, and for each read of message text.
     #[arg(long, value_name = "SECS", default_value_t = Limits::default().timeout.as_secs())]
@@ -240,10 +245,10 @@ impl Args {
             Some(path) => Some(Users::load(path)?),
             None => None,
         };
-        let mut policy = Policy {
+        let mut policy = Rules {
             local_domains,
             users,
-            ..Policy::default()
+            ..Rules::default()
         };
         if !self.relay_networks.is_empty() {
             policy.relay_networks = self.relay_networks;
@@ -280,15 +285,23 @@ impl Args {
             }
             _ => None,
         };
-        if self.smtps_listen.is_some() && tls.is_none() {
-            return Err(
-                "--smtps-listen needs --tls-cert and --tls-key, or --tls-self-signed".into(),
-            );
-        }
-        if self.pop3s_listen.is_some() && tls.is_none() {
-            return Err(
-                "--pop3s-listen needs --tls-cert and --tls-key, or --tls-self-signed".into(),
-            );
+        let listeners: Vec<(Protocol, SocketAddr)> = [
+            (Protocol::Smtp(Service::Smtp), Some(self.listen)),
+            (Protocol::Smtp(Service::Submission), self.submission_listen),
+            (Protocol::Smtp(Service::SubmissionTls), self.smtps_listen),
+            (Protocol::Pop3, self.pop3_listen),
+            (Protocol::Pop3s, self.pop3s_listen),
+        ]
+        .into_iter()
+        .filter_map(|(protocol, addr)| Some((protocol, addr?)))
+        .collect();
+        for (protocol, _) in &listeners {
+            if protocol.implicit_tls() && tls.is_none() {
+                return Err(format!(
+                    "{} needs --tls-cert and --tls-key, or --tls-self-signed",
+                    protocol.flag()
+                ));
+            }
         }
         let limits = Limits {
             max_message_size: self.max_message_size,
@@ -299,18 +312,14 @@ impl Args {
             ..Limits::default()
         };
         Ok(Config {
-            listen: self.listen,
-            submission_listen: self.submission_listen,
-            smtps_listen: self.smtps_listen,
-            pop3_listen: self.pop3_listen,
-            pop3s_listen: self.pop3s_listen,
+            listeners,
             hostname,
             maildir: self.maildir,
             spool: self.spool,
             policy,
             limits,
             max_connections: self.max_connections,
-            trace: self.trace,
+            threads: self.threads,
             relay: RelayConfig {
                 routes: self.routes,
                 remote_port: self.remote_port,
@@ -341,6 +350,7 @@ fn machine_hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Policy;
 
     fn config(args: &[&str]) -> Result<Config, String> {
         let args = Args::try_parse_from(std::iter::once("postie").chain(args.iter().copied()))
@@ -351,7 +361,11 @@ mod tests {
     #[test]
     fn defaults() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.listen.to_string(), "127.0.0.1:2525");
+        assert_eq!(
+            c.listen_address(Protocol::Smtp(Service::Smtp))
+                .map(|a| a.to_string()),
+            Some("127.0.0.1:2525".to_string())
+        );
         assert_eq!(c.policy.local_domains, ["localhost"]);
         assert_eq!(c.maildir, PathBuf::from("./mail"));
         assert!(!c.hostname.is_empty());

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::policy::Policy;
+use crate::policy::Rules;
 use crate::relay::client::Timeouts;
+pub use crate::wire::Threads;
 
 // ANCHOR: limits
 /// The limits a session enforces.
@@ -85,19 +86,57 @@ pub enum Service {
 }
 // ANCHOR_END: service
 
+// ANCHOR: protocol
+/// What a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// RFC 5321, as one of the services of [`Service`].
+    Smtp(Service),
+    /// RFC 1939, with `--pop3-listen`; STLS when a certificate is configured.
+    Pop3,
+    /// POP3 over implicit TLS (RFC 8314 §3.3), with `--pop3s-listen`.
+    Pop3s,
+}
+
+impl Protocol {
+    /// For thread names and logs: `smtp`, `submission`, `smtps`, `pop3`, `pop3s`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Smtp(Service::Smtp) => "smtp",
+            Protocol::Smtp(Service::Submission) => "submission",
+            Protocol::Smtp(Service::SubmissionTls) => "smtps",
+            Protocol::Pop3 => "pop3",
+            Protocol::Pop3s => "pop3s",
+        }
+    }
+
+    /// Does the client start with a TLS handshake (RFC 8314 §3.3)?
+    pub fn implicit_tls(self) -> bool {
+        matches!(
+            self,
+            Protocol::Smtp(Service::SubmissionTls) | Protocol::Pop3s
+        )
+    }
+
+    /// The flag that asks for a listener of this protocol.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Protocol::Smtp(Service::Smtp) => "--listen",
+            Protocol::Smtp(Service::Submission) => "--submission-listen",
+            Protocol::Smtp(Service::SubmissionTls) => "--smtps-listen",
+            Protocol::Pop3 => "--pop3-listen",
+            Protocol::Pop3s => "--pop3s-listen",
+        }
+    }
+}
+// ANCHOR_END: protocol
+
 /// Everything a running server needs to know.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where to listen (default 127.0.0.1:2525: no root needed, not reachable from outside).
-    pub listen: SocketAddr,
-    /// `--submission-listen`: a second listener for [`Service::Submission`].
-    pub submission_listen: Option<SocketAddr>,
-    /// `--smtps-listen`: a listener for [`Service::SubmissionTls`] (needs `tls`).
-    pub smtps_listen: Option<SocketAddr>,
-    /// Where to serve POP3 (RFC 1939), if anywhere: off unless `--pop3-listen` is given.
-    pub pop3_listen: Option<SocketAddr>,
-    /// `--pop3s-listen`: POP3 over implicit TLS (RFC 8314 §3.3; needs `tls`).
-    pub pop3s_listen: Option<SocketAddr>,
+    /// Where to listen, and what to speak there: SMTP on 127.0.0.1:2525 by default (no
+    /// root needed, not reachable from outside); submission and POP3 when asked.
+    pub listeners: Vec<(Protocol, SocketAddr)>,
     /// Our name in the greeting, EHLO reply and Received: headers.
     pub hostname: String,
     /// Root of the Maildir tree: `<maildir>/<domain>/<mailbox>/{tmp,new,cur}`.
@@ -105,12 +144,12 @@ pub struct Config {
     /// The outbound queue: mail for other domains waits here.
     pub spool: PathBuf,
     /// Who we accept mail for, and from whom we would relay.
-    pub policy: Policy,
+    pub policy: Rules,
     pub limits: Limits,
     /// Concurrent clients; the next one gets 421 4.3.2 and is closed.
     pub max_connections: usize,
-    /// Print the dialogue (`C:`/`S:`) and each state transition.
-    pub trace: bool,
+    /// How a client gets its thread: a ready one from a pool, or a new one.
+    pub threads: Threads,
     /// How mail for other domains is sent on.
     pub relay: RelayConfig,
     /// The certificate and key for STARTTLS (RFC 3207); `None`: STARTTLS is not offered.
@@ -175,21 +214,60 @@ impl Config {
     /// The teaching defaults: localhost only, mail for `localhost` into `./mail`.
     pub fn new(hostname: impl Into<String>) -> Config {
         Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], 2525)),
-            submission_listen: None,
-            smtps_listen: None,
-            pop3_listen: None,
-            pop3s_listen: None,
+            listeners: vec![(
+                Protocol::Smtp(Service::Smtp),
+                SocketAddr::from(([127, 0, 0, 1], 2525)),
+            )],
             hostname: hostname.into(),
             maildir: PathBuf::from("./mail"),
             spool: PathBuf::from("./spool"),
-            policy: Policy::default(),
+            policy: Rules::default(),
             limits: Limits::default(),
             max_connections: 100,
-            trace: false,
+            threads: Threads::Pool,
             relay: RelayConfig::default(),
             tls: None,
             allow_plaintext_auth: false,
         }
     }
+
+    /// Where `protocol` is to be served, if anywhere.
+    pub fn listen_address(&self, protocol: Protocol) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|(p, _)| *p == protocol)
+            .map(|(_, addr)| *addr)
+    }
+
+    /// Serves `protocol` at `addr` (instead of where it was served before).
+    pub fn set_listener(&mut self, protocol: Protocol, addr: SocketAddr) {
+        self.listeners.retain(|(p, _)| *p != protocol);
+        self.listeners.push((protocol, addr));
+    }
 }
+
+// ANCHOR: settings
+/// What a session needs to know of the configuration, and nothing more: sessions never
+/// see [`Config`] (ARCHITECTURE.md, *The session never does I/O*).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Our name in greetings and goodbyes.
+    pub hostname: String,
+    pub limits: Limits,
+    /// A certificate is loaded: STARTTLS (STLS) may be offered.
+    pub tls: bool,
+    /// `--allow-plaintext-auth`: logins without TLS, from loopback clients only.
+    pub allow_plaintext_auth: bool,
+}
+
+impl Settings {
+    pub fn new(config: &Config) -> Settings {
+        Settings {
+            hostname: config.hostname.clone(),
+            limits: config.limits.clone(),
+            tls: config.tls.is_some(),
+            allow_plaintext_auth: config.allow_plaintext_auth,
+        }
+    }
+}
+// ANCHOR_END: settings

@@ -24,8 +24,8 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::Tls;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Message, SmtpTransport, Transport};
+use postie::accounts::Users;
 use postie::config::{Config, Route};
-use postie::policy::Users;
 
 const PASSWORD: &str = "correct horse";
 
@@ -42,7 +42,7 @@ fn server_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
     TestServer::start_with_tls(|c| {
         c.policy.users = Some(users());
         c.policy.relay_networks.clear();
-        c.submission_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.set_listener(Protocol::Smtp(Service::Submission), any_port());
         adjust(c);
     })
 }
@@ -140,8 +140,9 @@ fn auth_in_plaintext_is_refused_and_not_offered() {
 
 #[test]
 fn implicit_tls_submission_port() {
-    let server = server_with(|c| c.smtps_listen = Some("127.0.0.1:0".parse().unwrap()));
-    let client = Client::connect(server.smtps.expect("an smtps listener"));
+    let server =
+        server_with(|c| c.set_listener(Protocol::Smtp(Service::SubmissionTls), any_port()));
+    let client = Client::connect(server.smtps().expect("an smtps listener"));
     // RFC 8314: TLS from the first byte; the greeting comes inside it.
     let mut client = client.start_tls(&server.cert());
     assert!(client.read_reply().starts_with("220 "));
@@ -170,7 +171,7 @@ fn implicit_tls_submission_port() {
 #[test]
 fn submission_without_auth_is_refused() {
     let server = server();
-    let mut client = tls_client(&server, server.submission.expect("a submission listener"));
+    let mut client = tls_client(&server, server.submission().expect("a submission listener"));
     assert_eq!(
         client.cmd("MAIL FROM:<alice@localhost>"),
         "530 5.7.0 Authentication required: log in with AUTH first\r\n"
@@ -182,7 +183,7 @@ fn submission_without_auth_is_refused() {
 #[test]
 fn submission_refuses_another_users_sender() {
     let server = server();
-    let mut client = tls_client(&server, server.submission.expect("a submission listener"));
+    let mut client = tls_client(&server, server.submission().expect("a submission listener"));
     let reply = client.cmd(&format!(
         "AUTH PLAIN {}",
         plain("alice@localhost", PASSWORD)
@@ -210,7 +211,7 @@ fn an_authenticated_user_relays_through_a_route() {
             port,
         }];
     });
-    let mut client = tls_client(&server, server.submission.expect("a submission listener"));
+    let mut client = tls_client(&server, server.submission().expect("a submission listener"));
     // Not logged in yet: relaying is refused on the SMTP port too (see above), and on
     // the submission port MAIL itself is.
     let reply = client.cmd(&format!(
@@ -254,7 +255,7 @@ fn lettre_logs_in_on_the_submission_port() {
         (Mechanism::Login, "marker-lettre-login"),
     ] {
         let transport = SmtpTransport::builder_dangerous("127.0.0.1")
-            .port(server.submission.unwrap().port())
+            .port(server.submission().unwrap().port())
             .hello_name(ClientId::Domain("client.example".into()))
             .tls(Tls::Required(lettre_tls(&server.cert())))
             .credentials(Credentials::new("alice@localhost".into(), PASSWORD.into()))
@@ -276,7 +277,7 @@ fn lettre_logs_in_on_the_submission_port() {
 fn lettre_with_a_wrong_password_sends_nothing() {
     let server = server();
     let transport = SmtpTransport::builder_dangerous("127.0.0.1")
-        .port(server.submission.unwrap().port())
+        .port(server.submission().unwrap().port())
         .tls(Tls::Required(lettre_tls(&server.cert())))
         .credentials(Credentials::new("alice@localhost".into(), "wrong".into()))
         .timeout(Some(CHILD_TIMEOUT))
@@ -287,7 +288,7 @@ fn lettre_with_a_wrong_password_sends_nothing() {
 }
 
 fn swaks_auth(server: &TestServer, mechanism: &str, password: &str) -> Output {
-    let to = format!("127.0.0.1:{}", server.submission.unwrap().port());
+    let to = format!("127.0.0.1:{}", server.submission().unwrap().port());
     run(
         Command::new("swaks")
             .args(["--server", &to, "--to", "bob@localhost"])
@@ -328,7 +329,7 @@ fn curl_logs_in_on_the_submission_port() {
         return;
     }
     let server = server();
-    let port = server.submission.unwrap().port();
+    let port = server.submission().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("message.eml");
     std::fs::write(&file, b"Subject: curl AUTH\r\n\r\nmarker-curl-auth\r\n").unwrap();
@@ -371,7 +372,7 @@ fn msmtp_logs_in_on_the_submission_port() {
             .arg(format!("--file={}", rc.display()))
             .args([
                 "--host=127.0.0.1",
-                &format!("--port={}", server.submission.unwrap().port()),
+                &format!("--port={}", server.submission().unwrap().port()),
             ])
             .args(["--domain=client.example", "--from=alice@localhost"])
             .args([

@@ -448,7 +448,7 @@ fn user_add_writes_a_hash_that_verifies() {
         !text.contains("s3cret") && !text.contains("hunter2"),
         "{text}"
     );
-    let accounts = postie::policy::Users::load(&users).unwrap();
+    let accounts = postie::accounts::Users::load(&users).unwrap();
     assert!(accounts.verify("alice@localhost", "s3cret"));
     assert!(accounts.verify("bob@localhost", "hunter2"));
     assert!(!accounts.verify("bob@localhost", "s3cret"));

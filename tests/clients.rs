@@ -81,7 +81,7 @@ fn files_written(server: &TestServer) -> Vec<PathBuf> {
 }
 
 /// A server for which 127.0.0.1 is not a trusted network, so it refuses to relay:
-/// `550 5.7.1` for any recipient outside its own domains (DESIGN rule 9).
+/// `550 5.7.1` for any recipient outside its own domains (ARCHITECTURE.md, *No open relay*).
 fn server_refusing_to_relay() -> TestServer {
     TestServer::start_with(|config| config.policy.relay_networks.clear())
 }
@@ -569,7 +569,7 @@ fn poplib_lists_retrieves_and_deletes_a_message_received_over_smtp() {
     }
     let (server, stored) = pop3_server_with_a_message();
     let out = server.maildir().with_file_name("retrieved");
-    let port = server.pop3.unwrap().port().to_string();
+    let port = server.pop3().unwrap().port().to_string();
     let output = python(
         POPLIB,
         &[
@@ -597,7 +597,7 @@ fn poplib_lists_retrieves_and_deletes_a_message_received_over_smtp() {
 
 /// curl with Alice's credentials; `args` say what to do.
 fn curl_pop3(server: &TestServer, args: &[&str]) -> Output {
-    let url = |path: &str| format!("pop3://127.0.0.1:{}/{path}", server.pop3.unwrap().port());
+    let url = |path: &str| format!("pop3://127.0.0.1:{}/{path}", server.pop3().unwrap().port());
     let args: Vec<String> = args
         .iter()
         .map(|a| match a.strip_prefix("url:") {
@@ -656,7 +656,7 @@ fn curl_with_a_wrong_password_gets_nothing() {
         return;
     }
     let (server, _) = pop3_server_with_a_message();
-    let port = server.pop3.unwrap().port();
+    let port = server.pop3().unwrap().port();
     let output = run(
         Command::new("curl")
             .args([

@@ -38,7 +38,7 @@ fn deliver(server: &TestServer, to: &str, text: &[u8]) {
 #[test]
 fn pop3_is_off_unless_asked_for() {
     let server = TestServer::start();
-    assert_eq!(server.pop3, None);
+    assert_eq!(server.pop3(), None);
 }
 
 #[test]
@@ -340,7 +340,7 @@ fn the_connection_cap_counts_pop3_clients_too() {
         config.max_connections = 1;
     });
     let mut first = Pop3Client::connect(&server);
-    let addr = server.pop3.unwrap();
+    let addr = server.pop3().unwrap();
     let mut second = std::net::TcpStream::connect(addr).unwrap();
     second
         .set_read_timeout(Some(Duration::from_secs(10)))

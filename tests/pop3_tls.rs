@@ -140,7 +140,7 @@ fn implicit_tls_on_the_pop3s_listener() {
         let server = TestServer::start_with_tls(|config| {
             pop3_config(config);
             config.allow_plaintext_auth = false;
-            config.pop3s_listen = Some("127.0.0.1:0".parse().unwrap());
+            config.set_listener(Protocol::Pop3s, any_port());
         });
         let reply = send_message(&server, "carol@example.org", &["alice@localhost"], b"x");
         assert!(reply.starts_with("250 "), "{reply}");
@@ -148,7 +148,8 @@ fn implicit_tls_on_the_pop3s_listener() {
         (server, stored)
     };
     // RFC 8314 §3.3: TLS from the first byte; the greeting comes inside it.
-    let mut pop = Pop3Client::connect_tls(server.pop3s.expect("a POP3S listener"), &server.cert());
+    let mut pop =
+        Pop3Client::connect_tls(server.pop3s().expect("a POP3S listener"), &server.cert());
     let (_, capa) = pop.multi("CAPA");
     let capa = capabilities(&capa);
     assert!(!capa.contains(&"STLS".to_string()), "already TLS: {capa:?}");
@@ -162,7 +163,7 @@ fn implicit_tls_on_the_pop3s_listener() {
 fn pop3s_needs_a_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(&dir.path().join("mail"));
-    config.pop3s_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.set_listener(Protocol::Pop3s, any_port());
     let error = postie::server::Server::bind(config).err().expect("refused");
     assert!(error
         .to_string()
@@ -204,7 +205,7 @@ fn poplib_reads_and_deletes_over_stls() {
     }
     let (server, stored) = tls_server_with_a_message();
     let out = server.maildir().with_file_name("retrieved");
-    let port = server.pop3.unwrap().port().to_string();
+    let port = server.pop3().unwrap().port().to_string();
     let cert = server.cert();
     let output = run(
         Command::new("python3").arg("-c").arg(POPLIB_STLS).args([
@@ -244,7 +245,7 @@ fn curl_pop3_tls(
     path: &str,
     extra: &[&str],
 ) -> Output {
-    let port = server.pop3.unwrap().port();
+    let port = server.pop3().unwrap().port();
     run(
         Command::new("curl")
             .args(["--silent", "--show-error", "--max-time", "20", "--ssl-reqd"])

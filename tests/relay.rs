@@ -678,7 +678,7 @@ fn the_queue_survives_a_restart_and_delivers_exactly_once() {
 
     let b = Node::start(|c| {
         site_b(c);
-        c.listen = ([127, 0, 0, 1], port).into();
+        c.set_listener(Protocol::Smtp(Service::Smtp), ([127, 0, 0, 1], port).into());
     });
     // The next attempt is an hour away: flush.
     a.spool.request_flush().unwrap();
@@ -972,7 +972,7 @@ fn a_flush_retries_every_entry_even_with_one_worker() {
     });
     let b = Node::start(|c| {
         site_b(c);
-        c.listen = ([127, 0, 0, 1], port).into();
+        c.set_listener(Protocol::Smtp(Service::Smtp), ([127, 0, 0, 1], port).into());
     });
     a.spool.request_flush().unwrap();
     let deadline = Instant::now() + WAIT;
@@ -1012,7 +1012,7 @@ fn a_bounce_to_a_remote_sender_is_relayed_whatever_the_relay_networks() {
     // there, so it may relay.
     let a = Node::start(|c| {
         site_a(c);
-        c.listen = "[::1]:0".parse().unwrap();
+        c.set_listener(Protocol::Smtp(Service::Smtp), "[::1]:0".parse().unwrap());
         c.policy.relay_networks = vec!["::1".parse().unwrap()];
         c.relay.routes = vec![
             route("sink.test", sink_port),

@@ -262,6 +262,47 @@ fn a_text_line_of_exactly_1000_octets_is_accepted() {
     assert_reply(&reply, "250 2.0.0");
 }
 
+/// RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets with its CRLF, "not
+/// counting the leading dot duplicated for transparency". A line of the message that
+/// begins with "." travels with a second dot (§4.5.2), so 1000 legal octets arrive as
+/// 1001: accepted, and stored as written. 1001 real octets are refused, with the dot
+/// or without it.
+#[test]
+fn the_1000_octet_limit_does_not_count_the_stuffed_dot() {
+    // (the line as the client's user wrote it, accepted?)
+    let cases = [
+        (format!(".{}", "d".repeat(997)), true), // 1000 octets; 1001 on the wire
+        ("e".repeat(998), true),                 // 1000 octets
+        (format!(".{}", "f".repeat(998)), false), // 1001 octets; 1002 on the wire
+        ("g".repeat(999), false),                // 1001 octets
+    ];
+    for (line, accepted) in cases {
+        let server = TestServer::start();
+        let mut client = server.connect();
+        client.begin_message("alice@example.org", &["bob@localhost"]);
+        // Transparency (§4.5.2): the client doubles a leading dot.
+        let on_the_wire = match line.strip_prefix('.') {
+            Some(_) => format!(".{line}"),
+            None => line.clone(),
+        };
+        client.send(format!("Subject: edge\r\n\r\n{on_the_wire}\r\n.\r\n").as_bytes());
+        let reply = client.read_reply();
+        let octets = line.len() + 2;
+        if accepted {
+            assert_reply(&reply, "250 2.0.0");
+            let stored = server.messages("localhost", "bob");
+            let text = String::from_utf8_lossy(&stored[0]).into_owned();
+            assert!(
+                text.contains(&format!("\r\n{line}\r\n")),
+                "{octets} octets: the line is stored as written, one dot"
+            );
+        } else {
+            assert_reply(&reply, "500 5.5.2");
+            assert!(server.all_files().is_empty(), "{octets} octets");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. Size (RFC 1870; NOTES.md: read to the real end before replying 552)
 
@@ -618,7 +659,8 @@ fn out_of_order_commands_get_503_then_a_transaction_works() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 13. Path tricks (DESIGN rule 8) and open-relay tricks (DESIGN rule 9)
+// 13. Path tricks and open-relay tricks (ARCHITECTURE.md: *Mailbox names are never raw
+// input*, *No open relay*)
 
 #[test]
 fn recipient_names_cannot_escape_the_maildir() {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use postie::line::LineReader;
+use postie::wire::line::LineReader;
 use postie::relay::client::read_reply;
 
 fuzz_target!(|data: &[u8]| {

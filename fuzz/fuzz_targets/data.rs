@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use postie::line::{LineReader, ReadError};
+use postie::wire::line::{LineReader, ReadError};
 use postie::smtp::data::{DataDecoder, DataLine};
 
 fuzz_target!(|input: &[u8]| {
@@ -17,11 +17,13 @@ fuzz_target!(|input: &[u8]| {
     let mut reader = LineReader::new(data);
     let mut kept = 0u64;
     loop {
-        match reader.read_line(1000) {
+        match reader.read_line(decoder.read_limit()) {
             Ok(line) => match decoder.feed(line) {
                 DataLine::Content(bytes) => {
                     let text = bytes.strip_suffix(b"\r\n").expect("content ends in CRLF");
                     assert!(!text.contains(&b'\r') && !text.contains(&b'\n'));
+                    // RFC 5321 §4.5.3.1.6: 1000 octets with CRLF, the stuffed dot not counted.
+                    assert!(bytes.len() <= 1000);
                     kept += bytes.len() as u64;
                 }
                 DataLine::Discard => assert!(decoder.outcome().is_err()),

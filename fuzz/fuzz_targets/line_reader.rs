@@ -7,7 +7,7 @@
 use std::io::{self, Read};
 
 use libfuzzer_sys::fuzz_target;
-use postie::line::{LineReader, ReadError};
+use postie::wire::line::{LineReader, ReadError};
 
 /// Hands out `data` in reads whose sizes cycle through `sizes`. A 0 means "timed out",
 /// and is followed by a read of at least one byte, so every input ends.

@@ -9,11 +9,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use postie::config::Config;
-use postie::line::{LineReader, ReadError};
+use postie::config::{Config, Service};
+use postie::wire::line::{LineReader, ReadError};
 use postie::smtp::data::{DataDecoder, DataLine};
 use postie::smtp::reply::Reply;
-use postie::smtp::session::{Action, MessageOutcome, Session, State};
+use postie::config::Settings;
+use postie::smtp::session::{Action, Effect, Input, MessageOutcome, Session, State};
+use postie::wire::Event;
 
 fn check(reply: &Reply) {
     let wire = reply.to_wire_string();
@@ -35,18 +37,24 @@ fuzz_target!(|input: &[u8]| {
     config.limits.max_recipients = 3;
     config.limits.max_message_size = 300;
     let client: SocketAddr = "192.0.2.1:1025".parse().unwrap();
-    let config = Arc::new(config);
     let limits = config.limits.clone();
-    let (mut session, greeting) = Session::new(config, client);
+    let settings = Settings::new(&config);
+    let (mut session, greeting) = Session::new(
+        settings,
+        Service::Smtp,
+        Arc::new(config.policy.clone()),
+        client,
+    );
     check(&greeting);
     let mut reader = LineReader::new(input);
     loop {
         let action = match reader.read_line(limits.command_line) {
-            Ok(line) => session.command_line(line),
-            Err(ReadError::TooLong) => session.line_too_long(),
+            Ok(line) => session.handle(Input::Wire(Event::Line(line))),
+            Err(ReadError::TooLong) => session.handle(Input::Wire(Event::LineTooLong)),
             Err(_) => return,
         };
-        check(action.reply());
+        // Every action a command line gets carries a reply.
+        check(action.reply().expect("a reply"));
         match action {
             Action::Reply(_) => assert!(!matches!(
                 session.state(),
@@ -59,13 +67,14 @@ fuzz_target!(|input: &[u8]| {
                 assert_eq!(session.state(), &State::Closed);
                 return;
             }
-            Action::ReceiveData(reply) => {
+            Action::Listen => panic!("a command line always gets a reply"),
+            Action::Effect(Effect::ReceiveData(reply)) => {
                 assert_eq!(reply.code(), 354);
                 assert!(session.transaction().is_some());
                 let mut decoder =
                     DataDecoder::new(limits.max_message_size, limits.max_received_headers);
                 let end = loop {
-                    match reader.read_line(limits.text_line) {
+                    match reader.read_line(decoder.read_limit()) {
                         Ok(line) => match decoder.feed(line) {
                             DataLine::Content(_) | DataLine::Discard => {}
                             DataLine::End => break true,
@@ -76,7 +85,8 @@ fuzz_target!(|input: &[u8]| {
                     }
                 };
                 if !end {
-                    check(&session.bare_newline_in_data());
+                    let action = session.handle(Input::BareNewlineInData);
+                    check(action.reply().expect("a reply"));
                     assert_eq!(session.state(), &State::Closed);
                     return;
                 }
@@ -84,8 +94,8 @@ fuzz_target!(|input: &[u8]| {
                     Ok(_) => MessageOutcome::Stored { id: "id".into() },
                     Err(refusal) => MessageOutcome::Refused(refusal),
                 };
-                let action = session.message_received(outcome);
-                check(action.reply());
+                let action = session.handle(Input::MessageEnd(outcome));
+                check(action.reply().expect("a reply"));
                 assert!(matches!(
                     session.state(),
                     State::Ready { .. } | State::Closed

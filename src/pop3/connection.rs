@@ -1,276 +1,227 @@
-//! One POP3 client's I/O loop: the same line reader as SMTP feeds the POP3 session,
-//! its responses go back out, and the maildrop is opened, read and updated here
-//! (RFC 1939 §3-§6).
+//! POP3's side of the shared conversation: its session, and what only POP3 does with
+//! the wire and the disk — open and lock the maildrop, send a message, remove the
+//! deleted ones at QUIT (RFC 1939 §3-§6).
 //!
-//! As in `crate::connection`, responses are collected and written when the client has
-//! nothing more waiting in our buffer, so a pipelined batch (RFC 2449 §6.6) costs one
-//! write. The loop is generic over `Read` and `Write`, so tests can feed it one byte
-//! per read.
+//! The loop itself (lines in, responses out, pipelining per RFC 2449 §6.6, STLS per
+//! RFC 2595 §4, deadlines, the trace) is [`crate::wire::Conversation`]'s, shared with
+//! SMTP. [`Pop3`] supplies the session and performs its [`Effect`]s; [`Pop3Service`]
+//! is the listener's side (`--pop3-listen`, and `--pop3s-listen` over implicit TLS).
 //!
 //! `--trace` shows the dialogue as SMTP's does, with one difference: the argument of
 //! PASS is never shown.
-//!
-//! STLS (RFC 2595 §4) swaps the stream for TLS in AUTHORIZATION, as STARTTLS does in
-//! SMTP, with the same [`crate::tls::Upgradable`] socket: input already buffered when
-//! STLS is answered was sent in plaintext and is never read as commands.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::maildrop::Maildrop;
 use super::message;
 use super::reply::Reply;
-use super::session::{Action, Session};
-use crate::config::Config;
-use crate::connection::End;
-use crate::line::{Line, LineReader, ReadError};
-use crate::tls::{Upgradable, Upgrade};
+use super::session::{Action, Effect, Input, Session};
+use crate::config::{Config, Settings};
+use crate::policy::Policy;
+use crate::wire::{self, Accepted, Conversation, Dialogue, Event, Render, Stream, TlsMode};
 use crate::TRACE;
 
-/// A POP3 client's conversation, from the greeting to the last response.
-pub struct Connection<R, W> {
-    reader: LineReader<R>,
-    output: W,
-    pending: Vec<u8>,
-    session: Session,
-    config: Arc<Config>,
+impl Render for Reply {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        Reply::write_to(self, out)
+    }
+}
+
+// ANCHOR: pop3
+/// One POP3 client's dialogue: the session, and its maildrop once logged in.
+pub struct Pop3 {
+    pub session: Session,
     /// The Maildir root: `<root>/<domain>/<mailbox>/`.
     root: PathBuf,
     /// Open (and locked) from PASS to the end of the connection.
     maildrop: Option<Maildrop>,
-    stopping: Arc<AtomicBool>,
-    /// Runs the TLS handshake on the stream under `reader` and `output` (STLS).
-    upgrade: Option<Upgrade>,
 }
+// ANCHOR_END: pop3
 
-impl<R: Read, W: Write> Connection<R, W> {
-    pub fn new(input: R, output: W, session: Session, config: Arc<Config>) -> Self {
-        Connection {
-            reader: LineReader::new(input),
-            output,
-            pending: Vec::with_capacity(1024),
+impl Pop3 {
+    pub fn new(session: Session, root: PathBuf) -> Pop3 {
+        Pop3 {
             session,
-            root: config.maildir.clone(),
-            config,
+            root,
             maildrop: None,
-            stopping: Arc::new(AtomicBool::new(false)),
-            upgrade: None,
         }
     }
+}
 
-    /// Lets the client use STLS: `upgrade` runs the handshake on our stream.
-    pub fn with_tls(mut self, upgrade: Upgrade) -> Self {
-        self.upgrade = Some(upgrade);
-        self
+impl Dialogue for Pop3 {
+    type Reply = Reply;
+    type Effect = Effect;
+    const NAME: &'static str = "POP3";
+
+    fn handle(&mut self, event: Event<'_>) -> Action {
+        self.session.handle(Input::from(event))
     }
 
-    /// Lets the server tell us to stop.
-    pub fn watch(mut self, stopping: Arc<AtomicBool>) -> Self {
-        self.stopping = stopping;
-        self
+    fn line_limit(&self) -> usize {
+        self.session.line_limit()
     }
 
-    // ANCHOR: run
-    /// Greets the client and serves it until QUIT, a closing response, or
-    /// disconnection. Only QUIT in TRANSACTION removes anything (RFC 1939 §6): every
-    /// other way out simply drops the maildrop, and with it the lock.
-    pub fn run(mut self, greeting: Reply) -> io::Result<End> {
-        self.send(&greeting);
-        loop {
-            if self.stopping.load(Ordering::SeqCst) {
-                let reply = self.session.shutting_down();
-                return self.finish(&reply);
-            }
-            if !self.reader.has_buffered_input() {
-                self.flush()?;
-            }
-            let limit = self.config.limits.pop3_command_line;
-            let mut action = match self.reader.read_line(limit) {
-                Ok(line) => self.session.command_line(trace(&self.session, line)),
-                Err(ReadError::TooLong) => self.session.line_too_long(),
-                Err(ReadError::TimedOut) => {
-                    let reply = self.session.timed_out();
-                    return self.finish(&reply);
-                }
-                Err(ReadError::Closed) if self.stopping.load(Ordering::SeqCst) => continue,
-                Err(ReadError::Closed) => return Ok(End::Disconnected),
-                Err(ReadError::Io(e)) => return Err(e),
-            };
-            if let Action::OpenMaildrop(mailbox) = action {
+    // ANCHOR: trace
+    /// `--trace`: one line of the dialogue, the password masked.
+    fn shown(&self, text: &[u8]) -> String {
+        let text = String::from_utf8_lossy(text);
+        match text.get(..5) {
+            Some(keyword) if keyword.eq_ignore_ascii_case("PASS ") => format!("{keyword}****"),
+            _ => text.into_owned(),
+        }
+    }
+    // ANCHOR_END: trace
+
+    // ANCHOR: perform
+    /// Only QUIT in TRANSACTION removes anything (RFC 1939 §6): every other way out
+    /// simply drops the maildrop, and with it the lock.
+    fn perform<S: Stream>(
+        &mut self,
+        effect: Effect,
+        conversation: &mut Conversation<S>,
+    ) -> io::Result<Option<Action>> {
+        let next = match effect {
+            Effect::OpenMaildrop(mailbox) => {
                 let opened = Maildrop::open(&self.root, &mailbox);
                 let result = opened.map(|drop| {
                     let entries = drop.entries().to_vec();
                     self.maildrop = Some(drop);
                     entries
                 });
-                action = self.session.maildrop_opened(mailbox, result);
+                self.session.handle(Input::MaildropOpened(mailbox, result))
             }
-            match action {
-                Action::Reply(reply) => self.send(&reply),
-                Action::Retrieve {
-                    number,
-                    octets,
-                    body_lines,
-                } => self.retrieve(number, octets, body_lines),
-                Action::Update(marked) => {
-                    let failed = match self.maildrop.as_mut() {
-                        Some(maildrop) => maildrop.remove(&marked),
-                        None => marked.len(),
-                    };
-                    let reply = self.session.updated(failed);
-                    return self.finish(&reply);
-                }
-                Action::Close(reply) => return self.finish(&reply),
-                Action::StartTls(reply) => {
-                    if let Some(end) = self.start_tls(reply)? {
-                        return Ok(end);
-                    }
-                }
-                Action::OpenMaildrop(_) => unreachable!("handled above"),
+            Effect::Retrieve {
+                number,
+                octets,
+                body_lines,
+            } => {
+                self.retrieve(conversation, number, octets, body_lines);
+                Action::Listen
             }
-        }
-    }
-    // ANCHOR_END: run
-
-    // ANCHOR: start_tls
-    /// STLS was accepted: send the `+OK`, run the handshake, tell the session.
-    /// `Some` means the conversation is over.
-    fn start_tls(&mut self, begin: Reply) -> io::Result<Option<End>> {
-        // CVE-2011-0411, as for SMTP's STARTTLS: bytes behind STLS arrived before the
-        // handshake, in plaintext that anyone on the path could have written (RFC 2595
-        // §4: the client "MUST NOT issue further commands until ... the TLS
-        // negotiation is complete"). Refuse and close rather than run them inside TLS.
-        if self.reader.has_buffered_input() {
-            let reply = self.session.pipelined_after_stls();
-            return self.finish(&reply).map(Some);
-        }
-        let Some(mut upgrade) = self.upgrade.take() else {
-            return Err(io::Error::other("STLS offered without a TLS stream"));
+            Effect::Update(marked) => {
+                let failed = match self.maildrop.as_mut() {
+                    Some(maildrop) => maildrop.remove(&marked),
+                    None => marked.len(),
+                };
+                self.session.handle(Input::Updated(failed))
+            }
         };
-        self.send(&begin);
-        self.flush()?;
-        let tls = upgrade()?;
-        self.session.tls_established(tls);
-        Ok(None)
+        Ok(Some(next))
     }
-    // ANCHOR_END: start_tls
+    // ANCHOR_END: perform
 
+    /// The maildrop (and its lock) is let go before the last response, so a client
+    /// that has read the goodbye may log in again at once.
+    fn closing(&mut self) {
+        self.maildrop = None;
+    }
+}
+
+impl Pop3 {
     // ANCHOR: retrieve
     /// RETR and TOP: the status line, then the message, byte-stuffed, then ".".
     /// RETR marks the message seen (it moves to `cur/` with the `S` flag).
-    fn retrieve(&mut self, number: usize, octets: u64, body_lines: Option<usize>) {
+    fn retrieve<S: Stream>(
+        &mut self,
+        conversation: &mut Conversation<S>,
+        number: usize,
+        octets: u64,
+        body_lines: Option<usize>,
+    ) {
+        let client = conversation.client();
         let Some(maildrop) = self.maildrop.as_mut() else {
-            return self.send(&Reply::cannot_read(number));
+            return conversation.send(&Reply::cannot_read(number));
         };
         let text = match maildrop.read(number - 1) {
             Ok(text) => text,
             Err(e) => {
-                log::warn!(
-                    "{}: cannot read message {number}: {e}",
-                    self.session.client()
-                );
-                return self.send(&Reply::cannot_read(number));
+                log::warn!("{client}: cannot read message {number}: {e}");
+                return conversation.send(&Reply::cannot_read(number));
             }
         };
         if body_lines.is_none() {
             if let Err(e) = maildrop.mark_seen(number - 1) {
-                log::warn!(
-                    "{}: cannot mark message {number} seen: {e}",
-                    self.session.client()
-                );
+                log::warn!("{client}: cannot mark message {number} seen: {e}");
             }
         }
-        self.send(&Reply::message_follows(octets));
+        conversation.send(&Reply::message_follows(octets));
         let body = message::encode(&text, body_lines);
         log::trace!(
             target: TRACE,
-            "{} S: ({} octets on the wire: the message, byte-stuffed, and the final \".\")",
-            self.session.client(),
+            "{client} S: ({} octets on the wire: the message, byte-stuffed, and the final \".\")",
             body.len()
         );
-        self.pending.extend_from_slice(&body);
+        conversation.send_raw(&body);
     }
     // ANCHOR_END: retrieve
+}
 
-    fn send(&mut self, reply: &Reply) {
-        let start = self.pending.len();
-        reply.write_to(&mut self.pending);
-        if log::log_enabled!(target: TRACE, log::Level::Trace) {
-            for line in String::from_utf8_lossy(&self.pending[start..]).lines() {
-                log::trace!(target: TRACE, "{} S: {line}", self.session.client());
-            }
+// ANCHOR: service
+/// A POP3 listener's service (`--pop3-listen`, or `--pop3s-listen` with `implicit`).
+pub struct Pop3Service {
+    settings: Settings,
+    policy: Arc<dyn Policy>,
+    root: PathBuf,
+    tls: TlsMode,
+}
+// ANCHOR_END: service
+
+impl Pop3Service {
+    pub fn new(config: &Config, policy: Arc<dyn Policy>, implicit_tls: bool) -> Pop3Service {
+        Pop3Service {
+            settings: Settings::new(config),
+            policy,
+            root: config.maildir.clone(),
+            tls: TlsMode {
+                config: config.tls.clone(),
+                implicit: implicit_tls,
+            },
         }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        if !self.pending.is_empty() {
-            self.output.write_all(&self.pending)?;
-            self.output.flush()?;
-            self.pending.clear();
-        }
-        Ok(())
-    }
-
-    /// Sends a last response and ends the conversation. The maildrop (and its lock)
-    /// is let go first, so a client that has read the goodbye may log in again at once.
-    fn finish(&mut self, reply: &Reply) -> io::Result<End> {
-        self.maildrop = None;
-        self.send(reply);
-        self.flush()?;
-        Ok(End::Closed)
     }
 }
 
-// ANCHOR: trace
-/// `--trace`: one line of the dialogue, the password masked.
-fn trace<'a>(session: &Session, line: Line<'a>) -> Line<'a> {
-    if log::log_enabled!(target: TRACE, log::Level::Trace) {
-        let text = String::from_utf8_lossy(line.text());
-        let shown = match text.get(..5) {
-            Some(keyword) if keyword.eq_ignore_ascii_case("PASS ") => format!("{keyword}****"),
-            _ => text.escape_debug().to_string(),
-        };
-        log::trace!(target: TRACE, "{} C: {shown}", session.client());
-    }
-    line
-}
-// ANCHOR_END: trace
-
-// ANCHOR: serve
-/// One POP3 client, on its own thread, from the greeting to the close. With
-/// `implicit_tls` (`--pop3s-listen`) the TLS handshake comes first.
-pub fn serve(
-    stream: std::net::TcpStream,
-    peer: std::net::SocketAddr,
-    config: Arc<Config>,
-    stopping: Arc<AtomicBool>,
-    implicit_tls: bool,
-) {
-    log::info!("{peer} connected (POP3)");
-    let (mut session, greeting) = Session::new(config.clone(), peer);
-    // The reader and the writer share one socket, which STLS may turn into TLS.
-    let socket = Upgradable::new(stream);
-    // RFC 8314 §3.3: implicit TLS, the handshake before the greeting.
-    if let (true, Some(tls)) = (implicit_tls, &config.tls) {
-        match socket.start_tls(tls) {
-            Ok(info) => session.tls_established(info),
-            Err(e) => {
-                log::info!("{peer} TLS handshake failed (POP3): {e}");
-                return;
-            }
+impl wire::Service for Pop3Service {
+    fn name(&self) -> &'static str {
+        if self.tls.implicit {
+            "pop3s"
+        } else {
+            "pop3"
         }
     }
-    let mut connection =
-        Connection::new(socket.clone(), socket.clone(), session, config.clone()).watch(stopping);
-    if let Some(tls) = config.tls.clone() {
-        connection = connection.with_tls(socket.upgrade_with(tls));
+
+    /// RFC 1939 §3: POP3's autologout timer is at least 10 minutes (SMTP's
+    /// `timeout` is not POP3's).
+    #[allow(clippy::misnamed_getters)]
+    fn timeout(&self) -> Duration {
+        self.settings.limits.pop3_timeout
     }
-    match connection.run(greeting) {
-        Ok(End::Closed) => log::info!("{peer} closed (POP3)"),
-        Ok(End::Disconnected) => log::info!("{peer} disconnected (POP3); nothing deleted"),
-        Err(e) => log::info!("{peer} dropped (POP3): {e}; nothing deleted"),
+
+    /// "-ERR [SYS/TEMP]" and the same words as SMTP's 421 (RFC 2449 §8, RFC 3206);
+    /// nothing on implicit TLS.
+    fn too_busy(&self) -> Vec<u8> {
+        let mut words = Vec::new();
+        if !self.tls.implicit {
+            let text = format!(
+                "{} too many connections, try again later",
+                self.settings.hostname
+            );
+            Reply::err(Some("SYS/TEMP"), text).write_to(&mut words);
+        }
+        words
     }
+
+    // ANCHOR: serve
+    fn serve(&self, client: Accepted) {
+        let peer = client.peer;
+        log::info!("{peer} connected (POP3)");
+        let (session, greeting) = Session::new(self.settings.clone(), self.policy.clone(), peer);
+        let pop3 = Pop3::new(session, self.root.clone());
+        // RFC 1939 §3: the autologout timer bounds each command as a whole too.
+        let line_timeout = self.settings.limits.pop3_timeout;
+        wire::converse(client, &self.tls, line_timeout, pop3, greeting);
+    }
+    // ANCHOR_END: serve
 }
-// ANCHOR_END: serve

@@ -1,35 +1,38 @@
 //! The POP3 session: one client's conversation as an explicit state machine
 //! (RFC 1939 §3: AUTHORIZATION → TRANSACTION → UPDATE).
 //!
-//! Like the SMTP session, it is *sans-IO*: lines go in, [`Action`]s come out. Where a
-//! command needs the disk (open the maildrop, send a message, remove the deleted ones),
-//! the action says so, the connection does it, and for opening and removing it reports
-//! back ([`Session::maildrop_opened`], [`Session::updated`]). So every rule here is
-//! tested with plain strings, without a file.
+//! Like the SMTP session, it is *sans-IO*: [`Input`]s go in through one door,
+//! [`Session::handle`], and [`Action`]s come out. Where a command needs the disk (open
+//! the maildrop, send a message, remove the deleted ones), the action is an
+//! [`Effect`], the connection carries it out, and for opening and removing it reports
+//! back ([`Input::MaildropOpened`], [`Input::Updated`]). So every rule here is tested
+//! with plain strings, without a file. Every change of state goes through one
+//! function, `Session::enter`, which logs it with its RFC section.
 //!
-//! Authentication is USER and PASS (RFC 1939 §7), against the users file's password
-//! hashes. A password in the clear is allowed only over TLS, or from loopback with
-//! `--allow-plaintext-auth` (RFC 2595 asks clients not to send one otherwise).
-//! `secure` is that "over TLS". STLS (RFC 2595 §4) is decided here and carried out by
-//! the connection, as STARTTLS is for SMTP: in AUTHORIZATION the session answers `+OK`
-//! with [`Action::StartTls`], the connection runs the handshake and reports it with
-//! [`Session::tls_established`], and from then on `secure` is true. With
-//! `--pop3s-listen` (RFC 8314) the handshake comes before the greeting instead.
+//! Authentication is USER and PASS (RFC 1939 §7), asked of the [`Policy`]. A password in
+//! the clear is allowed only over TLS, or from loopback with `--allow-plaintext-auth`
+//! (RFC 2595 asks clients not to send one otherwise): the rule of
+//! [`Security::password_may_travel`], the same as SMTP's. STLS (RFC 2595 §4) is decided
+//! here and carried out by the conversation, as STARTTLS is for SMTP: in AUTHORIZATION
+//! the session answers `+OK` with [`Action::StartTls`], the conversation runs the
+//! handshake and reports it as [`Input::Wire(Event::TlsEstablished)`]. With `--pop3s-listen`
+//! (RFC 8314) the handshake comes before the greeting instead.
 //!
 //! Left out: APOP and AUTH (SASL, RFC 5034), LOGIN-DELAY and EXPIRE (RFC 2449 §6.5,
 //! §6.7), and client certificates (SASL EXTERNAL, RFC 2595 §4).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::command::{parse, Command, ParseError};
 use super::maildrop::{Entry, OpenError};
 use super::reply::Reply;
-use crate::config::Config;
-use crate::line::Line;
-use crate::store::mailbox::{domain_name, mailbox_name};
+use crate::config::Settings;
+use crate::policy::Policy;
+use crate::security::Security;
 use crate::store::maildir::MailboxPath;
 use crate::tls::TlsInfo;
+use crate::wire::{self, Event, Line};
 use crate::TRACE;
 
 // ANCHOR: state
@@ -69,13 +72,15 @@ impl State {
 }
 
 // ANCHOR: action
-/// What the connection must do after a line.
+/// What the conversation must do after an input: send a response, close, start TLS,
+/// or one of POP3's effects.
+pub type Action = wire::Action<Reply, Effect>;
+
+/// What only POP3's side of the conversation does: the maildrop's I/O.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Send the response and read the next command.
-    Reply(Reply),
-    /// PASS was right: lock and list this mailbox, then call
-    /// [`Session::maildrop_opened`] and do what it says.
+pub enum Effect {
+    /// PASS was right: lock and list this mailbox, then report it with
+    /// [`Input::MaildropOpened`] and do what that says.
     OpenMaildrop(MailboxPath),
     /// Send message `number` (index `number - 1` of the maildrop) after
     /// `+OK <octets> octets follow`: whole, and then mark it seen (RETR, `body_lines`
@@ -85,36 +90,58 @@ pub enum Action {
         octets: u64,
         body_lines: Option<usize>,
     },
-    /// QUIT in TRANSACTION: remove these messages (indices from 0), then call
-    /// [`Session::updated`] for the last response.
+    /// QUIT in TRANSACTION: remove these messages (indices from 0), then report it
+    /// with [`Input::Updated`] for the last response.
     Update(Vec<usize>),
-    /// Send the response and close the connection.
-    Close(Reply),
-    /// STLS accepted: send the response, run the TLS handshake, then call
-    /// [`Session::tls_established`] (RFC 2595 §4).
-    StartTls(Reply),
 }
 // ANCHOR_END: action
+
+// ANCHOR: input
+/// Everything that can happen to a POP3 session, as it comes in through
+/// [`Session::handle`]: what the conversation saw on the wire (a command line, a line
+/// over RFC 2449 §4's 255 octets, the autologout timer of RFC 1939 §3, TLS after STLS
+/// or on the implicit-TLS listener, shutdown), and what the maildrop's effects found.
+#[derive(Debug)]
+pub enum Input<'a> {
+    Wire(Event<'a>),
+    /// The connection tried to lock and list the maildrop after a good PASS.
+    MaildropOpened(MailboxPath, Result<Vec<Entry>, OpenError>),
+    /// UPDATE is done: this many marked messages could not be removed.
+    Updated(usize),
+}
+
+impl<'a> From<Event<'a>> for Input<'a> {
+    fn from(event: Event<'a>) -> Input<'a> {
+        Input::Wire(event)
+    }
+}
+// ANCHOR_END: input
 
 /// One client's POP3 session.
 pub struct Session {
     state: State,
-    config: Arc<Config>,
+    settings: Settings,
+    policy: Arc<dyn Policy>,
     client: SocketAddr,
-    /// Is the connection encrypted (after STLS, or on the implicit-TLS listener)?
-    secure: bool,
+    /// TLS (after STLS, or on the implicit-TLS listener) and who logged in.
+    security: Security,
     errors: u32,
 }
 
 impl Session {
     /// A new session and the greeting to send (RFC 1939 §4).
-    pub fn new(config: Arc<Config>, client: SocketAddr) -> (Session, Reply) {
-        let greeting = Reply::greeting(&config.hostname);
+    pub fn new(
+        settings: Settings,
+        policy: Arc<dyn Policy>,
+        client: SocketAddr,
+    ) -> (Session, Reply) {
+        let greeting = Reply::greeting(&settings.hostname);
         let session = Session {
             state: State::Authorization { user: None },
-            config,
+            settings,
+            policy,
             client,
-            secure: false,
+            security: Security::default(),
             errors: 0,
         };
         (session, greeting)
@@ -128,37 +155,59 @@ impl Session {
         self.client
     }
 
+    // ANCHOR: handle
+    /// The session's one door: every input comes in here, and one action goes out.
+    pub fn handle(&mut self, input: Input<'_>) -> Action {
+        let host = self.settings.hostname.clone();
+        match input {
+            Input::Wire(Event::Line(line)) => self.command_line(line),
+            Input::Wire(Event::LineTooLong) => self.line_too_long(),
+            // RFC 1939 §3: the autologout timer; close without UPDATE.
+            Input::Wire(Event::TimedOut) => {
+                Action::Close(self.close("timeout", Reply::timeout(&host)))
+            }
+            Input::Wire(Event::ShuttingDown) => {
+                Action::Close(self.close("shutdown", Reply::shutting_down(&host)))
+            }
+            Input::Wire(Event::TlsEstablished(tls)) => {
+                self.tls_established(tls);
+                Action::Listen
+            }
+            Input::Wire(Event::PlaintextAfterTls) => {
+                Action::Close(self.close("pipelined after STLS", Reply::pipelined_after_stls()))
+            }
+            Input::MaildropOpened(mailbox, result) => self.maildrop_opened(mailbox, result),
+            Input::Updated(failed) => Action::Close(self.updated(failed)),
+        }
+    }
+    // ANCHOR_END: handle
+
     // ANCHOR: tls_established
     /// The TLS handshake succeeded (after STLS, or before the greeting on the
     /// implicit-TLS listener). From now on a password may come in `PASS`. A USER sent
     /// before the handshake is forgotten: it came in plaintext, and anyone on the path
     /// could have sent it (RFC 2595 §4 asks the client to start over with CAPA).
-    pub fn tls_established(&mut self, tls: TlsInfo) {
+    fn tls_established(&mut self, tls: TlsInfo) {
         log::info!(
             "{} TLS established (POP3): {} {}",
             self.client,
             tls.version,
             tls.cipher
         );
-        self.secure = true;
-        let before = std::mem::replace(&mut self.state, State::Authorization { user: None });
-        self.log_transition(
+        self.security.tls = Some(tls);
+        let before = self.take();
+        self.enter(
+            before.name(),
+            State::Authorization { user: None },
             "TLS handshake",
             "RFC 2595 §4",
-            before.name(),
-            "Authorization",
         );
     }
     // ANCHOR_END: tls_established
 
-    /// Commands arrived behind STLS, before the handshake: refuse and close.
-    pub fn pipelined_after_stls(&mut self) -> Reply {
-        self.close("pipelined after STLS", Reply::pipelined_after_stls())
-    }
-
     // ANCHOR: command_line
     /// One command line from the client.
-    pub fn command_line(&mut self, line: Line<'_>) -> Action {
+    fn command_line(&mut self, line: Line<'_>) -> Action {
         // RFC 1939 §3: "Commands in the POP3 consist of ... terminated by a CRLF pair."
         let action = if !line.is_crlf_clean() {
             Action::Reply(Reply::bare_newline())
@@ -174,29 +223,23 @@ impl Session {
     // ANCHOR_END: command_line
 
     /// RFC 2449 §4: a command line over 255 octets.
-    pub fn line_too_long(&mut self) -> Action {
-        let reply = Reply::line_too_long(self.config.limits.pop3_command_line);
+    fn line_too_long(&mut self) -> Action {
+        let reply = Reply::line_too_long(self.settings.limits.pop3_command_line);
         self.count_errors(Action::Reply(reply))
     }
 
-    /// RFC 1939 §3: the autologout timer expired. Close without UPDATE.
-    pub fn timed_out(&mut self) -> Reply {
-        self.close("timeout", Reply::timeout(&self.config.hostname))
-    }
-
-    /// The server is stopping. Close without UPDATE.
-    pub fn shutting_down(&mut self) -> Reply {
-        self.close("shutdown", Reply::shutting_down(&self.config.hostname))
+    /// How long the next command line may be (RFC 2449 §4: 255 octets, CRLF included).
+    pub fn line_limit(&self) -> usize {
+        self.settings.limits.pop3_command_line
     }
 
     // ANCHOR: command
     /// A parsed command: one step through the transition table, logged.
     fn command(&mut self, command: Command) -> Action {
-        let state = std::mem::replace(&mut self.state, State::Closed);
+        let state = self.take();
         let (keyword, section, before) = (command.keyword(), command.section(), state.name());
         let (next, action) = self.transition(state, command);
-        self.log_transition(keyword, section, before, next.name());
-        self.state = next;
+        self.enter(before, next, keyword, section);
         action
     }
     // ANCHOR_END: command
@@ -214,13 +257,11 @@ impl Session {
 
             // ANCHOR: stls_arms
             // RFC 2595 §4: STLS, only in AUTHORIZATION, only once, only with a certificate.
-            (s, Stls) if self.config.tls.is_none() => {
-                (s, Action::Reply(Reply::tls_not_available()))
-            }
-            (s @ State::Authorization { .. }, Stls) if self.secure => {
+            (s, Stls) if !self.settings.tls => (s, Action::Reply(Reply::tls_not_available())),
+            (s @ State::Authorization { .. }, Stls) if self.security.tls.is_some() => {
                 (s, Action::Reply(Reply::tls_already_active()))
             }
-            // The state changes only once the handshake is done (`tls_established`).
+            // The state changes only once the handshake is done (Input::Wire(Event::TlsEstablished)).
             (s @ State::Authorization { .. }, Stls) => (s, Action::StartTls(Reply::begin_tls())),
             (s, Stls) => (s, Action::Reply(Reply::stls_after_login())),
             // ANCHOR_END: stls_arms
@@ -239,8 +280,8 @@ impl Session {
             (State::Authorization { user: Some(name) }, Pass(password)) => {
                 // RFC 1939 §7: after a failed PASS, the client starts again with USER.
                 let next = State::Authorization { user: None };
-                match self.account(&name, &password) {
-                    Some(mailbox) => (next, Action::OpenMaildrop(mailbox)),
+                match self.policy.login(&name, &password) {
+                    Some(mailbox) => (next, Action::Effect(Effect::OpenMaildrop(mailbox))),
                     None => (next, Action::Reply(Reply::bad_credentials())),
                 }
             }
@@ -248,7 +289,7 @@ impl Session {
             // RFC 1939 §6: QUIT before logging in ends the session; nothing to update.
             (State::Authorization { .. }, Quit) => (
                 State::Closed,
-                Action::Close(Reply::signing_off(&self.config.hostname)),
+                Action::Close(Reply::signing_off(&self.settings.hostname)),
             ),
             (s @ State::Authorization { .. }, _) => (s, reply_err("Log in first (USER and PASS)")),
             // ANCHOR_END: authorization_arms
@@ -309,7 +350,7 @@ impl Session {
             // marked messages are removed.
             (State::Transaction(t), Quit) => {
                 let marked = (0..t.deleted.len()).filter(|&i| t.deleted[i]).collect();
-                (State::Update, Action::Update(marked))
+                (State::Update, Action::Effect(Effect::Update(marked)))
             }
             (s @ State::Transaction(_), User(_) | Pass(_)) => (s, reply_err("Already logged in")),
             // ANCHOR_END: transaction_arms
@@ -324,7 +365,7 @@ impl Session {
     // ANCHOR: maildrop_opened
     /// The connection tried to lock and list the maildrop after a good PASS
     /// (RFC 1939 §7: "+OK maildrop locked and ready").
-    pub fn maildrop_opened(
+    fn maildrop_opened(
         &mut self,
         mailbox: MailboxPath,
         result: Result<Vec<Entry>, OpenError>,
@@ -337,12 +378,12 @@ impl Session {
                     messages,
                 };
                 let (count, octets) = t.totals();
-                self.state = State::Transaction(t);
-                self.log_transition(
+                let before = self.take();
+                self.enter(
+                    before.name(),
+                    State::Transaction(t),
                     "maildrop locked",
                     "RFC 1939 §4",
-                    "Authorization",
-                    "Transaction",
                 );
                 Action::Reply(Reply::maildrop_ready(count, octets))
             }
@@ -358,9 +399,9 @@ impl Session {
     // ANCHOR_END: maildrop_opened
 
     /// UPDATE is done: `failed` marked messages could not be removed (RFC 1939 §6).
-    pub fn updated(&mut self, failed: usize) -> Reply {
+    fn updated(&mut self, failed: usize) -> Reply {
         let reply = if failed == 0 {
-            Reply::signing_off(&self.config.hostname)
+            Reply::signing_off(&self.settings.hostname)
         } else {
             Reply::some_not_removed(failed)
         };
@@ -377,7 +418,7 @@ impl Session {
         // RFC 2595 §4: STLS is listed where it is "present and permitted in the
         // current state": before logging in, with a certificate, not yet over TLS.
         let authorization = matches!(state, State::Authorization { .. });
-        if authorization && self.config.tls.is_some() && !self.secure {
+        if authorization && self.settings.tls && self.security.tls.is_none() {
             lines.push("STLS".to_string());
         }
         // RFC 2449 §6.2: USER only where it may be used now.
@@ -396,38 +437,18 @@ impl Session {
     /// May the client send a password in the clear now? Over TLS, yes; otherwise only
     /// with `--allow-plaintext-auth` and from this machine.
     fn plaintext_allowed(&self) -> bool {
-        self.secure || (self.config.allow_plaintext_auth && is_loopback(self.client.ip()))
+        self.security
+            .password_may_travel(self.settings.allow_plaintext_auth, self.client.ip())
     }
     // ANCHOR_END: plaintext_allowed
-
-    // ANCHOR: account
-    /// USER's name is the full address (`alice@localhost`); the users file holds its
-    /// password hash. Returns the mailbox, or `None` for any kind of "no".
-    fn account(&self, name: &str, password: &str) -> Option<MailboxPath> {
-        let users = self.config.policy.users.as_ref()?;
-        // Verify first, for every name: an unknown user costs the same hashing time.
-        if !users.verify(name, password) {
-            return None;
-        }
-        let (local_part, domain) = name.rsplit_once('@')?;
-        let domain = domain.to_ascii_lowercase();
-        if !self.config.policy.local_domains.contains(&domain) {
-            return None;
-        }
-        Some(MailboxPath {
-            domain: domain_name(&domain).ok()?,
-            mailbox: mailbox_name(local_part).ok()?,
-        })
-    }
-    // ANCHOR_END: account
 
     /// RFC 1939 gives no error budget, but a client that only makes mistakes (or guesses
     /// passwords) is shown the door after `max_errors` of them.
     fn count_errors(&mut self, action: Action) -> Action {
         if matches!(&action, Action::Reply(r) if !r.is_ok() && !is_server_side(r)) {
             self.errors += 1;
-            if self.errors > self.config.limits.max_errors {
-                let reply = Reply::too_many_errors(&self.config.hostname);
+            if self.errors > self.settings.limits.max_errors {
+                let reply = Reply::too_many_errors(&self.settings.hostname);
                 return Action::Close(self.close("errors", reply));
             }
         }
@@ -436,14 +457,25 @@ impl Session {
 
     /// Moves to Closed without UPDATE: nothing marked is removed (RFC 1939 §6).
     fn close(&mut self, why: &str, reply: Reply) -> Reply {
-        let state = std::mem::replace(&mut self.state, State::Closed);
-        self.log_transition(why, "RFC 1939 §6", state.name(), "Closed");
+        let state = self.take();
+        self.enter(state.name(), State::Closed, why, "RFC 1939 §6");
         reply
     }
 
-    fn log_transition(&self, what: &str, section: &str, from: &str, to: &str) {
-        log::debug!(target: TRACE, "{} POP3 {what} ({section}): {from} -> {to}", self.client);
+    // ANCHOR: enter
+    /// Takes the state out, to be put back (or replaced) by [`Session::enter`].
+    fn take(&mut self) -> State {
+        std::mem::replace(&mut self.state, State::Closed)
     }
+
+    /// The one door for every change of state: logs `from -> to` with what caused it
+    /// and its RFC section, and enters `next`.
+    fn enter(&mut self, from: &str, next: State, what: &str, section: &str) {
+        let to = next.name();
+        log::debug!(target: TRACE, "{} POP3 {what} ({section}): {from} -> {to}", self.client);
+        self.state = next;
+    }
+    // ANCHOR_END: enter
 }
 
 impl Transaction {
@@ -485,11 +517,11 @@ impl Transaction {
     /// RETR and TOP.
     fn retrieve(self, number: usize, body_lines: Option<usize>) -> (State, Action) {
         let action = match self.entry(number) {
-            Ok(entry) => Action::Retrieve {
+            Ok(entry) => Action::Effect(Effect::Retrieve {
                 number,
                 octets: entry.octets,
                 body_lines,
-            },
+            }),
             Err(reply) => Action::Reply(reply),
         };
         (State::Transaction(self), action)
@@ -505,16 +537,6 @@ fn is_server_side(reply: &Reply) -> bool {
     reply
         .code()
         .is_some_and(|c| c.starts_with("SYS/") || c == "IN-USE")
-}
-
-/// Loopback, also as an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`).
-fn is_loopback(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
-    }
 }
 
 #[cfg(test)]

@@ -48,7 +48,8 @@
 
 use time::OffsetDateTime;
 
-use crate::smtp::received::{rfc5322_date, unbracket};
+use crate::date::rfc5322_date;
+use crate::smtp::received::unbracket;
 use crate::status::Status;
 
 /// RFC 5322 §2.1.1: a line is at most 998 octets, not counting its CRLF.

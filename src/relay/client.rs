@@ -39,8 +39,8 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::line::{LineReader, ReadError};
 use crate::status::Status;
+use crate::wire::line::{LineReader, ReadError};
 use crate::TRACE;
 
 /// The longest reply line we read. RFC 5321 §4.5.3.1.5 says 512 octets, but §4.5.3.1

@@ -27,7 +27,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
-use crate::policy::Decision;
+use crate::policy::{Decision, Policy};
 use crate::relay::bounce::{bounce_message, Action as DsnAction, Bounce, FailedRecipient};
 use crate::relay::client::{deliver, Envelope as ClientEnvelope, RecipientOutcome};
 use crate::relay::dns::{DnsClient, Resolver, SystemResolver};
@@ -418,7 +418,7 @@ impl Relay {
         // Our own notice, not a client's request: who may relay does not matter.
         let policy = &self.config.policy;
         let decision = match &mailbox.host {
-            Host::Domain(domain) if policy.is_local_domain(&mailbox.host) => {
+            Host::Domain(domain) if policy.is_local_domain(domain) => {
                 policy.local_mailbox(mailbox.local_part.as_str(), domain.as_str())
             }
             _ => Decision::Relay,

@@ -1,7 +1,7 @@
 //! The DATA decoder: turns the lines after `354` into the octets of a message.
 //!
 //! Sans-IO: the connection reads each line with
-//! [`LineReader`](crate::line::LineReader) (limit 1000 octets) and hands it to
+//! [`LineReader`](crate::wire::LineReader) (limit [`DataDecoder::read_limit`]) and hands it to
 //! [`DataDecoder::feed`], which says what the line means. The decoder never
 //! reads, writes or replies.
 //!
@@ -14,8 +14,11 @@
 //!   that takes LF "." LF or "." CR CR LF for the end lets a client smuggle a
 //!   second message past its own (SMTP smuggling, CVE-2023-51764).
 //! - §4.5.2: transparency. A leading dot is removed from every other line.
-//! - §4.5.3.1.6: text lines of at most 1000 octets. The reader finds them;
-//!   the connection tells the decoder through [`DataDecoder::line_too_long`].
+//! - §4.5.3.1.6: text lines of at most 1000 octets, CRLF included, "not counting
+//!   the leading dot duplicated for transparency". The reader is given one octet
+//!   more than that, for the dot; the decoder measures the line after unstuffing.
+//!   A line longer still is found by the reader, and the connection tells the
+//!   decoder through [`DataDecoder::line_too_long`].
 //! - §4.5.3.1.7 with RFC 1870: a message size limit, counted as RFC 1870
 //!   counts: the octets after unstuffing, CRLFs included.
 //! - §6.3: loop detection by counting `Received:` header fields.
@@ -35,7 +38,7 @@
 //! A production server might offer to *normalise* a bare LF into CRLF for
 //! old clients instead of refusing (Postfix: `smtpd_forbid_bare_newline`).
 
-use crate::line::Line;
+use crate::wire::Line;
 
 // ANCHOR: data_line
 /// What one line of DATA means.
@@ -91,7 +94,13 @@ pub struct DataDecoder {
     size: u64,
     received: usize,
     line_too_long: bool,
+    /// RFC 5321 §4.5.3.1.6: the longest text line, CRLF included, without the dot.
+    max_line: usize,
 }
+
+/// RFC 5321 §4.5.3.1.6: "The maximum total length of a text line including the
+/// `<CRLF>` is 1000 octets (not counting the leading dot duplicated for transparency)."
+pub const MAX_TEXT_LINE: usize = 1000;
 
 impl DataDecoder {
     /// A decoder for a message that starts with the next line.
@@ -103,8 +112,23 @@ impl DataDecoder {
             size: 0,
             received: 0,
             line_too_long: false,
+            max_line: MAX_TEXT_LINE,
         }
     }
+
+    /// The same decoder with another text line limit (CRLF included, dot not).
+    pub fn with_max_line(mut self, max_line: usize) -> Self {
+        self.max_line = max_line;
+        self
+    }
+
+    // ANCHOR: read_limit
+    /// The limit to give the line reader: the longest text line, plus the one dot
+    /// that transparency may have added in front of it (§4.5.3.1.6).
+    pub fn read_limit(&self) -> usize {
+        self.max_line + 1
+    }
+    // ANCHOR_END: read_limit
 
     // ANCHOR: feed
     /// What to do with the next line of mail data.
@@ -120,6 +144,11 @@ impl DataDecoder {
         }
         // ...and any other line loses its first character if that is a period.
         let content = line.raw().strip_prefix(b".").unwrap_or(line.raw());
+        // §4.5.3.1.6: the limit counts the line as the client wrote it, before the
+        // dot was added; the reader let one more octet through for that dot only.
+        if content.len() > self.max_line {
+            self.line_too_long = true;
+        }
 
         self.size = self.size.saturating_add(content.len() as u64);
         match self.section {
@@ -182,7 +211,7 @@ fn is_received_field(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::line::{LineReader, ReadError};
+    use crate::wire::line::{LineReader, ReadError};
 
     /// The text line limit of RFC 5321 §4.5.3.1.6.
     const TEXT_LINE: usize = 1000;
@@ -377,6 +406,37 @@ mod tests {
         let seen = decode(&mut decoder, &[b"b\r\n", b".\r\n"]);
         assert_eq!(seen, [Seen::Discard, Seen::End]);
         assert_eq!(decoder.outcome(), Err(Refusal::LineTooLong));
+    }
+
+    /// RFC 5321 §4.5.3.1.6: 1000 octets with the CRLF, not counting the dot that
+    /// transparency adds. Both edges, with and without the dot.
+    #[test]
+    fn the_text_line_limit_does_not_count_the_stuffed_dot() {
+        let line = |dot: bool, octets: usize| {
+            let mut raw = if dot { b".".to_vec() } else { vec![] };
+            raw.extend(std::iter::repeat_n(b'x', octets - 2));
+            raw.extend_from_slice(b"\r\n");
+            raw
+        };
+        // (leading stuffed dot?, octets as the client wrote them, accepted?)
+        for (dot, octets, accepted) in [
+            (false, 1000, true),
+            (true, 1000, true),
+            (false, 1001, false),
+            (true, 1001, false),
+        ] {
+            let mut decoder = DataDecoder::new(1 << 20, 100);
+            let raw = line(dot, octets);
+            assert!(raw.len() <= decoder.read_limit() || !accepted);
+            let seen = decode(&mut decoder, &[&raw, b".\r\n"]);
+            assert_eq!(seen.last(), Some(&Seen::End));
+            assert_eq!(
+                decoder.outcome().is_ok(),
+                accepted,
+                "dot={dot}, {octets} octets"
+            );
+        }
+        assert_eq!(DataDecoder::new(1, 1).read_limit(), 1001);
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! be read (and tested) in one place. The text of each one says what happened and, where
 //! the client can do something about it, what to do next.
 //!
-//! Left out: replies for extensions postie does not offer yet (STARTTLS, AUTH).
+//! Replies to STARTTLS (RFC 3207) and AUTH (RFC 4954) are here too, with their own
+//! codes (220, 334, 235, 530, 535, 538). Left out: replies for extensions postie does
+//! not offer (CHUNKING's BDAT, DSN's parameters, ETRN).
 
 use std::fmt;
 use std::io::ErrorKind;
@@ -361,7 +363,7 @@ impl Reply {
         )
     }
 
-    /// 550 5.7.1: not ours, and the client may not relay through us (DESIGN rule 9).
+    /// 550 5.7.1: not ours, and the client may not relay through us (ARCHITECTURE.md, *No open relay*).
     pub fn relay_denied(forward_path: &str) -> Reply {
         Reply::new(
             550,
@@ -379,7 +381,7 @@ impl Reply {
         )
     }
 
-    /// 553 5.1.3: an address we will not turn into a mailbox name (DESIGN rule 8).
+    /// 553 5.1.3: an address we will not turn into a mailbox name (ARCHITECTURE.md, *Mailbox names are never raw input*).
     pub fn mailbox_name_not_allowed(forward_path: &str, why: &str) -> Reply {
         Reply::new(
             553,

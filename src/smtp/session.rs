@@ -9,10 +9,19 @@
 //! (a MAIL transaction without a greeting, DATA without recipients) cannot be written.
 //! One `match (state, command)` in `Session::transition` holds every rule.
 //!
-//! STARTTLS (RFC 3207) is decided here and carried out by the connection: the session
-//! answers 220 with [`Action::StartTls`], the connection runs the handshake and reports
-//! it with [`Session::tls_established`], and the session starts again from the
+//! Everything that happens to the session comes in through one door,
+//! [`Session::handle`], as an [`Input`]: a line, a line too long, a timeout, TLS
+//! established, the end of a message, shutdown. Every change of state goes through one
+//! function, `Session::enter`, which logs it with the RFC section behind it.
+//!
+//! STARTTLS (RFC 3207) is decided here and carried out by the conversation: the session
+//! answers 220 with [`Action::StartTls`], the conversation runs the handshake and
+//! reports it as [`Input::Wire(Event::TlsEstablished)`], and the session starts again from the
 //! greeting, as §4.2 requires.
+//!
+//! The session knows only what [`Settings`] tell it of the configuration, and asks a
+//! [`Policy`] the questions that depend on who is who (which domains are ours, who may
+//! relay, whether a user exists, whether a password is right).
 //!
 //! AUTH (RFC 4954) is a short exchange of its own: `AUTH PLAIN` or `AUTH LOGIN`, then
 //! 334 challenges and base64 answers, in the [`State::Auth`] state, until 235 or 535.
@@ -27,15 +36,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::address::{ForwardPath, Host, ReversePath};
-use super::auth::{self, Credentials, Mechanism, SaslError};
+use super::auth::{self, Mechanism};
 use super::command::{parse, Command, MailParameters};
 use super::data::Refusal;
 use super::reply::{Reply, Status};
-use crate::config::{Config, Service};
-use crate::line::Line;
-use crate::policy::Decision;
+use crate::config::{Service, Settings};
+use crate::policy::{Decision, Policy};
+use crate::sasl::{self, Credentials, SaslError};
+use crate::security::Security;
 use crate::store::maildir::MailboxPath;
 pub use crate::tls::TlsInfo;
+use crate::wire::{self, Event, Line};
 use crate::TRACE;
 
 // ANCHOR: hello
@@ -48,17 +59,6 @@ pub struct Hello {
     pub extended: bool,
 }
 // ANCHOR_END: hello
-
-// ANCHOR: tls_info
-/// What the client proved: that the channel is encrypted, and who it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Security {
-    /// The TLS session, once the handshake is done (STARTTLS or implicit TLS).
-    pub tls: Option<TlsInfo>,
-    /// The address the client authenticated as (RFC 4954).
-    pub user: Option<String>,
-}
-// ANCHOR_END: tls_info
 
 // ANCHOR: destination
 /// One accepted recipient and where its copy goes.
@@ -163,18 +163,16 @@ impl State {
 }
 
 // ANCHOR: action
-/// What the connection must do after a line.
+/// What the conversation must do after an input: send a reply, close, start TLS, or
+/// SMTP's one effect of its own.
+pub type Action = wire::Action<Reply, Effect>;
+
+/// What only SMTP's side of the conversation does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Send the reply and read the next command.
-    Reply(Reply),
-    /// Send the 354 and read message text until the lone dot.
+pub enum Effect {
+    /// Send the 354 and read message text until the lone dot; then report how it
+    /// ended with [`Input::MessageEnd`].
     ReceiveData(Reply),
-    /// Send the reply and close the connection.
-    Close(Reply),
-    /// Send the 220 and start the TLS handshake (RFC 3207 §4); then report the
-    /// outcome with [`Session::tls_established`].
-    StartTls(Reply),
 }
 // ANCHOR_END: action
 
@@ -183,18 +181,47 @@ impl Action {
     pub fn without_status(self) -> Action {
         match self {
             Action::Reply(r) => Action::Reply(r.without_status()),
-            Action::ReceiveData(r) => Action::ReceiveData(r.without_status()),
+            Action::Effect(Effect::ReceiveData(r)) => {
+                Action::Effect(Effect::ReceiveData(r.without_status()))
+            }
             Action::Close(r) => Action::Close(r.without_status()),
             Action::StartTls(r) => Action::StartTls(r.without_status()),
+            Action::Listen => Action::Listen,
         }
     }
 
-    pub fn reply(&self) -> &Reply {
+    /// The reply the action sends, if it sends one.
+    pub fn reply(&self) -> Option<&Reply> {
         match self {
-            Action::Reply(r) | Action::ReceiveData(r) | Action::Close(r) | Action::StartTls(r) => r,
+            Action::Reply(r)
+            | Action::Effect(Effect::ReceiveData(r))
+            | Action::Close(r)
+            | Action::StartTls(r) => Some(r),
+            Action::Listen => None,
         }
     }
 }
+
+// ANCHOR: input
+/// Everything that can happen to a session, as it comes in through [`Session::handle`]:
+/// what the conversation saw on the wire (a command line, or, in the Auth state, the
+/// answer to a 334; a line too long; a timeout; TLS; shutdown), and how message text
+/// ended.
+#[derive(Debug)]
+pub enum Input<'a> {
+    Wire(Event<'a>),
+    /// Message text had a bare CR or LF: perhaps a smuggled end of data.
+    BareNewlineInData,
+    /// The message text ended (the lone dot): stored, refused, or not stored.
+    MessageEnd(MessageOutcome),
+}
+
+impl<'a> From<Event<'a>> for Input<'a> {
+    fn from(event: Event<'a>) -> Input<'a> {
+        Input::Wire(event)
+    }
+}
+// ANCHOR_END: input
 
 /// How the message text ended, as the connection reports it to the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,13 +237,14 @@ pub enum MessageOutcome {
 /// One client's session.
 pub struct Session {
     state: State,
-    config: Arc<Config>,
+    settings: Settings,
+    /// What the listener offers: SMTP, or submission with its stricter rules.
+    service: Service,
+    policy: Arc<dyn Policy>,
     client: SocketAddr,
     errors: u32,
     /// TLS and AUTH: kept across transactions, forgotten only by a new TLS handshake.
     security: Security,
-    /// What the listener offers: SMTP, or submission with its stricter rules.
-    service: Service,
     /// Failed AUTH attempts on this connection.
     auth_failures: u32,
 }
@@ -224,29 +252,26 @@ pub struct Session {
 impl Session {
     // ANCHOR: new
     /// A new session and the greeting to send (RFC 5321 §3.1, §4.2: 220).
-    pub fn new(config: Arc<Config>, client: SocketAddr) -> (Session, Reply) {
-        Session::for_service(config, client, Service::Smtp)
-    }
-    // ANCHOR_END: new
-
-    /// A new session on a listener for `service` (see [`Service`]).
-    pub fn for_service(
-        config: Arc<Config>,
-        client: SocketAddr,
+    pub fn new(
+        settings: Settings,
         service: Service,
+        policy: Arc<dyn Policy>,
+        client: SocketAddr,
     ) -> (Session, Reply) {
-        let greeting = Reply::service_ready(&config.hostname);
+        let greeting = Reply::service_ready(&settings.hostname);
         let session = Session {
             state: State::Connected,
-            config,
+            settings,
+            service,
+            policy,
             client,
             errors: 0,
             security: Security::default(),
-            service,
             auth_failures: 0,
         };
         (session, greeting)
     }
+    // ANCHOR_END: new
 
     pub fn state(&self) -> &State {
         &self.state
@@ -261,19 +286,57 @@ impl Session {
         &self.security
     }
 
+    // ANCHOR: handle
+    /// The session's one door: every input comes in here, and one action goes out.
+    pub fn handle(&mut self, input: Input<'_>) -> Action {
+        let host = self.settings.hostname.clone();
+        match input {
+            Input::Wire(Event::Line(line)) => self.command_line(line),
+            Input::Wire(Event::LineTooLong) => self.line_too_long(),
+            // RFC 5321 §4.5.3.2: a server may close a connection that has been silent
+            // past its timeout, with 421 (§3.8).
+            Input::Wire(Event::TimedOut) => {
+                Action::Close(self.close(Reply::timeout(&host), "timeout"))
+            }
+            Input::Wire(Event::ShuttingDown) => {
+                Action::Close(self.close(Reply::shutting_down(&host), "shutdown"))
+            }
+            Input::Wire(Event::TlsEstablished(tls)) => {
+                self.tls_established(tls);
+                Action::Listen
+            }
+            Input::Wire(Event::PlaintextAfterTls) => Action::Close(self.close(
+                Reply::pipelined_after_starttls(),
+                "commands pipelined after STARTTLS",
+            )),
+            // RFC 5321 §2.3.8, §4.1.1.4: never guess where a message with a bare CR or
+            // LF ended; refuse and close (no resynchronisation).
+            Input::BareNewlineInData => {
+                Action::Close(self.close(Reply::bare_newline_in_data(), "bare newline in data"))
+            }
+            Input::MessageEnd(outcome) => self.message_received(outcome),
+        }
+    }
+    // ANCHOR_END: handle
+
     // ANCHOR: tls_established
     /// The TLS handshake succeeded. RFC 3207 §4.2: the conversation starts again from
     /// the greeting, and everything the client said before (its EHLO) is forgotten;
     /// it must say EHLO again, and this time STARTTLS is not offered.
-    pub fn tls_established(&mut self, tls: TlsInfo) {
+    fn tls_established(&mut self, tls: TlsInfo) {
         log::info!(
             "{} TLS established: {} {}",
             self.client,
             tls.version,
             tls.cipher
         );
-        let before = std::mem::replace(&mut self.state, State::Connected);
-        self.log_transition("TLS handshake", "RFC 3207 §4.2", before.name(), "Connected");
+        let before = self.take();
+        self.enter(
+            before.name(),
+            State::Connected,
+            "TLS handshake",
+            "RFC 3207 §4.2",
+        );
         // §4.2 also means forgetting an AUTH from before the handshake.
         self.security = Security {
             tls: Some(tls),
@@ -282,14 +345,9 @@ impl Session {
     }
     // ANCHOR_END: tls_established
 
-    /// Commands arrived behind STARTTLS, before the handshake: refuse and close.
-    pub fn pipelined_after_starttls(&mut self) -> Reply {
-        self.close(Reply::pipelined_after_starttls())
-    }
-
     // ANCHOR: command_line
     /// One command line from the client, as the line reader delivered it.
-    pub fn command_line(&mut self, line: Line<'_>) -> Action {
+    fn command_line(&mut self, line: Line<'_>) -> Action {
         let extended = self.extended();
         // RFC 5321 §2.3.8: lines end with CRLF; a bare CR or LF is not a line ending.
         let action = if !line.is_crlf_clean() {
@@ -297,8 +355,8 @@ impl Session {
         } else if let State::Auth { .. } = self.state {
             self.auth_answer(line.text())
         } else if is_http_request(line.text()) {
-            let reply = Reply::http_request(&self.config.hostname);
-            Action::Close(self.close(reply))
+            let reply = Reply::http_request(&self.settings.hostname);
+            Action::Close(self.close(reply, "HTTP request"))
         } else {
             match parse(line.text()) {
                 Ok(command) => self.command(command),
@@ -316,20 +374,25 @@ impl Session {
     /// would not fit to send it as an answer instead.
     pub fn line_limit(&self) -> usize {
         match self.state {
-            State::Auth { .. } => self.config.limits.auth_line,
-            _ => self.config.limits.command_line,
+            State::Auth { .. } => self.settings.limits.auth_line,
+            _ => self.settings.limits.command_line,
         }
     }
     // ANCHOR_END: line_limit
 
     /// The line reader found a line over [`Session::line_limit`].
-    pub fn line_too_long(&mut self) -> Action {
+    fn line_too_long(&mut self) -> Action {
         let limit = self.line_limit();
         // An over-long AUTH answer ends the exchange; a command line changes nothing.
-        if let State::Auth { hello, .. } = &self.state {
-            self.state = State::Ready {
-                hello: hello.clone(),
-            };
+        if let State::Auth { .. } = &self.state {
+            if let State::Auth { hello, .. } = self.take() {
+                self.enter(
+                    "Auth",
+                    State::Ready { hello },
+                    "AUTH answer too long",
+                    "RFC 4954 §4",
+                );
+            }
         }
         let reply = Reply::line_too_long(limit);
         self.answer(Action::Reply(reply), self.extended())
@@ -346,21 +409,6 @@ impl Session {
     }
     // ANCHOR_END: shown
 
-    /// The client stayed silent past the timeout (RFC 5321 §4.5.3.2).
-    pub fn timed_out(&mut self) -> Reply {
-        self.close(Reply::timeout(&self.config.hostname))
-    }
-
-    /// The server is stopping.
-    pub fn shutting_down(&mut self) -> Reply {
-        self.close(Reply::shutting_down(&self.config.hostname))
-    }
-
-    /// The message text had a bare CR or LF: refuse and close (no resynchronisation).
-    pub fn bare_newline_in_data(&mut self) -> Reply {
-        self.close(Reply::bare_newline_in_data())
-    }
-
     /// The transaction being received, while in the Data state.
     pub fn transaction(&self) -> Option<(&Hello, &Envelope)> {
         match &self.state {
@@ -371,8 +419,8 @@ impl Session {
 
     // ANCHOR: message_received
     /// The lone dot arrived: exactly one reply for the whole DATA (RFC 5321 §4.1.1.4).
-    pub fn message_received(&mut self, outcome: MessageOutcome) -> Action {
-        let limits = &self.config.limits;
+    fn message_received(&mut self, outcome: MessageOutcome) -> Action {
+        let limits = &self.settings.limits;
         let reply = match outcome {
             // RFC 5321 §6.1: this 250 is our promise; the message is already on disk.
             MessageOutcome::Stored { id } => Reply::message_accepted(&id),
@@ -388,8 +436,8 @@ impl Session {
             MessageOutcome::NotStored(kind) => Reply::local_error(kind),
         };
         let extended = self.extended();
-        self.state = std::mem::replace(&mut self.state, State::Closed).reset();
-        self.log_transition("end of data", "§4.1.1.4", "Data", self.state.name());
+        let state = self.take();
+        self.enter(state.name(), state.reset(), "end of data", "§4.1.1.4");
         self.answer(Action::Reply(reply), extended)
     }
     // ANCHOR_END: message_received
@@ -397,12 +445,11 @@ impl Session {
     // ANCHOR: command
     /// A parsed command: one step through the transition table, logged.
     fn command(&mut self, command: Command) -> Action {
-        let state = std::mem::replace(&mut self.state, State::Closed);
+        let state = self.take();
         let (verb, section) = (command.verb().to_string(), command.section());
         let before = state.name();
         let (next, action) = self.transition(state, command);
-        self.log_transition(&verb, section, before, next.name());
-        self.state = next;
+        self.enter(before, next, &verb, section);
         action
     }
     // ANCHOR_END: command
@@ -410,8 +457,7 @@ impl Session {
     // ANCHOR: transition
     /// The whole protocol in one table: (state, command) → (next state, action).
     fn transition(&mut self, state: State, command: Command) -> (State, Action) {
-        let config = self.config.clone();
-        let host = &config.hostname;
+        let host = &self.settings.hostname.clone();
         match (state, command) {
             // In Data the connection reads message text, not commands, in Auth
             // `command_line` hands answers to `auth_answer`, and after Closed nothing is
@@ -499,7 +545,7 @@ impl Session {
             // ANCHOR: data_arms
             (State::RcptTo { hello, envelope }, Command::Data) => (
                 State::Data { hello, envelope },
-                Action::ReceiveData(Reply::start_mail_input()),
+                Action::Effect(Effect::ReceiveData(Reply::start_mail_input())),
             ),
             // §4.1.1.4 and RFC 2920 §3.1: every RCPT was refused → 554, not 503.
             (s @ State::MailFrom { .. }, Command::Data) => {
@@ -508,13 +554,13 @@ impl Session {
             (s, Command::Data) => (s, bad_sequence("Send MAIL FROM and RCPT TO before DATA")),
             // ANCHOR_END: data_arms
             // ANCHOR: starttls_arms
-            (s, Command::StartTls) if self.config.tls.is_none() => {
+            (s, Command::StartTls) if !self.settings.tls => {
                 (s, Action::Reply(Reply::not_implemented("STARTTLS")))
             }
             (s, Command::StartTls) if self.security.tls.is_some() => {
                 (s, Action::Reply(Reply::tls_already_active()))
             }
-            // The state changes only once the handshake is done (`tls_established`).
+            // The state changes only once the handshake is done (Input::Wire(Event::TlsEstablished)).
             (s @ State::Ready { .. }, Command::StartTls) => {
                 (s, Action::StartTls(Reply::ready_to_start_tls()))
             }
@@ -553,15 +599,15 @@ impl Session {
     /// The service extensions we advertise in the EHLO reply (RFC 5321 §4.1.1.1).
     pub fn extensions(&self) -> Vec<String> {
         let mut extensions = vec![
-            "PIPELINING".to_string(),                                // RFC 2920
-            format!("SIZE {}", self.config.limits.max_message_size), // RFC 1870
-            "8BITMIME".to_string(),                                  // RFC 6152
-            "SMTPUTF8".to_string(),                                  // RFC 6531
-            "ENHANCEDSTATUSCODES".to_string(),                       // RFC 2034
-            "HELP".to_string(),                                      // RFC 5321 §4.1.1.8
+            "PIPELINING".to_string(),                                  // RFC 2920
+            format!("SIZE {}", self.settings.limits.max_message_size), // RFC 1870
+            "8BITMIME".to_string(),                                    // RFC 6152
+            "SMTPUTF8".to_string(),                                    // RFC 6531
+            "ENHANCEDSTATUSCODES".to_string(),                         // RFC 2034
+            "HELP".to_string(),                                        // RFC 5321 §4.1.1.8
         ];
         // RFC 3207 §4: only with a certificate, and (§4.2) never once TLS is on.
-        if self.config.tls.is_some() && self.security.tls.is_none() {
+        if self.settings.tls && self.security.tls.is_none() {
             extensions.push("STARTTLS".to_string());
         }
         // RFC 4954 §4, §14: passwords only where they cannot be read on the way.
@@ -594,9 +640,11 @@ impl Session {
         // RFC 1870 §6.1: refuse early when the declared size is already too big.
         if parameters
             .size
-            .is_some_and(|s| s > self.config.limits.max_message_size)
+            .is_some_and(|s| s > self.settings.limits.max_message_size)
         {
-            return Some(Reply::message_too_big(self.config.limits.max_message_size));
+            return Some(Reply::message_too_big(
+                self.settings.limits.max_message_size,
+            ));
         }
         // RFC 6531 §3.3: UTF-8 addresses only with the SMTPUTF8 parameter.
         if !reverse_path.is_ascii() && !parameters.smtputf8 {
@@ -628,7 +676,7 @@ impl Session {
     // ANCHOR: add_recipient
     /// Checks one RCPT and, if it is accepted, adds it to the envelope.
     fn add_recipient(&self, envelope: &mut Envelope, path: ForwardPath) -> Reply {
-        let limits = &self.config.limits;
+        let limits = &self.settings.limits;
         if !path.is_ascii() && !envelope.parameters.smtputf8 {
             return Reply::utf8_not_permitted();
         }
@@ -638,11 +686,12 @@ impl Session {
             return Reply::too_many_recipients(limits.max_recipients);
         }
         let shown = path.to_string();
-        let destination = match self.config.policy.decide(&path, self.client.ip()) {
+        let destination = match self.policy.decide(&path, self.client.ip()) {
             Decision::Local(mailbox) => Destination::Local(mailbox),
             // RFC 5321 §3.6.1: a client we trust may ask us to relay; we queue it.
             Decision::Relay => Destination::Remote,
-            // A logged-in user may send anywhere, from any network (DESIGN rule 9).
+            // A logged-in user may send anywhere, from any network (RFC 6409 §4.3;
+            // see ARCHITECTURE.md, "No open relay").
             Decision::RelayDenied if self.security.user.is_some() => Destination::Remote,
             Decision::NoSuchUser => return Reply::no_such_user(&shown),
             Decision::BadMailboxName(why) => {
@@ -662,12 +711,12 @@ impl Session {
     /// May this client use AUTH? Only with a users file (the passwords), and only over
     /// TLS, unless `--allow-plaintext-auth` lets a loopback client try it in the clear.
     fn auth_offered(&self) -> bool {
-        self.config.policy.users.is_some() && self.auth_channel_ok()
+        self.policy.accepts_logins() && self.auth_channel_ok()
     }
 
     fn auth_channel_ok(&self) -> bool {
-        self.security.tls.is_some()
-            || (self.config.allow_plaintext_auth && self.client.ip().to_canonical().is_loopback())
+        self.security
+            .password_may_travel(self.settings.allow_plaintext_auth, self.client.ip())
     }
     // ANCHOR_END: auth_offered
 
@@ -680,7 +729,7 @@ impl Session {
         initial_response: Option<&str>,
     ) -> (State, Action) {
         let ready = |hello, reply| (State::Ready { hello }, Action::Reply(reply));
-        if self.config.policy.users.is_none() {
+        if !self.policy.accepts_logins() {
             return ready(hello, Reply::not_implemented("AUTH"));
         }
         // RFC 4954 §6: 538 when the mechanism needs an encrypted connection.
@@ -704,7 +753,7 @@ impl Session {
             None => {
                 let challenge = match step {
                     AuthStep::Plain => "",
-                    _ => auth::LOGIN_USERNAME,
+                    _ => sasl::LOGIN_USERNAME,
                 };
                 let reply = Reply::auth_challenge(challenge);
                 (State::Auth { hello, step }, Action::Reply(reply))
@@ -716,11 +765,12 @@ impl Session {
     // ANCHOR: auth_answer
     /// A line in the Auth state: the answer to our last 334.
     fn auth_answer(&mut self, text: &[u8]) -> Action {
-        let (hello, step) = match std::mem::replace(&mut self.state, State::Closed) {
+        let (hello, step) = match self.take() {
             State::Auth { hello, step } => (hello, step),
             // command_line calls us only in the Auth state; anything else is left as it was.
             other => {
-                self.state = other;
+                let name = other.name();
+                self.enter(name, other, "AUTH answer out of place", "RFC 4954 §4");
                 return bad_sequence("No AUTH exchange in progress");
             }
         };
@@ -734,14 +784,13 @@ impl Session {
         } else {
             self.auth_step(hello, step, &response)
         };
-        self.log_transition("AUTH answer", "RFC 4954 §4", "Auth", next.name());
-        self.state = next;
+        self.enter("Auth", next, "AUTH answer", "RFC 4954 §4");
         action
     }
 
     /// One base64 answer: ask the next question, or check the credentials.
     fn auth_step(&mut self, hello: Hello, step: AuthStep, response: &str) -> (State, Action) {
-        let answer = match auth::decode(response) {
+        let answer = match sasl::decode(response) {
             Ok(answer) => answer,
             Err(_) => {
                 return (
@@ -751,19 +800,19 @@ impl Session {
             }
         };
         let credentials = match step {
-            AuthStep::Plain => auth::plain(&answer),
+            AuthStep::Plain => sasl::plain(&answer),
             AuthStep::LoginUser => {
-                return match auth::login_text(&answer) {
+                return match sasl::login_text(&answer) {
                     Ok(user) => {
                         let step = AuthStep::LoginPassword { user };
-                        let reply = Reply::auth_challenge(auth::LOGIN_PASSWORD);
+                        let reply = Reply::auth_challenge(sasl::LOGIN_PASSWORD);
                         (State::Auth { hello, step }, Action::Reply(reply))
                     }
                     Err(_) => self.auth_failed(hello),
                 };
             }
             AuthStep::LoginPassword { user } => {
-                auth::login_text(&answer).map(|password| Credentials { user, password })
+                sasl::login_text(&answer).map(|password| Credentials { user, password })
             }
         };
         match credentials {
@@ -776,10 +825,12 @@ impl Session {
         }
     }
 
-    /// Asks the users file. Success: 235, and the user is remembered for MAIL and RCPT.
+    /// Asks the policy. Success: 235, and the user is remembered for MAIL and RCPT.
     fn auth_check(&mut self, hello: Hello, credentials: Credentials) -> (State, Action) {
-        let users = self.config.policy.users.as_ref();
-        if !users.is_some_and(|u| u.verify(&credentials.user, &credentials.password)) {
+        if !self
+            .policy
+            .check_password(&credentials.user, &credentials.password)
+        {
             return self.auth_failed(hello);
         }
         let user = credentials.user.to_lowercase();
@@ -801,7 +852,7 @@ impl Session {
             self.auth_failures
         );
         if self.auth_failures >= MAX_AUTH_FAILURES {
-            let reply = Reply::too_many_auth_failures(&self.config.hostname);
+            let reply = Reply::too_many_auth_failures(&self.settings.hostname);
             return (State::Closed, Action::Close(reply));
         }
         (
@@ -820,9 +871,9 @@ impl Session {
         // A refused recipient is not a mistake, and is not counted.
         if matches!(&action, Action::Reply(r) if r.is_syntax_error()) {
             self.errors += 1;
-            if self.errors > self.config.limits.max_errors {
-                let reply = Reply::too_many_errors(&self.config.hostname);
-                return Action::Close(self.close(reply));
+            if self.errors > self.settings.limits.max_errors {
+                let reply = Reply::too_many_errors(&self.settings.hostname);
+                return Action::Close(self.close(reply, "too many errors"));
             }
         }
         // RFC 2034 §3: enhanced status codes only once the client said EHLO and saw
@@ -841,25 +892,38 @@ impl Session {
     }
 
     /// Moves to Closed, rendering `reply` as the state before it allows.
-    fn close(&mut self, reply: Reply) -> Reply {
-        let state = std::mem::replace(&mut self.state, State::Closed);
-        self.log_transition("close", "§3.8", state.name(), "Closed");
-        if state.hello().is_some_and(|h| h.extended) {
+    fn close(&mut self, reply: Reply, why: &str) -> Reply {
+        let state = self.take();
+        let extended = state.hello().is_some_and(|h| h.extended);
+        // RFC 5321 §3.8: a server that must close says 421 first (or 221 after QUIT).
+        self.enter(state.name(), State::Closed, why, "§3.8");
+        if extended {
             reply
         } else {
             reply.without_status()
         }
     }
 
-    fn log_transition(&self, what: &str, section: &str, from: &str, to: &str) {
+    // ANCHOR: enter
+    /// Takes the state out, to be put back (or replaced) by [`Session::enter`].
+    fn take(&mut self) -> State {
+        std::mem::replace(&mut self.state, State::Closed)
+    }
+
+    /// The one door for every change of state: logs `from -> to` with what caused it
+    /// and the RFC section behind it, and enters `next`.
+    fn enter(&mut self, from: &str, next: State, what: &str, section: &str) {
         // Sections of RFC 5321 are written "§4.1.1.1"; other RFCs name themselves.
         let rfc = if section.starts_with("RFC") {
             ""
         } else {
             "RFC 5321 "
         };
+        let to = next.name();
         log::debug!(target: TRACE, "{} {what} ({rfc}{section}): {from} -> {to}", self.client);
+        self.state = next;
     }
+    // ANCHOR_END: enter
 }
 
 // ANCHOR: is_http_request

@@ -7,36 +7,38 @@ pub mod tools;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use postie::config::{Config, Service};
-use postie::server::{Protocol, Server, ShutdownHandle};
+pub use postie::config::{Config, Protocol, Service};
+use postie::policy::Policy;
+use postie::server::{Server, ShutdownHandle};
 
 /// The hostname every test server uses, so transcripts can be compared literally.
 pub const HOSTNAME: &str = "mx.example.test";
 
 /// A running server; stopped (and its thread joined) when dropped.
 pub struct TestServer {
+    /// The SMTP listener.
     pub addr: SocketAddr,
-    /// The submission listener, when the configuration asked for one.
-    pub submission: Option<SocketAddr>,
-    /// The implicit-TLS submission listener, when the configuration asked for one.
-    pub smtps: Option<SocketAddr>,
-    /// The POP3 listener, when the configuration asked for one (`pop3_listen`).
-    pub pop3: Option<SocketAddr>,
-    /// The POP3-over-implicit-TLS listener (`pop3s_listen`).
-    pub pop3s: Option<SocketAddr>,
+    /// Every listener the configuration asked for, with the port it got.
+    pub listeners: Vec<(Protocol, SocketAddr)>,
     dir: tempfile::TempDir,
     handle: ShutdownHandle,
     thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// An ephemeral port on loopback, for a listener.
+pub fn any_port() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
 }
 
 /// The configuration tests start from: local domains `localhost` and `example.test`,
 /// short timeouts so a broken test fails instead of hanging.
 pub fn test_config(maildir: &Path) -> Config {
     let mut config = Config::new(HOSTNAME);
-    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.listeners = vec![(Protocol::Smtp(Service::Smtp), any_port())];
     config.maildir = maildir.to_path_buf();
     config.spool = maildir.with_file_name("spool");
     config.policy.local_domains = vec!["localhost".into(), "example.test".into()];
@@ -74,27 +76,63 @@ impl TestServer {
         self.dir.path().join("cert.pem")
     }
 
+    /// Starts a server that asks `policy`, not the configuration, who is who.
+    #[allow(dead_code)]
+    pub fn start_with_policy(policy: Arc<dyn Policy>) -> TestServer {
+        TestServer::start_bound(tempfile::tempdir().expect("temp dir"), |_| {}, Some(policy))
+    }
+
     fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_bound(dir, adjust, None)
+    }
+
+    fn start_bound(
+        dir: tempfile::TempDir,
+        adjust: impl FnOnce(&mut Config),
+        policy: Option<Arc<dyn Policy>>,
+    ) -> TestServer {
         let mut config = test_config(&dir.path().join("mail"));
         adjust(&mut config);
-        let server = Server::bind(config).expect("bind");
+        let server = match policy {
+            Some(policy) => Server::bind_with_policy(config, policy),
+            None => Server::bind(config),
+        }
+        .expect("bind");
         let addr = server.local_addr().unwrap();
-        let submission = server.addr_of(Protocol::Smtp(Service::Submission));
-        let smtps = server.addr_of(Protocol::Smtp(Service::SubmissionTls));
-        let pop3 = server.pop3_addr();
-        let pop3s = server.addr_of(Protocol::Pop3s);
+        let listeners = server.addresses().to_vec();
         let handle = server.shutdown_handle().unwrap();
         let thread = std::thread::spawn(move || server.run());
         TestServer {
             addr,
-            submission,
-            smtps,
-            pop3,
-            pop3s,
+            listeners,
             dir,
             handle,
             thread: Some(thread),
         }
+    }
+
+    /// Where `protocol` is served, if the configuration asked for it.
+    pub fn addr_of(&self, protocol: Protocol) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|(p, _)| *p == protocol)
+            .map(|(_, addr)| *addr)
+    }
+
+    pub fn submission(&self) -> Option<SocketAddr> {
+        self.addr_of(Protocol::Smtp(Service::Submission))
+    }
+
+    pub fn smtps(&self) -> Option<SocketAddr> {
+        self.addr_of(Protocol::Smtp(Service::SubmissionTls))
+    }
+
+    pub fn pop3(&self) -> Option<SocketAddr> {
+        self.addr_of(Protocol::Pop3)
+    }
+
+    pub fn pop3s(&self) -> Option<SocketAddr> {
+        self.addr_of(Protocol::Pop3s)
     }
 
     pub fn maildir(&self) -> PathBuf {
@@ -325,14 +363,14 @@ pub fn users_file_with_passwords(addresses: &[&str]) -> String {
 }
 
 /// Such a users file, parsed.
-pub fn users_with_passwords(addresses: &[&str]) -> postie::policy::Users {
-    postie::policy::Users::parse(&users_file_with_passwords(addresses)).expect("users file")
+pub fn users_with_passwords(addresses: &[&str]) -> postie::accounts::Users {
+    postie::accounts::Users::parse(&users_file_with_passwords(addresses)).expect("users file")
 }
 
 /// POP3 on an ephemeral port, plaintext passwords allowed from loopback, and accounts
 /// for alice@localhost and bob@localhost (password `POP3_PASSWORD`).
 pub fn pop3_config(config: &mut Config) {
-    config.pop3_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.set_listener(Protocol::Pop3, any_port());
     config.allow_plaintext_auth = true;
     config.policy.users = Some(users_with_passwords(&["alice@localhost", "bob@localhost"]));
     config.limits.pop3_timeout = Duration::from_secs(10);
@@ -348,7 +386,7 @@ pub struct Pop3Client<S = TcpStream> {
 impl Pop3Client {
     /// Connects to the server's POP3 listener and reads the greeting.
     pub fn connect(server: &TestServer) -> Pop3Client {
-        Pop3Client::connect_to(server.pop3.expect("the server has a POP3 listener"))
+        Pop3Client::connect_to(server.pop3().expect("the server has a POP3 listener"))
     }
 
     /// Connects to a POP3 server at `addr` and reads the greeting.

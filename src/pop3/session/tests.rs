@@ -2,10 +2,11 @@
 //! maildrop's answers are given by hand, as the connection would report them.
 
 use super::*;
+use crate::accounts::Users;
 use crate::config::Config;
-use crate::line::Line;
-use crate::policy::Users;
 use crate::pop3::maildrop::Entry;
+use crate::tls::testing::{certificate, tls_info};
+use crate::wire::line::Line;
 
 const PASSWORD: &str = "correct horse";
 
@@ -30,7 +31,9 @@ fn users_file() -> String {
 }
 
 fn connected_from(config: Config, client: &str) -> Session {
-    let (session, greeting) = Session::new(Arc::new(config), client.parse().unwrap());
+    let settings = Settings::new(&config);
+    let policy = Arc::new(config.policy.clone());
+    let (session, greeting) = Session::new(settings, policy, client.parse().unwrap());
     assert_eq!(
         greeting.to_wire_string(),
         "+OK mx.example.test POP3 postie ready\r\n"
@@ -42,9 +45,17 @@ fn connected() -> Session {
     connected_from(config(true), "127.0.0.1:4000")
 }
 
+/// The response of an action that closes the connection.
+fn closing(action: Action) -> Reply {
+    match action {
+        Action::Close(reply) => reply,
+        other => panic!("expected a closing response, got {other:?}"),
+    }
+}
+
 fn send(s: &mut Session, line: &str) -> Action {
     let raw = format!("{line}\r\n");
-    s.command_line(Line::new(raw.as_bytes()))
+    s.handle(Input::Wire(Event::Line(Line::new(raw.as_bytes()))))
 }
 
 /// The response of a command answered with a plain response.
@@ -72,14 +83,15 @@ fn two_messages() -> Vec<Entry> {
 fn in_transaction() -> Session {
     let mut s = connected();
     assert!(wire(&mut s, "USER alice@localhost").starts_with("+OK"));
-    let Action::OpenMaildrop(mailbox) = send(&mut s, &format!("PASS {PASSWORD}")) else {
+    let Action::Effect(Effect::OpenMaildrop(mailbox)) = send(&mut s, &format!("PASS {PASSWORD}"))
+    else {
         panic!("the right password opens the maildrop");
     };
     assert_eq!(
         (mailbox.domain.as_str(), mailbox.mailbox.as_str()),
         ("localhost", "alice")
     );
-    let opened = s.maildrop_opened(mailbox, Ok(two_messages()));
+    let opened = s.handle(Input::MaildropOpened(mailbox, Ok(two_messages())));
     assert_eq!(
         opened.clone(),
         Action::Reply(Reply::maildrop_ready(2, 320)),
@@ -108,7 +120,7 @@ fn names_are_case_insensitive() {
     wire(&mut s, "user Alice@LOCALHOST");
     assert!(matches!(
         send(&mut s, &format!("pass {PASSWORD}")),
-        Action::OpenMaildrop(_)
+        Action::Effect(Effect::OpenMaildrop(_))
     ));
 }
 
@@ -181,10 +193,11 @@ fn no_plaintext_without_the_flag_or_from_afar() {
 fn a_busy_maildrop_is_in_use() {
     let mut s = connected();
     wire(&mut s, "USER alice@localhost");
-    let Action::OpenMaildrop(mailbox) = send(&mut s, &format!("PASS {PASSWORD}")) else {
+    let Action::Effect(Effect::OpenMaildrop(mailbox)) = send(&mut s, &format!("PASS {PASSWORD}"))
+    else {
         panic!()
     };
-    let Action::Reply(r) = s.maildrop_opened(mailbox, Err(OpenError::InUse)) else {
+    let Action::Reply(r) = s.handle(Input::MaildropOpened(mailbox, Err(OpenError::InUse))) else {
         panic!()
     };
     assert_eq!(
@@ -220,11 +233,11 @@ fn too_many_mistakes_close_the_connection() {
 #[test]
 fn bare_lf_and_long_lines() {
     let mut s = connected();
-    let Action::Reply(r) = s.command_line(Line::new(b"CAPA\n")) else {
+    let Action::Reply(r) = s.handle(Input::Wire(Event::Line(Line::new(b"CAPA\n")))) else {
         panic!()
     };
     assert_eq!(r.to_wire_string(), "-ERR Lines must end with CRLF\r\n");
-    let Action::Reply(r) = s.line_too_long() else {
+    let Action::Reply(r) = s.handle(Input::Wire(Event::LineTooLong)) else {
         panic!()
     };
     assert!(r.to_wire_string().contains("255 octets"));
@@ -264,19 +277,19 @@ fn retr_and_top_ask_the_connection_for_the_message() {
     let mut s = in_transaction();
     assert_eq!(
         send(&mut s, "RETR 2"),
-        Action::Retrieve {
+        Action::Effect(Effect::Retrieve {
             number: 2,
             octets: 200,
             body_lines: None
-        }
+        })
     );
     assert_eq!(
         send(&mut s, "TOP 1 5"),
-        Action::Retrieve {
+        Action::Effect(Effect::Retrieve {
             number: 1,
             octets: 120,
             body_lines: Some(5)
-        }
+        })
     );
     assert_eq!(wire(&mut s, "RETR 9"), "-ERR No message 9\r\n");
 }
@@ -315,10 +328,13 @@ fn noop_and_no_second_login() {
 fn quit_in_transaction_enters_update_with_the_marked_messages() {
     let mut s = in_transaction();
     wire(&mut s, "DELE 2");
-    assert_eq!(send(&mut s, "QUIT"), Action::Update(vec![1]));
+    assert_eq!(
+        send(&mut s, "QUIT"),
+        Action::Effect(Effect::Update(vec![1]))
+    );
     assert_eq!(s.state(), &State::Update);
     assert_eq!(
-        s.updated(0).to_wire_string(),
+        closing(s.handle(Input::Updated(0))).to_wire_string(),
         "+OK mx.example.test POP3 postie signing off\r\n"
     );
     assert_eq!(s.state(), &State::Closed);
@@ -329,9 +345,12 @@ fn a_failed_update_says_so() {
     let mut s = in_transaction();
     wire(&mut s, "DELE 1");
     wire(&mut s, "DELE 2");
-    assert_eq!(send(&mut s, "QUIT"), Action::Update(vec![0, 1]));
     assert_eq!(
-        s.updated(1).to_wire_string(),
+        send(&mut s, "QUIT"),
+        Action::Effect(Effect::Update(vec![0, 1]))
+    );
+    assert_eq!(
+        closing(s.handle(Input::Updated(1))).to_wire_string(),
         "-ERR [SYS/TEMP] Some deleted messages not removed (1)\r\n"
     );
 }
@@ -340,8 +359,7 @@ fn a_failed_update_says_so() {
 fn a_timeout_closes_without_update() {
     let mut s = in_transaction();
     wire(&mut s, "DELE 1");
-    assert!(s
-        .timed_out()
+    assert!(closing(s.handle(Input::Wire(Event::TimedOut)))
         .to_wire_string()
         .starts_with("-ERR [SYS/TEMP]"));
     assert_eq!(s.state(), &State::Closed);
@@ -349,22 +367,13 @@ fn a_timeout_closes_without_update() {
 
 // ---------------------------------------------------------------------------------------
 // STLS (RFC 2595 §4). The handshake is the connection's job; here it is reported with
-// `tls_established`, as the connection does.
+// `Input::Wire(Event::TlsEstablished)`, as the conversation does.
 
 /// `config(allow_plaintext)` with a certificate, so STLS is offered.
 fn with_tls(allow_plaintext: bool) -> Config {
-    let dir = tempfile::tempdir().unwrap();
     let mut config = config(allow_plaintext);
-    config.tls =
-        Some(crate::tls::self_signed("mx.example.test", &dir.path().join("cert.pem")).unwrap());
+    config.tls = Some(certificate());
     config
-}
-
-fn tls_info() -> TlsInfo {
-    TlsInfo {
-        version: "TLSv1.3".into(),
-        cipher: "TLS13_AES_128_GCM_SHA256".into(),
-    }
 }
 
 /// A client from another machine, where no password may come in the clear.
@@ -399,7 +408,7 @@ fn stls_asks_the_connection_for_tls_then_passwords_may_come() {
     );
     // The state changes only once the handshake is done.
     assert_eq!(s.state(), &State::Authorization { user: None });
-    s.tls_established(tls_info());
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
 
     // RFC 2595 §4: after TLS, CAPA lists USER and no longer STLS.
     let capa = wire(&mut s, "CAPA");
@@ -408,7 +417,7 @@ fn stls_asks_the_connection_for_tls_then_passwords_may_come() {
     assert_eq!(wire(&mut s, "USER alice@localhost"), "+OK Send PASS\r\n");
     assert!(matches!(
         send(&mut s, &format!("PASS {PASSWORD}")),
-        Action::OpenMaildrop(_)
+        Action::Effect(Effect::OpenMaildrop(_))
     ));
 }
 
@@ -416,7 +425,7 @@ fn stls_asks_the_connection_for_tls_then_passwords_may_come() {
 fn stls_twice_is_refused() {
     let mut s = remote_with_tls();
     assert!(matches!(send(&mut s, "STLS"), Action::StartTls(_)));
-    s.tls_established(tls_info());
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert_eq!(wire(&mut s, "STLS"), "-ERR TLS is already active\r\n");
     assert_eq!(s.state(), &State::Authorization { user: None });
 }
@@ -426,7 +435,7 @@ fn stls_forgets_a_user_sent_in_the_clear() {
     let mut s = connected_from(with_tls(true), "127.0.0.1:4000");
     wire(&mut s, "USER mallory@localhost");
     assert!(matches!(send(&mut s, "STLS"), Action::StartTls(_)));
-    s.tls_established(tls_info());
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert_eq!(s.state(), &State::Authorization { user: None });
     assert_eq!(wire(&mut s, "PASS x"), "-ERR Send USER first\r\n");
 }
@@ -435,10 +444,11 @@ fn stls_forgets_a_user_sent_in_the_clear() {
 fn stls_only_before_logging_in() {
     let mut s = connected_from(with_tls(true), "127.0.0.1:4000");
     wire(&mut s, "USER alice@localhost");
-    let Action::OpenMaildrop(mailbox) = send(&mut s, &format!("PASS {PASSWORD}")) else {
+    let Action::Effect(Effect::OpenMaildrop(mailbox)) = send(&mut s, &format!("PASS {PASSWORD}"))
+    else {
         panic!("the right password opens the maildrop");
     };
-    s.maildrop_opened(mailbox, Ok(two_messages()));
+    s.handle(Input::MaildropOpened(mailbox, Ok(two_messages())));
     assert_eq!(s.state().name(), "Transaction");
     // RFC 2595 §4: "Only permitted in AUTHORIZATION state"; CAPA says so too.
     assert!(!wire(&mut s, "CAPA").contains("STLS"));
@@ -451,7 +461,7 @@ fn commands_pipelined_behind_stls_close_the_session() {
     let mut s = remote_with_tls();
     assert!(matches!(send(&mut s, "STLS"), Action::StartTls(_)));
     assert_eq!(
-        s.pipelined_after_stls().to_wire_string(),
+        closing(s.handle(Input::Wire(Event::PlaintextAfterTls))).to_wire_string(),
         "-ERR Commands after STLS must wait for the TLS handshake; closing connection\r\n"
     );
     assert_eq!(s.state(), &State::Closed);

@@ -1014,7 +1014,10 @@ fn kind(result: &Result<Vec<RecipientOutcome>, ClientError>) -> String {
 fn against_postie_stuffing_round_trips_and_relaying_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::new("mx.example.test");
-    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.set_listener(
+        crate::config::Protocol::Smtp(crate::config::Service::Smtp),
+        "127.0.0.1:0".parse().unwrap(),
+    );
     config.maildir = dir.path().join("mail");
     config.limits.timeout = Duration::from_secs(10);
     // Nobody may relay, so other.test is refused at RCPT (550 5.7.1).

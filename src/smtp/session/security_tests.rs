@@ -9,22 +9,15 @@ use base64::Engine;
 
 use super::tests::{code, config, connected_with, send, wire};
 use super::*;
-use crate::policy::Users;
+use crate::accounts::Users;
+use crate::config::Config;
+use crate::tls::testing::{certificate, tls_info};
 
 /// A configuration with a certificate, so STARTTLS is offered.
 fn with_tls() -> Config {
-    let dir = tempfile::tempdir().unwrap();
     let mut config = config();
-    config.tls =
-        Some(crate::tls::self_signed("mx.example.test", &dir.path().join("cert.pem")).unwrap());
+    config.tls = Some(certificate());
     config
-}
-
-fn tls_info() -> TlsInfo {
-    TlsInfo {
-        version: "TLSv1.3".into(),
-        cipher: "TLS13_AES_128_GCM_SHA256".into(),
-    }
 }
 
 fn client(config: Config) -> Session {
@@ -51,10 +44,10 @@ fn starttls_then_the_session_starts_over() {
     let action = send(&mut s, "STARTTLS");
     assert_eq!(action, Action::StartTls(Reply::ready_to_start_tls()));
     assert_eq!(
-        action.reply().to_wire_string(),
+        action.reply().unwrap().to_wire_string(),
         "220 2.0.0 Ready to start TLS\r\n"
     );
-    s.tls_established(tls_info());
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     // RFC 3207 §4.2: back to the greeted state; the old EHLO is forgotten.
     assert_eq!(s.state(), &State::Connected);
     assert_eq!(s.security().tls, Some(tls_info()));
@@ -94,7 +87,9 @@ fn pipelined_commands_after_starttls_close_the_session() {
     let mut s = client(with_tls());
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     assert!(matches!(send(&mut s, "STARTTLS"), Action::StartTls(_)));
-    let reply = s.pipelined_after_starttls();
+    let Action::Close(reply) = s.handle(Input::Wire(Event::PlaintextAfterTls)) else {
+        panic!("commands pipelined after STARTTLS must close the connection");
+    };
     assert_eq!(reply.code(), 554);
     assert_eq!(s.state(), &State::Closed);
 }
@@ -119,7 +114,7 @@ fn logged_out() -> Session {
     let mut config = with_tls();
     config.policy.users = Some(users());
     let mut s = client(config);
-    s.tls_established(tls_info());
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     s
 }
@@ -150,7 +145,7 @@ fn auth_is_advertised_only_over_tls_with_a_users_file() {
 
     // No users file: no passwords to check.
     let mut none = client(with_tls());
-    none.tls_established(tls_info());
+    none.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert!(!wire(&mut none, "EHLO c.example").contains("AUTH"));
     assert_eq!(code(&mut none, "AUTH PLAIN"), 502);
 }
@@ -224,7 +219,7 @@ fn auth_failures_cancel_and_bad_base64() {
         action,
         Action::Close(Reply::too_many_auth_failures("mx.example.test"))
     );
-    assert_eq!(action.reply().code(), 421);
+    assert_eq!(action.reply().unwrap().code(), 421);
     assert_eq!(s.state(), &State::Closed);
 }
 
@@ -258,7 +253,7 @@ fn a_logged_in_user_may_relay_anywhere() {
     config.policy.users = Some(users());
     config.policy.relay_networks.clear();
     let mut s = client(config);
-    s.tls_established(tls_info());
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     assert_eq!(code(&mut s, "MAIL FROM:<alice@example.org>"), 250);
     assert_eq!(code(&mut s, "RCPT TO:<carol@elsewhere.example>"), 550);
@@ -275,12 +270,14 @@ fn a_logged_in_user_may_relay_anywhere() {
 fn submission() -> Session {
     let mut config = with_tls();
     config.policy.users = Some(users());
-    let (mut s, _) = Session::for_service(
-        Arc::new(config),
-        "192.0.2.7:4000".parse().unwrap(),
+    let settings = Settings::new(&config);
+    let (mut s, _) = Session::new(
+        settings,
         Service::Submission,
+        Arc::new(config.policy.clone()),
+        "192.0.2.7:4000".parse().unwrap(),
     );
-    s.tls_established(tls_info());
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     s
 }

@@ -1,9 +1,9 @@
 //! Session tests: literal lines in, replies and states out. No sockets, no files.
 
 use super::*;
+use crate::accounts::Users;
 use crate::config::Config;
-use crate::line::Line;
-use crate::policy::Users;
+use crate::wire::line::Line;
 
 pub(super) fn config() -> Config {
     let mut config = Config::new("mx.example.test");
@@ -14,7 +14,10 @@ pub(super) fn config() -> Config {
 
 /// A fresh session from a loopback client, as a connection would start one.
 pub(super) fn connected_with(config: Config, client: &str) -> Session {
-    let (session, greeting) = Session::new(Arc::new(config), client.parse().unwrap());
+    let settings = Settings::new(&config);
+    let policy = Arc::new(config.policy.clone());
+    let (session, greeting) =
+        Session::new(settings, Service::Smtp, policy, client.parse().unwrap());
     assert_eq!(greeting.code(), 220);
     session
 }
@@ -39,15 +42,15 @@ fn in_transaction() -> Session {
 
 pub(super) fn send(s: &mut Session, line: &str) -> Action {
     let raw = format!("{line}\r\n");
-    s.command_line(Line::new(raw.as_bytes()))
+    s.handle(Input::Wire(Event::Line(Line::new(raw.as_bytes()))))
 }
 
 pub(super) fn code(s: &mut Session, line: &str) -> u16 {
-    send(s, line).reply().code()
+    send(s, line).reply().unwrap().code()
 }
 
 pub(super) fn wire(s: &mut Session, line: &str) -> String {
-    send(s, line).reply().to_wire_string()
+    send(s, line).reply().unwrap().to_wire_string()
 }
 
 #[test]
@@ -61,14 +64,16 @@ fn the_whole_dialogue() {
     assert_eq!(code(&mut s, "RCPT TO:<bob@localhost>"), 250);
     assert_eq!(s.state().name(), "RcptTo");
     let action = send(&mut s, "DATA");
-    assert!(matches!(&action, Action::ReceiveData(r) if r.code() == 354));
+    assert!(matches!(&action, Action::Effect(Effect::ReceiveData(r)) if r.code() == 354));
     assert_eq!(s.state().name(), "Data");
     let (hello, envelope) = s.transaction().unwrap();
     assert_eq!(hello.host.to_string(), "client.example");
     assert_eq!(envelope.recipients.len(), 1);
-    let action = s.message_received(MessageOutcome::Stored { id: "X1".into() });
+    let action = s.handle(Input::MessageEnd(MessageOutcome::Stored {
+        id: "X1".into(),
+    }));
     assert_eq!(
-        action.reply().to_wire_string(),
+        action.reply().unwrap().to_wire_string(),
         "250 2.0.0 OK: queued as X1\r\n"
     );
     assert_eq!(s.state().name(), "Ready");
@@ -201,7 +206,7 @@ fn postmaster_works_even_with_a_users_file() {
 fn trusted_clients_may_relay() {
     let mut s = in_transaction();
     assert_eq!(code(&mut s, "RCPT TO:<carol@other.test>"), 250);
-    let Action::ReceiveData(_) = send(&mut s, "DATA") else {
+    let Action::Effect(Effect::ReceiveData(_)) = send(&mut s, "DATA") else {
         panic!("DATA refused")
     };
     let (_, envelope) = s.transaction().unwrap();
@@ -246,7 +251,10 @@ fn too_many_recipients() {
         wire(&mut s, "RCPT TO:<c4@localhost>").get(..9),
         Some("452 4.5.3")
     );
-    assert!(matches!(send(&mut s, "DATA"), Action::ReceiveData(_)));
+    assert!(matches!(
+        send(&mut s, "DATA"),
+        Action::Effect(Effect::ReceiveData(_))
+    ));
     assert_eq!(s.transaction().unwrap().1.recipients.len(), 3);
 }
 
@@ -289,7 +297,11 @@ fn smtputf8() {
 fn bare_newlines_in_commands_are_refused() {
     let mut s = greeted();
     for raw in [&b"NOOP\n"[..], b"NOOP\r\r\n", b"NO\rOP\r\n"] {
-        let reply = s.command_line(Line::new(raw)).reply().to_wire_string();
+        let reply = s
+            .handle(Input::Wire(Event::Line(Line::new(raw))))
+            .reply()
+            .unwrap()
+            .to_wire_string();
         assert!(
             reply.starts_with("500 5.5.2") && reply.contains("CRLF"),
             "{reply}"
@@ -334,8 +346,15 @@ fn message_outcomes_become_one_reply() {
     ];
     for (outcome, expected) in cases {
         let mut s = in_transaction();
-        assert!(matches!(send(&mut s, "DATA"), Action::ReceiveData(_)));
-        let wire = s.message_received(outcome).reply().to_wire_string();
+        assert!(matches!(
+            send(&mut s, "DATA"),
+            Action::Effect(Effect::ReceiveData(_))
+        ));
+        let wire = s
+            .handle(Input::MessageEnd(outcome))
+            .reply()
+            .unwrap()
+            .to_wire_string();
         assert!(wire.starts_with(expected), "{wire}");
         assert_eq!(
             s.state().name(),
@@ -386,7 +405,7 @@ fn transition_table_is_total_and_legal() {
             let before = s.state().name();
             let action = send(&mut s, line);
             assert!(
-                legal.contains(&action.reply().code()),
+                legal.contains(&action.reply().unwrap().code()),
                 "{before} + {line} -> {action:?}"
             );
             let entered_data = s.state().name() == "Data";
@@ -410,7 +429,10 @@ fn refused_recipients_do_not_spend_the_error_budget() {
         assert_eq!(code(&mut s, &format!("RCPT TO:<x{n}@other.test>")), 550);
     }
     assert_eq!(code(&mut s, "RCPT TO:<bob@localhost>"), 250);
-    assert!(matches!(send(&mut s, "DATA"), Action::ReceiveData(_)));
+    assert!(matches!(
+        send(&mut s, "DATA"),
+        Action::Effect(Effect::ReceiveData(_))
+    ));
 }
 
 #[test]
@@ -429,6 +451,7 @@ fn an_http_request_closes_the_connection_at_once() {
         // No EHLO yet: no enhanced status code (RFC 2034 §3).
         assert!(action
             .reply()
+            .unwrap()
             .to_wire_string()
             .starts_with("554 mx.example.test"));
         assert_eq!(s.state().name(), "Closed");

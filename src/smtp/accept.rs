@@ -1,5 +1,5 @@
 //! Taking responsibility for a message: where its bytes go while DATA lasts, and the
-//! moment it becomes ours (RFC 5321 §6.1, DESIGN rule 7: "250 means it is on disk").
+//! moment it becomes ours (RFC 5321 §6.1; ARCHITECTURE.md, *250 only after the fsyncs*).
 //!
 //! A message can have local recipients (their copies go into the Maildir) and remote
 //! ones (one copy goes into the outbound queue). An [`Incoming`] message writes to both
@@ -17,9 +17,10 @@
 use std::io::{self, ErrorKind, Write};
 use std::net::IpAddr;
 
+use crate::security::Security;
 use crate::smtp::command::Body;
 use crate::smtp::received::{received, return_path, Trace};
-use crate::smtp::session::{Destination, Envelope, Hello, Security};
+use crate::smtp::session::{Destination, Envelope, Hello};
 use crate::store::id::MessageId;
 use crate::store::maildir::Delivery;
 use crate::store::spool::{Entry, QueuedRecipient, SpoolWriter};
