@@ -54,7 +54,7 @@ pub fn start(
     storage: Arc<Storage>,
     stopping: Arc<AtomicBool>,
 ) -> io::Result<JoinHandle<()>> {
-    // DESIGN 11: with --dns-server, one server answers MX and address queries (tests use
+    // With --dns-server, one server answers MX and address queries (tests use
     // dnsmasq); otherwise MX from /etc/resolv.conf and addresses from getaddrinfo.
     let resolver: Box<dyn Resolver> = match config.relay.dns_server {
         Some(server) => Box::new(DnsClient::new(vec![server])),

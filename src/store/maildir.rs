@@ -1,4 +1,5 @@
-//! Durable local delivery: "250 means it is on disk" (DESIGN rule 7).
+//! Durable local delivery: "250 means it is on disk" (RFC 5321 §6.1; ARCHITECTURE.md,
+//! *250 only after the fsyncs*).
 //!
 //! Mail for a local domain goes into Maildir folders, in the format of
 //! <https://cr.yp.to/proto/maildir.html>, one per recipient:
@@ -23,7 +24,7 @@
 //! Unique names follow the Maildir spec: `<secs>.M<usec>P<pid>Q<n>.<host>`,
 //! made from the message's [`MessageId`]. Names are never derived from
 //! addresses or message text; directory names come only from [`SafeName`]s
-//! (DESIGN rule 8).
+//! (ARCHITECTURE.md, *mailbox names are never raw input*).
 //!
 //! Deliberately left out:
 //! - Copies for several recipients are hard links to one file: one write,
