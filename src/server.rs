@@ -47,7 +47,7 @@ impl ShutdownHandle {
             log::info!("shutting down: no new clients; waiting for messages in progress");
         }
         // Wake the relay's scheduler.
-        self.storage.notify_queued();
+        self.storage.spool.bell().ring();
     }
 }
 
