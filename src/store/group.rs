@@ -133,9 +133,38 @@ pub fn sync_directory(dir: &Path, fsync: impl FnOnce() -> io::Result<()>) -> io:
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::mpsc;
-    use std::thread;
+    use std::sync::mpsc::{self, Sender};
+    use std::thread::{self, JoinHandle};
     use std::time::Duration;
+
+    /// A caller whose fsync has begun and is held up until `release` is sent: the
+    /// moment in which the other callers of a test arrive. `count` runs as its fsync
+    /// begins.
+    fn held_leader(
+        group: &Arc<GroupSync>,
+        count: impl FnOnce() + Send + 'static,
+    ) -> (JoinHandle<io::Result<()>>, Sender<()>) {
+        let (started, leader_started) = mpsc::channel();
+        let (release, held) = mpsc::channel::<()>();
+        let group = group.clone();
+        let leader = thread::spawn(move || {
+            group.sync(|| {
+                count();
+                started.send(()).unwrap();
+                held.recv().unwrap();
+                Ok(())
+            })
+        });
+        leader_started.recv().unwrap();
+        (leader, release)
+    }
+
+    /// Waits until `callers` have taken their ticket.
+    fn wait_for_tickets(group: &GroupSync, callers: u64) {
+        while group.lock().tickets < callers {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
 
     /// While one round's fsync is held up, every caller that arrives waits, and the next
     /// round serves all of them with one fsync.
@@ -143,20 +172,12 @@ mod tests {
     fn callers_that_arrive_during_an_fsync_share_the_next_one() {
         let group = Arc::new(GroupSync::default());
         let fsyncs = Arc::new(AtomicUsize::new(0));
-        let (started, leader_started) = mpsc::channel();
-        let (release, held) = mpsc::channel::<()>();
-        let leader = {
-            let (group, fsyncs) = (group.clone(), fsyncs.clone());
-            thread::spawn(move || {
-                group.sync(|| {
-                    fsyncs.fetch_add(1, Ordering::SeqCst);
-                    started.send(()).unwrap();
-                    held.recv().unwrap();
-                    Ok(())
-                })
-            })
-        };
-        leader_started.recv().unwrap();
+        let (leader, release) = held_leader(&group, {
+            let fsyncs = fsyncs.clone();
+            move || {
+                fsyncs.fetch_add(1, Ordering::SeqCst);
+            }
+        });
         let followers: Vec<_> = (0..8)
             .map(|_| {
                 let (group, fsyncs) = (group.clone(), fsyncs.clone());
@@ -169,9 +190,7 @@ mod tests {
             })
             .collect();
         // Let every follower take its ticket while the first fsync is still running.
-        while group.lock().tickets < 9 {
-            thread::sleep(Duration::from_millis(1));
-        }
+        wait_for_tickets(&group, 9);
         release.send(()).unwrap();
         leader.join().unwrap().unwrap();
         for follower in followers {
@@ -208,28 +227,14 @@ mod tests {
     #[test]
     fn a_failed_fsync_fails_every_caller_it_covered() {
         let group = Arc::new(GroupSync::default());
-        let (started, leader_started) = mpsc::channel();
-        let (release, held) = mpsc::channel::<()>();
-        let leader = {
-            let group = group.clone();
-            thread::spawn(move || {
-                group.sync(|| {
-                    started.send(()).unwrap();
-                    held.recv().unwrap();
-                    Ok(())
-                })
-            })
-        };
-        leader_started.recv().unwrap();
+        let (leader, release) = held_leader(&group, || {});
         let followers: Vec<_> = (0..3)
             .map(|_| {
                 let group = group.clone();
                 thread::spawn(move || group.sync(|| Err(io::Error::other("disk on fire"))))
             })
             .collect();
-        while group.lock().tickets < 4 {
-            thread::sleep(Duration::from_millis(1));
-        }
+        wait_for_tickets(&group, 4);
         release.send(()).unwrap();
         assert!(leader.join().unwrap().is_ok());
         for follower in followers {
