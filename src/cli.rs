@@ -519,4 +519,33 @@ mod tests {
         let c = config(&["--timeout", "3600", "--command-timeout", "60"]).unwrap();
         assert_eq!(c.limits.command_timeout, Duration::from_secs(60));
     }
+
+    #[test]
+    fn the_directory_flags() {
+        let base = ["--directory-base", "dc=example,dc=test"];
+        let with = |more: &[&str]| {
+            let mut args = vec!["--directory", "ldap://127.0.0.1:3389"];
+            args.extend_from_slice(&base);
+            args.extend_from_slice(more);
+            config(&args)
+        };
+        let c = with(&[]).unwrap();
+        let d = c.directory.expect("a directory");
+        assert_eq!(d.url.port, 3389);
+        assert_eq!(d.filter, crate::directory::DEFAULT_FILTER);
+        assert_eq!(d.cache_ttl, Duration::from_secs(30));
+        assert!(d.bind.is_none());
+        assert!(config(&[]).unwrap().directory.is_none());
+        // Mistakes: no base, a bad URL, a bad filter, the users file as well, a bind DN
+        // without its password file (or a missing one), a zero timeout.
+        assert!(config(&["--directory", "ldap://h"]).is_err());
+        assert!(config(&["--directory", "http://h", base[0], base[1]]).is_err());
+        assert!(with(&["--directory-filter", "(mail=%s"]).is_err());
+        assert!(with(&["--users", "/dev/null"]).is_err());
+        assert!(with(&["--directory-bind-dn", "cn=x"]).is_err());
+        let missing = ["--directory-password-file", "/nonexistent/pw"];
+        assert!(with(&["--directory-bind-dn", "cn=x", missing[0], missing[1]]).is_err());
+        assert!(with(&["--directory-timeout", "0"]).is_err());
+        assert!(with(&["--directory-ca", "/nonexistent/ca.pem"]).is_err());
+    }
 }

@@ -376,3 +376,55 @@ fn postie_runs_with_only_the_directory() {
         );
     }
 }
+
+/// RCPT latency with a cold and a warm cache, for the book's closing note. By hand:
+/// `cargo test --release --test directory -- --ignored --nocapture rcpt_latency`
+#[test]
+#[ignore = "a measurement, not a check; run it by hand"]
+fn rcpt_latency() {
+    if !slapd::installed() {
+        return;
+    }
+    const ROUNDS: usize = 500;
+    let slapd = Slapd::start(Tls::None);
+    let tls_slapd = Slapd::start(Tls::Required);
+    let median_of = |mut times: Vec<Duration>| {
+        times.sort();
+        (times[times.len() / 2], times[times.len() * 9 / 10])
+    };
+    // One SMTP session; each RCPT timed from the client's side, then RSET.
+    let measure = |server: &TestServer, to: &str, rounds: usize| {
+        let mut client = server.connect();
+        client.cmd("EHLO client.example");
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            client.cmd("MAIL FROM:<sender@elsewhere.test>");
+            let started = Instant::now();
+            let reply = client.cmd(&format!("RCPT TO:<{to}>"));
+            times.push(started.elapsed());
+            assert!(reply.starts_with("250 "), "{reply}");
+            client.cmd("RSET");
+        }
+        times
+    };
+    let mut tls = settings(&tls_slapd);
+    tls.force_starttls = true;
+    tls.tls = trust(Some(&tls_slapd.cert())).unwrap();
+    for (name, directory) in [("plain", settings(&slapd)), ("StartTLS", tls)] {
+        // The very first RCPT also opens the pooled connection (TCP, TLS, bind).
+        let first = postie(directory.clone());
+        let (opening, _) = median_of(measure(&first, "bob@example.test", 1));
+        let cold = postie(directory.clone());
+        let mut warm_directory = directory;
+        warm_directory.cache_ttl = Duration::from_secs(600);
+        let warm = postie(warm_directory);
+        println!("{name}: first RCPT, opening the connection: {opening:?}");
+        for to in ["bob@example.test", "team@example.test"] {
+            let (c50, c90) = median_of(measure(&cold, to, ROUNDS));
+            let (w50, w90) = median_of(measure(&warm, to, ROUNDS));
+            println!(
+                "{name} {to}: cold cache median {c50:?} (p90 {c90:?}); warm cache median {w50:?} (p90 {w90:?})"
+            );
+        }
+    }
+}

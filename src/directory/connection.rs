@@ -438,3 +438,39 @@ pub fn describe(op: &ProtocolOp) -> String {
     }
 }
 // ANCHOR_END: describe
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes the book decodes by hand: an anonymous bind, message 1.
+    #[test]
+    fn an_anonymous_bind_in_ber() {
+        let bind = ProtocolOp::BindRequest(BindRequest::new(
+            3,
+            "".into(),
+            AuthenticationChoice::Simple(OctetString::from_static(b"")),
+        ));
+        let bytes = rasn::ber::encode(&LdapMessage::new(1, bind)).unwrap();
+        assert_eq!(
+            bytes,
+            [0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 0x04, 0x00, 0x80, 0x00]
+        );
+        let back: LdapMessage = rasn::ber::decode(&bytes).unwrap();
+        assert_eq!(back.message_id, 1);
+        assert_eq!(
+            describe(&back.protocol_op),
+            "BindRequest v3 dn=\"\" (anonymous)"
+        );
+    }
+
+    #[test]
+    fn the_trace_never_shows_a_password() {
+        let bind = ProtocolOp::BindRequest(BindRequest::new(
+            3,
+            "uid=bob".into(),
+            AuthenticationChoice::Simple(OctetString::from_static(b"bob-secret")),
+        ));
+        assert!(!describe(&bind).contains("bob-secret"));
+    }
+}
