@@ -1003,6 +1003,8 @@ fn help(topic: Option<&str>) -> Reply {
 // ANCHOR_END: help
 
 #[cfg(test)]
+mod policy_tests;
+#[cfg(test)]
 mod security_tests;
 #[cfg(test)]
 mod tests;
