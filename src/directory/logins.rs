@@ -5,8 +5,9 @@
 //!
 //! Before asking, the [`throttle`](super::throttle) may say "not yet" for an address
 //! that failed too often (a temporary failure, whatever the password); a failure counts
-//! against the address whether or not it exists, so the answers do not tell which
-//! addresses do. An empty password is refused without a bind (RFC 4513 §5.1.2: it
+//! against the address whether or not it exists, and an unknown address costs the
+//! same round trips as a wrong password (a bind as a DN that is nobody's), so neither
+//! the answers nor their timing tell which addresses exist. An empty password is refused without a bind (RFC 4513 §5.1.2: it
 //! would be an *unauthenticated* bind, which servers may answer with success), and so
 //! are groups, which are not accounts.
 //!
@@ -65,7 +66,13 @@ impl Directory {
         })?;
         let entry = match found.as_slice() {
             [entry] if !is_group(entry) => entry,
-            [] | [_] => return Ok(None),
+            [] | [_] => {
+                // The same round trips as a wrong password, so that the time an answer
+                // takes does not tell who exists: a bind as a DN that is nobody's.
+                let nobody = format!("cn=no such account,{}", self.config.base);
+                self.pool.check_password(&nobody, password)?;
+                return Ok(None);
+            }
             _ => {
                 return Err(Error::Protocol(format!(
                     "{address} matches more than one entry; fix the directory"
