@@ -428,3 +428,80 @@ fn rcpt_latency() {
         }
     }
 }
+
+/// The book's decoded transcript (`examples/directory/trace.txt`): the SMTP and POP3
+/// dialogues and the LDAP exchange they caused, as `--trace` prints them, with the
+/// client's address and port taken off each line. Regenerate it after a deliberate
+/// change with `POSTIE_BLESS=1 cargo test --test directory the_books_transcript`.
+#[test]
+fn the_books_transcript() {
+    if !slapd::installed() {
+        return;
+    }
+    let slapd = Slapd::start(Tls::None);
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("service.pw");
+    std::fs::write(&password_file, format!("{SERVICE_PASSWORD}\n")).unwrap();
+    let pop3 = format!("127.0.0.1:{}", slapd::free_port());
+    let url = slapd.url();
+    let log = dir.path().join("postie.log");
+    let postie = child::Postie::start(
+        dir.path(),
+        &log,
+        &[
+            "--domain",
+            "example.test",
+            "--pop3-listen",
+            &pop3,
+            "--allow-plaintext-auth",
+            "--trace",
+            "--directory",
+            &url,
+            "--directory-base",
+            BASE,
+            "--directory-bind-dn",
+            SERVICE_DN,
+            "--directory-password-file",
+            password_file.to_str().unwrap(),
+        ],
+    );
+    let mut client = Client::connect(postie.addr);
+    client.read_reply();
+    for line in [
+        "EHLO client.example",
+        "MAIL FROM:<wang@elsewhere.test>",
+        "RCPT TO:<robert@example.test>",
+        "RCPT TO:<team@example.test>",
+        "RCPT TO:<*@example.test>",
+        "QUIT",
+    ] {
+        client.cmd(line);
+    }
+    let mut pop = Pop3Client::connect_to(pop3.parse().unwrap());
+    for line in ["USER robert@example.test", "PASS bob-secret", "QUIT"] {
+        pop.cmd(line);
+    }
+    // The last line of the trace is POP3's goodbye.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !postie.log().contains("signing off") {
+        assert!(Instant::now() < deadline, "no goodbye in the log");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let trace: String = postie
+        .log()
+        .lines()
+        .filter_map(|line| {
+            let (_peer, rest) = line.split_once(' ')?;
+            ["C: ", "S: ", "D> ", "D< ", "D: "]
+                .iter()
+                .any(|p| rest.starts_with(p))
+                .then(|| format!("{rest}\n"))
+        })
+        .collect();
+    let expected_file = slapd::example("trace.txt");
+    if std::env::var_os("POSTIE_BLESS").is_some() {
+        std::fs::write(&expected_file, &trace).unwrap();
+    }
+    let expected = std::fs::read_to_string(&expected_file).unwrap_or_default();
+    assert_eq!(trace, expected, "the book's transcript changed; see the comment above");
+}
