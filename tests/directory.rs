@@ -503,5 +503,8 @@ fn the_books_transcript() {
         std::fs::write(&expected_file, &trace).unwrap();
     }
     let expected = std::fs::read_to_string(&expected_file).unwrap_or_default();
-    assert_eq!(trace, expected, "the book's transcript changed; see the comment above");
+    assert_eq!(
+        trace, expected,
+        "the book's transcript changed; see the comment above"
+    );
 }
