@@ -5,8 +5,8 @@
 //! postie's own answers come from the flags and the users file ([`Rules`]); another
 //! policy (a database, a classroom experiment) is a new type implementing the required
 //! questions, and the sessions do not change. `examples/custom_policy.rs` shows one;
-//! the directory (`crate::directory`) is another, which also overrides `find` and
-//! `login`: an address may be an alias or a list, and an outage is "try later", never
+//! the directory (`crate::directory`) is another, which also overrides `local_mailbox`
+//! and `login`: an address may be an alias or a list, and an outage is "try later", never
 //! a guess (the variants [`Decision::Group`], [`Decision::TryLater`] and
 //! [`LoginFailure::TryLater`] exist for it).
 //!
@@ -89,8 +89,9 @@ impl fmt::Display for Network {
 
 // ANCHOR: policy_trait
 /// The questions about who is who. The required methods are the whole of a policy;
-/// [`Policy::decide`], [`Policy::find`] and [`Policy::login`] build on them, and a
-/// policy that knows more (aliases, lists, an outage) overrides `find` and `login`.
+/// [`Policy::decide`], [`Policy::local_mailbox`] and [`Policy::login`] build on them,
+/// and a policy that knows more (aliases, lists, an outage) overrides `local_mailbox`
+/// and `login`.
 pub trait Policy: Send + Sync {
     /// Is `domain` one of ours? Domains are case-insensitive (RFC 1035 §2.3.3).
     fn is_local_domain(&self, domain: &str) -> bool;
@@ -120,14 +121,12 @@ pub trait Policy: Send + Sync {
                 _ => return Decision::RelayDenied,
             },
         };
-        self.find(local_part, domain)
+        self.local_mailbox(local_part, domain)
     }
-    // ANCHOR_END: decide
 
-    // ANCHOR: find
-    /// Where mail for `local_part@domain`, one of our domains, goes. A policy that knows
-    /// more than "exists or not" (an alias, a list, an outage) overrides this.
-    fn find(&self, local_part: &str, domain: &str) -> Decision {
+    /// The mailbox of `local_part` at one of our domains, whoever sends to it: a
+    /// client, or postie itself with a bounce (RFC 5321 §6.1).
+    fn local_mailbox(&self, local_part: &str, domain: &str) -> Decision {
         let mailbox = match mailbox_name(local_part) {
             Ok(name) => name,
             Err(e) => return Decision::BadMailboxName(e),
@@ -142,7 +141,7 @@ pub trait Policy: Send + Sync {
             Err(e) => Decision::BadMailboxName(e),
         }
     }
-    // ANCHOR_END: find
+    // ANCHOR_END: decide
 
     // ANCHOR: login
     /// A login (SMTP AUTH, POP3's USER and PASS; any protocol's): the name is the full

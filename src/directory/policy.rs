@@ -30,7 +30,7 @@ impl Policy for Directory {
 
     fn user_exists(&self, local_part: &str, domain: &str) -> bool {
         matches!(
-            self.find(local_part, domain),
+            self.local_mailbox(local_part, domain),
             Decision::Local(_) | Decision::Group(_)
         )
     }
@@ -43,7 +43,7 @@ impl Policy for Directory {
         self.login(address, password).is_ok()
     }
 
-    fn find(&self, local_part: &str, domain: &str) -> Decision {
+    fn local_mailbox(&self, local_part: &str, domain: &str) -> Decision {
         let address = format!("{local_part}@{domain}");
         let postmaster = local_part.eq_ignore_ascii_case("postmaster");
         match self.lookup(&address) {

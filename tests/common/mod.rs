@@ -540,6 +540,8 @@ fn read_raw_line(stream: &mut impl Read, buffer: &mut Vec<u8>) -> Option<Vec<u8>
         match stream.read(&mut chunk) {
             Ok(0) => return None,
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            // A signal arrived during the read (EINTR): nothing was read; read again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e)
                 if matches!(
                     e.kind(),

@@ -42,7 +42,7 @@ impl Policy for Stub {
     fn check_password(&self, _address: &str, _password: &str) -> bool {
         false
     }
-    fn find(&self, local_part: &str, _domain: &str) -> Decision {
+    fn local_mailbox(&self, local_part: &str, _domain: &str) -> Decision {
         match local_part {
             "list" => Decision::Group(vec![mailbox("ann"), mailbox("bob")]),
             "big" => Decision::Group(["a", "b", "c", "d", "e"].map(mailbox).to_vec()),
