@@ -59,6 +59,8 @@ pub enum Tls {
 /// A running slapd; killed and reaped when dropped.
 pub struct Slapd {
     pub port: u16,
+    /// With [`Tls::Required`], slapd also listens for `ldaps://` (TLS at once) here.
+    pub ldaps_port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -104,6 +106,7 @@ impl Slapd {
         );
         let mut slapd = Slapd {
             port: free_port(),
+            ldaps_port: if tls == Tls::Required { free_port() } else { 0 },
             dir,
             child: None,
         };
@@ -114,6 +117,11 @@ impl Slapd {
     /// `ldap://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    /// `ldaps://127.0.0.1:PORT` (with [`Tls::Required`]).
+    pub fn ldaps_url(&self) -> String {
+        format!("ldaps://127.0.0.1:{}", self.ldaps_port)
     }
 
     /// The certificate slapd presents (with [`Tls::Required`]).
@@ -133,8 +141,12 @@ impl Slapd {
     pub fn resume(&mut self) {
         let root = self.dir.path();
         let log = File::create(root.join("slapd.log")).unwrap();
+        let mut urls = format!("ldap://127.0.0.1:{}/", self.port);
+        if self.ldaps_port != 0 {
+            urls.push_str(&format!(" ldaps://127.0.0.1:{}/", self.ldaps_port));
+        }
         let child = Command::new(SLAPD)
-            .args(["-d", "0", "-h", &format!("ldap://127.0.0.1:{}/", self.port)])
+            .args(["-d", "0", "-h", &urls])
             .arg("-f")
             .arg(root.join("slapd.conf"))
             .stdin(Stdio::null())
