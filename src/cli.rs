@@ -149,7 +149,8 @@ pub struct Args {
     pub tls_self_signed: bool,
 
     /// Take users, aliases, lists and passwords from this LDAP directory instead of a
-    /// users file: ldap://HOST[:PORT] (StartTLS unless on loopback) or ldaps://HOST[:PORT].
+    /// users file: ldap://HOST:PORT (StartTLS unless on loopback) or ldaps://HOST:PORT
+    /// (the port defaults to 389 or 636).
     #[arg(
         long,
         value_name = "URL",
