@@ -196,6 +196,28 @@ fn injection_attempts_match_nobody() {
     }
 }
 
+/// A filter that finds two entries for one address: the directory cannot decide, so
+/// neither can postie (451, and a log line for the operator), and a login is not
+/// guessed either.
+#[test]
+fn two_entries_for_one_address_is_451_not_a_guess() {
+    if !slapd::installed() {
+        return;
+    }
+    let slapd = Slapd::start(Tls::None);
+    let mut directory = settings(&slapd);
+    directory.filter = "(|(mail=%s)(uid=carol))".into();
+    let server = postie(directory);
+    assert!(
+        rcpt(&server, "carol@example.test").starts_with("250 "),
+        "one entry"
+    );
+    let reply = rcpt(&server, "bob@example.test");
+    assert!(reply.starts_with("451 4.3.0"), "bob's and carol's: {reply}");
+    let reply = auth(&server, "bob@example.test", "bob-secret");
+    assert!(reply.starts_with("454 4.7.0"), "{reply}");
+}
+
 /// slapd requires TLS (`security tls=1`): postie gets answers only through StartTLS
 /// (or over `ldaps://`), and only when it trusts the certificate.
 #[test]
