@@ -21,8 +21,11 @@
 //!
 //! RFC 4511 (the protocol), RFC 4513 (authentication and TLS), RFC 4515 (filters),
 //! RFC 4516 (URLs). Left out: SASL binds, referrals, paging, several servers and
-//! failover, `memberUid`-style (`posixGroup`) and dynamic groups, and group members
-//! named by address instead of DN.
+//! failover, `memberUid`-style (`posixGroup`) and dynamic groups, group members named
+//! by address instead of DN, and a deadline on the DNS lookup of the directory's name.
+//! Not yet: the relay's bounces to a local sender still ask the flags' `Rules`
+//! (`relay::runner`), not the directory, so a bounce to an alternate address lands in
+//! a mailbox of that name rather than the entry's.
 
 pub mod cache;
 pub mod connection;
