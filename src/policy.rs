@@ -5,8 +5,8 @@
 //! postie's own answers come from the flags and the users file ([`Rules`]); another
 //! policy (a database, a classroom experiment) is a new type implementing the required
 //! questions, and the sessions do not change. `examples/custom_policy.rs` shows one;
-//! the directory (`crate::directory`) is another, which also overrides `local_mailbox`
-//! and `login`: an address may be an alias or a list, and an outage is "try later", never
+//! the directory (`crate::directory`) is another, which also overrides `local_mailbox`,
+//! `authenticate` and `login`: an address may be an alias or a list, and an outage is "try later", never
 //! a guess (the variants [`Decision::Group`], [`Decision::TryLater`] and
 //! [`LoginFailure::TryLater`] exist for it).
 //!
@@ -89,9 +89,9 @@ impl fmt::Display for Network {
 
 // ANCHOR: policy_trait
 /// The questions about who is who. The required methods are the whole of a policy;
-/// [`Policy::decide`], [`Policy::local_mailbox`] and [`Policy::login`] build on them,
-/// and a policy that knows more (aliases, lists, an outage) overrides `local_mailbox`
-/// and `login`.
+/// [`Policy::decide`], [`Policy::local_mailbox`], [`Policy::authenticate`] and
+/// [`Policy::login`] build on them, and a policy that knows more (aliases, lists, an
+/// outage) overrides those.
 pub trait Policy: Send + Sync {
     /// Is `domain` one of ours? Domains are case-insensitive (RFC 1035 §2.3.3).
     fn is_local_domain(&self, domain: &str) -> bool;
@@ -144,15 +144,22 @@ pub trait Policy: Send + Sync {
     // ANCHOR_END: decide
 
     // ANCHOR: login
-    /// A login (SMTP AUTH, POP3's USER and PASS; any protocol's): the name is the full
-    /// address. Returns the mailbox, or one `Refused` for every kind of "no", so that
-    /// the answer does not tell which part was wrong; `TryLater` when the answer cannot
-    /// be known now.
+    /// Is `password` right for `address`, or can that not be known now? SMTP AUTH asks
+    /// this (it needs no mailbox); a policy that may be unreachable overrides it.
+    fn authenticate(&self, address: &str, password: &str) -> Result<(), LoginFailure> {
+        match self.check_password(address, password) {
+            true => Ok(()),
+            false => Err(LoginFailure::Refused),
+        }
+    }
+
+    /// A login that opens a mailbox (POP3's USER and PASS; any reading protocol's): the
+    /// name is the full address. Returns the mailbox, or one `Refused` for every kind
+    /// of "no", so that the answer does not tell which part was wrong; `TryLater` when
+    /// the answer cannot be known now.
     fn login(&self, address: &str, password: &str) -> Result<MailboxPath, LoginFailure> {
         // Verify first, for every name: an unknown user costs the same hashing time.
-        if !self.check_password(address, password) {
-            return Err(LoginFailure::Refused);
-        }
+        self.authenticate(address, password)?;
         let refused = |_| LoginFailure::Refused;
         let (local_part, domain) = address.rsplit_once('@').ok_or(LoginFailure::Refused)?;
         let domain = domain.to_ascii_lowercase();

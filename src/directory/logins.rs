@@ -24,9 +24,9 @@ use crate::policy::LoginFailure;
 use crate::store::maildir::MailboxPath;
 
 impl Directory {
-    // ANCHOR: authenticate
+    // ANCHOR: log_in
     /// A login as `address`: its mailbox (the primary address's), or why not.
-    pub fn authenticate(&self, address: &str, password: &str) -> Result<MailboxPath, LoginFailure> {
+    pub fn log_in(&self, address: &str, password: &str) -> Result<MailboxPath, LoginFailure> {
         if let Err(wait) = self.throttle.check(address) {
             log::warn!("directory: too many failed logins; next check in {wait:.1?}");
             return Err(LoginFailure::TryLater);
@@ -46,7 +46,7 @@ impl Directory {
             }
         }
     }
-    // ANCHOR_END: authenticate
+    // ANCHOR_END: log_in
 
     /// `Ok(None)`: no such account, or the wrong password (one answer for both).
     fn verify(&self, address: &str, password: &str) -> Result<Option<MailboxPath>, Error> {

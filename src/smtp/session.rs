@@ -839,7 +839,10 @@ impl Session {
 
     /// Asks the policy. Success: 235, and the user is remembered for MAIL and RCPT.
     fn auth_check(&mut self, hello: Hello, credentials: Credentials) -> (State, Action) {
-        match self.policy.login(&credentials.user, &credentials.password) {
+        match self
+            .policy
+            .authenticate(&credentials.user, &credentials.password)
+        {
             Ok(_) => {}
             Err(LoginFailure::Refused) => return self.auth_failed(hello),
             // RFC 4954 §6: 454 4.7.0, a temporary failure; not the client's mistake, so

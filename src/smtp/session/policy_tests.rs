@@ -51,7 +51,7 @@ impl Policy for Stub {
             other => Decision::Local(mailbox(other)),
         }
     }
-    fn login(&self, _address: &str, _password: &str) -> Result<MailboxPath, LoginFailure> {
+    fn authenticate(&self, _address: &str, _password: &str) -> Result<(), LoginFailure> {
         Err(LoginFailure::TryLater)
     }
 }
