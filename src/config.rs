@@ -158,6 +158,9 @@ pub struct Config {
     /// AUTH and POP3 by hand in class. Anywhere else a password in clear text can be read
     /// by everyone on the path.
     pub allow_plaintext_auth: bool,
+    /// `--directory`: users, aliases, lists and passwords from LDAP instead of the users
+    /// file (see `crate::directory`).
+    pub directory: Option<crate::directory::DirectoryConfig>,
 }
 
 /// A static route, like a Postfix transport map entry: mail for `domain` goes to
@@ -228,6 +231,7 @@ impl Config {
             relay: RelayConfig::default(),
             tls: None,
             allow_plaintext_auth: false,
+            directory: None,
         }
     }
 

@@ -19,6 +19,7 @@
 //! | message text after 354 | [`smtp::connection`] |
 //! | message text: the lone dot, dot-stuffing, smuggling defence | [`smtp::data`] |
 //! | who is who: our domains, relaying, users, passwords | [`policy`], [`accounts`], [`security`] |
+//! | who is who, asked of LDAP: users, aliases, lists, logins | [`directory`] |
 //! | Received: and Return-Path: trace headers; dates | [`smtp::received`], [`date`] |
 //! | "250" only once it is on disk | [`smtp::accept`], [`store`] |
 //! | the outbound queue's schedule, MX lookup, the client, bounces | [`relay`] |
@@ -34,6 +35,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod date;
+pub mod directory;
 pub mod policy;
 pub mod pop3;
 pub mod relay;

@@ -48,6 +48,13 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return fail(&e),
     };
+    if let Some(directory) = &config.directory {
+        log::info!(
+            "who is who: the directory at {} under {}",
+            directory.url,
+            directory.base
+        );
+    }
     let (domains, maildir) = (
         config.policy.local_domains.join(", "),
         config.maildir.clone(),
