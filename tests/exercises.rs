@@ -665,7 +665,7 @@ fn ex14_an_mx_host_that_is_us_by_address_and_port_is_not_tried() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Chapter 15, Being the client: warn before giving up
+// Chapter 15.1, The queue: warn before giving up
 
 #[test]
 fn ex15_one_delay_warning_however_many_retries() {
