@@ -20,7 +20,7 @@
 //! `postie` binary started with the flag the exercise adds. Before the exercise is done,
 //! the binary refuses that flag, and the test says so: "exercise not done yet".
 //!
-//! The relay exercises (ex14, ex15) need dnsmasq and smtp-sink, as tests/relay.rs does:
+//! The relay exercises (ex14, ex15, ex15b) need dnsmasq and smtp-sink, as tests/relay.rs does:
 //! without them their tests print `SKIP` and what to install, and pass ungraded; with
 //! `CI` set they fail instead (tests/common/peers.rs).
 //!
@@ -716,6 +716,56 @@ fn ex15_one_delay_warning_however_many_retries() {
     let warning = String::from_utf8_lossy(&notices[0]);
     assert!(warning.contains("Action: delayed"), "{warning}");
     assert!(!warning.contains("Action: failed"), "{warning}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Chapter 15.2, The client: the name in EHLO
+
+#[test]
+fn ex15b_the_relay_says_its_own_name_in_ehlo() {
+    let Some(sink) = peers::SmtpSink::start(0, &[]) else {
+        eprintln!("{NEEDS_SMTP_SINK}");
+        return;
+    };
+    let route = format!("sink.test={}", sink.addr);
+    let postie = Postie::start(&["--relay-helo", "out.example.test", "--route", &route]);
+    let mut client = postie.connect();
+    client.begin_message("alice@localhost", &["bob@sink.test"]);
+    client.send(b"Subject: by name\r\n\r\nHi\r\n.\r\n");
+    assert_eq!(code(&client.read_reply()), "250");
+    expect(&mut client, "QUIT", "221");
+
+    peers::wait_until(Duration::from_secs(10), "the sink to receive it", || {
+        !sink.dumps().is_empty()
+    });
+    let dump = &sink.dumps()[0];
+    // smtp-sink records the EHLO argument as an `X-Helo-Args:` line.
+    let helo = dump
+        .lines()
+        .find(|l| l.starts_with("X-Helo-Args:"))
+        .unwrap_or_else(|| panic!("no X-Helo-Args: line in the dump:\n{dump}"));
+    assert_eq!(helo.trim_end(), "X-Helo-Args: out.example.test", "{dump}");
+    // The server's own name stays in the trace it wrote when it received the message.
+    assert!(dump.contains(&format!("by {HOSTNAME} (postie)")), "{dump}");
+}
+
+#[test]
+fn ex15b_a_relay_name_that_is_no_domain_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--relay-helo", "not a name"])
+        .args(["--maildir", dir.path().join("mail").to_str().unwrap()])
+        .args(["--spool", dir.path().join("spool").to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run postie");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("unexpected argument"),
+        "exercise not done yet: postie does not know --relay-helo:\n{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--relay-helo"), "say which flag: {stderr}");
 }
 
 // ---------------------------------------------------------------------------------------
