@@ -19,7 +19,12 @@
 //!    calls itself the last chapter is the last, and every transcript shows the
 //!    `# command:` that reproduces it;
 //! 10. every block quotation is RFC 5321's or RFC 5322's text, word for word (when the
-//!     texts are at hand: `$POSTIE_RFC_DIR` or `../shared/rfc`).
+//!     texts are at hand: `$POSTIE_RFC_DIR` or `../shared/rfc`);
+//! 11. no listing or transcript is included twice, unless the second showing says why
+//!     (`<!-- again: reason -->` on the line above);
+//! 12. every chapter ends the same way: "What can go wrong", then its exercises, each
+//!     opening with its goal, difficulty and time, and naming the peers (dnsmasq,
+//!     smtp-sink) its tests need.
 //!
 //! The listings and transcripts themselves are never copied into the book: mdBook
 //! includes them when it builds, and `cargo test` replays the transcripts against the
@@ -1181,6 +1186,38 @@ fn every_exercise_states_its_goal_difficulty_and_time() {
     }
     assert!(exercises > 0, "no exercise in the book?");
     assert_no_problems("exercise headers (goal, difficulty, time)", problems);
+}
+
+/// Every chapter ends the same way: on a page with exercises, the section just before
+/// the first `## Exercise` is `## What can go wrong`, and nothing but exercises follows.
+#[test]
+fn every_chapter_with_an_exercise_ends_the_same_way() {
+    let mut problems = Vec::new();
+    for page in pages() {
+        let text = read(&page);
+        let (_, prose) = fences_and_prose(&text);
+        let sections: Vec<&str> = prose.lines().filter(|l| l.starts_with("## ")).collect();
+        let Some(first) = sections.iter().position(|s| s.starts_with("## Exercise")) else {
+            continue;
+        };
+        if first == 0 || sections[first - 1].trim_end() != "## What can go wrong" {
+            problems.push(format!(
+                "{}: the section before the first exercise is {:?}, not \"## What can go wrong\"",
+                shown(&page),
+                first.checked_sub(1).map(|i| sections[i])
+            ));
+        }
+        if let Some(after) = sections[first..]
+            .iter()
+            .find(|s| !s.starts_with("## Exercise"))
+        {
+            problems.push(format!(
+                "{}: {after:?} comes after the exercises; they end the chapter",
+                shown(&page)
+            ));
+        }
+    }
+    assert_no_problems("how chapters end", problems);
 }
 
 /// What is wrong with the first line of an exercise section, if anything.
