@@ -354,6 +354,7 @@ impl Reply {
         Reply::new(504, Some(Status(5, 5, 4)), text)
     }
 
+    // ANCHOR: catalogue_excerpt
     /// 550 5.1.1: no such user here (only with a users file).
     pub fn no_such_user(forward_path: &str) -> Reply {
         Reply::new(
@@ -381,6 +382,7 @@ impl Reply {
             format!("<{forward_path}>: Relay access denied"),
         )
     }
+    // ANCHOR_END: catalogue_excerpt
 
     /// 552 5.3.4: bigger than we accept (RFC 1870 §6; RFC 5321 §4.5.3.1.9).
     pub fn message_too_big(max: u64) -> Reply {
