@@ -10,11 +10,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::accounts::Users;
+use crate::address::parse_domain;
 use crate::config::{Config, Limits, Protocol, RelayConfig, Route, Service, Threads};
 use crate::directory::url::DirectoryUrl;
 use crate::directory::{DirectoryConfig, DEFAULT_FILTER};
 use crate::policy::{Network, Rules};
-use crate::smtp::address::parse_domain;
 
 // ANCHOR: args
 /// postie: a teaching SMTP server. Receives mail for local domains into a Maildir.

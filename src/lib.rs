@@ -13,7 +13,7 @@
 //! | the loop: read a line, ask the session, write the reply (every protocol) | [`wire::conversation`] |
 //! | 220 greeting, EHLO, MAIL, RCPT, DATA, QUIT: the state machine | [`smtp::session`] |
 //! | one line becomes a command | [`smtp::command`] |
-//! | paths, mailboxes, domains | [`smtp::address`] |
+//! | paths, mailboxes, domains (every part uses them) | [`address`] |
 //! | every reply, with its code and enhanced status code | [`smtp::reply`], [`status`] |
 //! | AUTH: the mechanisms, masked in the trace; SASL itself | [`smtp::auth`], [`sasl`] |
 //! | message text after 354 | [`smtp::connection`] |
@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod address;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use crate::accounts::Users;
-use crate::smtp::address::{ForwardPath, Host};
+use crate::address::{ForwardPath, Host};
 use crate::store::mailbox::{domain_name, mailbox_name, NameError};
 use crate::store::maildir::MailboxPath;
 
@@ -277,7 +277,7 @@ impl Policy for Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::address::parse_forward_path;
+    use crate::address::parse_forward_path;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

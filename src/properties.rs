@@ -18,8 +18,8 @@ use std::io::ErrorKind;
 
 use proptest::prelude::*;
 
+use crate::address::{parse_forward_path, parse_reverse_path, ForwardPath, ReversePath};
 use crate::relay::client::{read_reply, write_stuffed};
-use crate::smtp::address::{parse_forward_path, parse_reverse_path, ForwardPath, ReversePath};
 use crate::smtp::data::{DataDecoder, DataLine};
 use crate::smtp::reply::{Reply, Status, MAX_REPLY_LINE};
 use crate::wire::line::{LineReader, ReadError};

@@ -35,11 +35,11 @@ use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::address::{ForwardPath, Host, ReversePath};
 use super::auth::{self, Mechanism};
 use super::command::{parse, Command, MailParameters};
 use super::data::Refusal;
 use super::reply::{Reply, Status};
+use crate::address::{ForwardPath, Host, ReversePath};
 use crate::config::{Service, Settings};
 use crate::policy::{Decision, LoginFailure, Policy};
 use crate::sasl::{self, Credentials, SaslError};
