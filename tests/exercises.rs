@@ -765,10 +765,10 @@ fn ex16_a_message_under_way_is_finished_first() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Chapter 17, Beyond SMTP: aliases
+// Chapter 17, Beyond SMTP (two exercises: ex17a and ex17b)
 
 #[test]
-fn ex17_aliases_deliver_to_their_mailbox() {
+fn ex17a_aliases_deliver_to_their_mailbox() {
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users");
     std::fs::write(
