@@ -44,6 +44,14 @@ pub struct Limits {
     pub pop3_command_line: usize,
     /// RFC 1939 §3: a POP3 server's autologout timer "MUST be of at least 10 minutes".
     pub pop3_timeout: Duration,
+    /// RFC 7162 §4 asks IMAP servers to take command lines of at least 8192 octets
+    /// (literals are counted apart).
+    pub imap_command_line: usize,
+    /// The largest literal in any IMAP command but APPEND (whose literal is a message,
+    /// bounded by `max_message_size`): names, passwords, search strings.
+    pub imap_literal: usize,
+    /// RFC 3501 §5.4: an IMAP server's autologout timer "MUST be at least 30 minutes".
+    pub imap_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -63,6 +71,9 @@ impl Default for Limits {
             greeting_delay: Duration::ZERO,
             pop3_command_line: 255,
             pop3_timeout: Duration::from_secs(10 * 60),
+            imap_command_line: 8192,
+            imap_literal: 64 * 1024,
+            imap_timeout: Duration::from_secs(30 * 60),
         }
     }
 }

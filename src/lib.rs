@@ -32,6 +32,7 @@ pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod date;
+pub mod imap;
 pub mod policy;
 pub mod pop3;
 pub mod relay;

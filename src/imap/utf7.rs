@@ -1,0 +1,151 @@
+//! Modified UTF-7 (RFC 3501 §5.1.3): how a mailbox name such as `Café` or `中文`
+//! travels in IMAP, which predates UTF-8 on the wire.
+//!
+//! Printable ASCII stands for itself, except `&`, which is written `&-`. Anything else
+//! is UTF-16, base64-encoded with `,` instead of `/`, between `&` and `-`:
+//! `Café` is `Caf&AOk-`, `中文` is `&Ti1lhw-`.
+//!
+//! [`decode`] is strict, as the RFC asks: a name that another encoder would have
+//! written differently (an `&` sequence holding only printable ASCII, padding bits
+//! that are not zero, an unpaired surrogate) is refused, so one folder never has two
+//! names. Left out: IMAP4rev2's UTF8=ACCEPT (RFC 6855), which sends UTF-8 as is.
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+// ANCHOR: encode
+/// A name in UTF-8 as it travels.
+pub fn encode(name: &str) -> String {
+    let mut out = String::new();
+    let mut pending: Vec<u16> = Vec::new();
+    for c in name.chars() {
+        if (' '..='~').contains(&c) {
+            flush(&mut pending, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            let mut units = [0u16; 2];
+            pending.extend_from_slice(c.encode_utf16(&mut units));
+        }
+    }
+    flush(&mut pending, &mut out);
+    out
+}
+
+/// Writes the UTF-16 units waiting, as `&base64-`.
+fn flush(units: &mut Vec<u16>, out: &mut String) {
+    if units.is_empty() {
+        return;
+    }
+    let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+    out.push('&');
+    let (mut bits, mut count) = (0u32, 0);
+    for byte in bytes {
+        bits = (bits << 8) | u32::from(byte);
+        count += 8;
+        while count >= 6 {
+            count -= 6;
+            out.push(ALPHABET[((bits >> count) & 63) as usize] as char);
+        }
+    }
+    if count > 0 {
+        out.push(ALPHABET[((bits << (6 - count)) & 63) as usize] as char);
+    }
+    out.push('-');
+    units.clear();
+}
+// ANCHOR_END: encode
+
+// ANCHOR: decode
+/// A name as it travels, in UTF-8; `None` if it is not modified UTF-7.
+pub fn decode(raw: &[u8]) -> Option<String> {
+    let mut out = String::new();
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        match b {
+            b'&' => {
+                let end = i + 1 + raw.get(i + 1..)?.iter().position(|&c| c == b'-')?;
+                let encoded = &raw[i + 1..end];
+                if encoded.is_empty() {
+                    out.push('&');
+                } else {
+                    out.push_str(&decode_base64(encoded)?);
+                }
+                i = end + 1;
+            }
+            b' '..=b'~' => {
+                out.push(b as char);
+                i += 1;
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn decode_base64(encoded: &[u8]) -> Option<String> {
+    let (mut bits, mut count) = (0u32, 0);
+    let mut bytes = Vec::new();
+    for &c in encoded {
+        let value = ALPHABET.iter().position(|&a| a == c)? as u32;
+        bits = (bits << 6) | value;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+        }
+    }
+    // Leftover bits must be zero padding, fewer than a byte's worth.
+    if bits & ((1 << count) - 1) != 0 || bytes.len() % 2 != 0 {
+        return None;
+    }
+    let units: Vec<u16> = bytes
+        .chunks(2)
+        .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
+        .collect();
+    let text = String::from_utf16(&units).ok()?;
+    // Printable ASCII must stand for itself (§5.1.3), never be encoded.
+    if text.chars().any(|c| (' '..='~').contains(&c)) {
+        return None;
+    }
+    Some(text)
+}
+// ANCHOR_END: decode
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let table = [
+            ("INBOX", "INBOX"),
+            ("Café", "Caf&AOk-"),
+            ("中文", "&Ti1lhw-"),
+            ("Tom & Jerry", "Tom &- Jerry"),
+            ("~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"),
+            ("😀", "&2D3eAA-"),
+            ("", ""),
+        ];
+        for (name, wire) in table {
+            assert_eq!(encode(name), wire, "{name}");
+            assert_eq!(decode(wire.as_bytes()).as_deref(), Some(name), "{wire}");
+        }
+    }
+
+    #[test]
+    fn strict_decoding() {
+        for bad in [
+            &b"&AGE-"[..],  // "a", which must be written as itself
+            b"&Ti1lhw",     // no closing '-'
+            b"&Ti1lh-",     // leftover bits
+            b"&2D0-",       // an unpaired surrogate
+            b"caf\xc3\xa9", // raw UTF-8
+            b"&Ti/lhw-",    // '/' is not in this alphabet
+        ] {
+            assert_eq!(decode(bad), None, "{}", bad.escape_ascii());
+        }
+    }
+}
