@@ -106,10 +106,15 @@ pub enum Protocol {
     Pop3,
     /// POP3 over implicit TLS (RFC 8314 §3.3), with `--pop3s-listen`.
     Pop3s,
+    /// RFC 3501, with `--imap-listen`; STARTTLS when a certificate is configured.
+    Imap,
+    /// IMAP over implicit TLS (RFC 8314 §3.3), with `--imaps-listen`.
+    Imaps,
 }
 
 impl Protocol {
-    /// For thread names and logs: `smtp`, `submission`, `smtps`, `pop3`, `pop3s`.
+    /// For thread names and logs: `smtp`, `submission`, `smtps`, `pop3`, `pop3s`, `imap`,
+    /// `imaps`.
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Smtp(Service::Smtp) => "smtp",
@@ -117,6 +122,8 @@ impl Protocol {
             Protocol::Smtp(Service::SubmissionTls) => "smtps",
             Protocol::Pop3 => "pop3",
             Protocol::Pop3s => "pop3s",
+            Protocol::Imap => "imap",
+            Protocol::Imaps => "imaps",
         }
     }
 
@@ -124,7 +131,7 @@ impl Protocol {
     pub fn implicit_tls(self) -> bool {
         matches!(
             self,
-            Protocol::Smtp(Service::SubmissionTls) | Protocol::Pop3s
+            Protocol::Smtp(Service::SubmissionTls) | Protocol::Pop3s | Protocol::Imaps
         )
     }
 
@@ -136,6 +143,8 @@ impl Protocol {
             Protocol::Smtp(Service::SubmissionTls) => "--smtps-listen",
             Protocol::Pop3 => "--pop3-listen",
             Protocol::Pop3s => "--pop3s-listen",
+            Protocol::Imap => "--imap-listen",
+            Protocol::Imaps => "--imaps-listen",
         }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! This is the one place that knows every protocol. It builds each listener's
 //! [`Service`] — SMTP's three ([`SmtpService`]: plain SMTP,
-//! submission, submission over implicit TLS) and POP3's two ([`Pop3Service`]) — and
+//! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and IMAP's
+//! two ([`ImapService`]) — and
 //! hands them to the shared listeners ([`crate::wire::Listeners`]), which accept, give
 //! each client a thread, keep the cap and run the shutdown. Every protocol shares the
 //! connection cap and the shutdown (an idle POP3 client hears `-ERR [SYS/TEMP]`).
@@ -17,6 +18,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::config::{Config, Protocol};
+use crate::imap::connection::{ImapService, Opener};
+use crate::imap::maildir::MaildirFolders;
 use crate::policy::Policy;
 use crate::pop3::connection::Pop3Service;
 use crate::relay;
@@ -48,6 +51,15 @@ impl ShutdownHandle {
         // Wake the relay's scheduler.
         self.storage.notify_queued();
     }
+}
+
+/// How IMAP opens a user's folders: the Maildir++ tree under the Maildir root.
+fn imap_folders(config: &Config) -> Opener {
+    let (root, hostname) = (config.maildir.clone(), config.hostname.clone());
+    Arc::new(move |user| {
+        let folders = MaildirFolders::open(&root, &user.mailbox, &hostname, None)?;
+        Ok(Box::new(folders) as Box<dyn crate::imap::folders::Folders>)
+    })
 }
 
 impl Server {
@@ -85,6 +97,12 @@ impl Server {
                 )),
                 Protocol::Pop3 => Arc::new(Pop3Service::new(&config, policy.clone(), false)),
                 Protocol::Pop3s => Arc::new(Pop3Service::new(&config, policy.clone(), true)),
+                Protocol::Imap | Protocol::Imaps => Arc::new(ImapService::new(
+                    &config,
+                    policy.clone(),
+                    imap_folders(&config),
+                    protocol == Protocol::Imaps,
+                )),
             };
             addresses.push((protocol, listeners.bind(addr, service)?));
         }

@@ -29,8 +29,10 @@ use crate::policy::Policy;
 use crate::wire::{self, Accepted, Conversation, Dialogue, Event, ReadError, Stream, TlsMode};
 use crate::TRACE;
 
-/// How often IDLE looks at the mailbox while the client is silent.
+/// How often IDLE checks the store's bell while the client is silent.
 pub const IDLE_TICK: Duration = Duration::from_millis(250);
+/// How often IDLE lists the mailbox even when the bell did not ring.
+pub const IDLE_LOOK: Duration = Duration::from_secs(1);
 
 /// Opens a user's folders (the Maildir in production, memory in tests).
 pub type Opener = Arc<dyn Fn(&User) -> io::Result<Box<dyn Folders>> + Send + Sync>;
@@ -258,10 +260,10 @@ impl Imap {
                     next: Next::Close,
                 }));
             }
-            // New mail rings the store's bell; other sessions' flags and expunges do
-            // not, so look anyway every few seconds.
+            // New mail rings the store's bell; other sessions' flags and expunges (and
+            // other programs) do not, so look anyway every second.
             let now = self.folders.as_ref().map_or(0, |f| f.changes());
-            if now != seen || last_look.elapsed() > Duration::from_secs(5) {
+            if now != seen || last_look.elapsed() >= IDLE_LOOK {
                 seen = now;
                 last_look = Instant::now();
                 let news = self.news();

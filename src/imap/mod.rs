@@ -26,6 +26,7 @@ pub mod connection;
 pub mod fetch;
 pub mod folders;
 pub mod mailbox;
+pub mod maildir;
 pub mod parse;
 pub mod response;
 pub mod search;

@@ -45,6 +45,9 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The three subdirectories of every Maildir.
+pub(crate) const TMP: &str = "tmp";
+pub(crate) const NEW: &str = "new";
+pub(crate) const CUR: &str = "cur";
 const SUBDIRS: [&str; 3] = ["tmp", "new", "cur"];
 
 /// How much of a message is buffered before it is written to the file.
