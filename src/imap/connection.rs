@@ -32,7 +32,7 @@ use crate::TRACE;
 /// How often IDLE checks the store's bell while the client is silent.
 pub const IDLE_TICK: Duration = Duration::from_millis(250);
 /// How often IDLE lists the mailbox even when the bell did not ring.
-pub const IDLE_LOOK: Duration = Duration::from_secs(1);
+pub const IDLE_LOOK: Duration = Duration::from_millis(500);
 
 /// Opens a user's folders (the Maildir in production, memory in tests).
 pub type Opener = Arc<dyn Fn(&User) -> io::Result<Box<dyn Folders>> + Send + Sync>;
@@ -261,7 +261,7 @@ impl Imap {
                 }));
             }
             // New mail rings the store's bell; other sessions' flags and expunges (and
-            // other programs) do not, so look anyway every second.
+            // other programs) do not, so look anyway twice a second.
             let now = self.folders.as_ref().map_or(0, |f| f.changes());
             if now != seen || last_look.elapsed() >= IDLE_LOOK {
                 seen = now;

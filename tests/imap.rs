@@ -1,0 +1,425 @@
+//! IMAP over TCP (RFC 3501): mail received over SMTP is listed, read, flagged, filed,
+//! searched and expunged over IMAP, in the same Maildir; two sessions on one mailbox
+//! see each other's changes; IDLE (RFC 2177) hears of new mail within a second; UIDs
+//! survive a restart. Then real clients: Python's imaplib (every command), curl, and
+//! fetchmail.
+
+mod common;
+use common::tools::{run, tool};
+use common::*;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn server() -> TestServer {
+    TestServer::start_with(imap_config)
+}
+
+const MESSAGE: &[u8] = b"From: Bob <bob@example.org>\r\nTo: alice@localhost\r\nSubject: Lunch\r\n\r\nNoon at the usual place?";
+
+fn deliver(server: &TestServer, to: &str, text: &[u8]) {
+    let reply = send_message(server, "bob@example.org", &[to], text);
+    assert!(reply.starts_with("250 "), "{reply}");
+}
+
+/// A raw IMAP client: sends a tagged command, reads lines (literals included) up to
+/// the tagged response.
+struct Imap {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    next: u32,
+}
+
+impl Imap {
+    fn connect(server: &TestServer) -> Imap {
+        let stream = TcpStream::connect(server.imap().expect("IMAP listener")).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut imap = Imap {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+            next: 1,
+        };
+        let greeting = imap.line();
+        assert!(
+            greeting.starts_with("* OK [CAPABILITY IMAP4rev1 "),
+            "{greeting}"
+        );
+        imap
+    }
+
+    fn login(server: &TestServer) -> Imap {
+        let mut imap = Imap::connect(server);
+        let r = imap.cmd(&format!("LOGIN alice@localhost \"{POP3_PASSWORD}\""));
+        assert!(r.ends_with("OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN] Logged in\r\n"), "{r}");
+        imap
+    }
+
+    /// One line, with any literal it announces read in full.
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("a line");
+        while let Some(n) = line
+            .strip_suffix("}\r\n")
+            .and_then(|l| l.rsplit_once('{'))
+            .and_then(|(_, n)| n.parse::<usize>().ok())
+        {
+            let mut octets = vec![0; n];
+            self.reader.read_exact(&mut octets).unwrap();
+            line.push_str(&String::from_utf8_lossy(&octets));
+            let mut rest = String::new();
+            self.reader.read_line(&mut rest).unwrap();
+            line.push_str(&rest);
+        }
+        line
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    /// Sends `TAG command` and returns every line up to the tagged one, tags as `t`.
+    fn cmd(&mut self, command: &str) -> String {
+        let tag = format!("t{}", self.next);
+        self.next += 1;
+        self.send(format!("{tag} {command}\r\n").as_bytes());
+        self.until(&tag)
+    }
+
+    fn until(&mut self, tag: &str) -> String {
+        let mut out = String::new();
+        loop {
+            let line = self.line();
+            assert!(!line.is_empty(), "closed; so far: {out}");
+            let done = line.starts_with(&format!("{tag} "));
+            out.push_str(&line.replacen(&format!("{tag} "), "t ", 1));
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+#[test]
+fn imap_is_off_unless_asked_for() {
+    assert_eq!(TestServer::start().imap(), None);
+}
+
+#[test]
+fn a_message_from_smtp_is_read_flagged_filed_searched_and_expunged() {
+    let server = server();
+    deliver(&server, "alice@localhost", MESSAGE);
+    let mut imap = Imap::login(&server);
+    let select = imap.cmd("SELECT INBOX");
+    assert!(select.contains("* 1 EXISTS\r\n* 1 RECENT\r\n"), "{select}");
+    assert!(
+        select.ends_with("t OK [READ-WRITE] SELECT completed\r\n"),
+        "{select}"
+    );
+    let fetch = imap.cmd("FETCH 1 (FLAGS BODY.PEEK[HEADER.FIELDS (Subject)])");
+    assert_eq!(
+        fetch,
+        "* 1 FETCH (FLAGS (\\Recent) BODY[HEADER.FIELDS (Subject)] {18}\r\nSubject: Lunch\r\n\r\n)\r\nt OK FETCH completed\r\n"
+    );
+    let body = imap.cmd("UID FETCH 1 BODY[TEXT]");
+    assert!(
+        body.contains("BODY[TEXT] {26}\r\nNoon at the usual place?\r\n FLAGS (\\Seen \\Recent))"),
+        "{body}"
+    );
+    assert_eq!(
+        imap.cmd("SEARCH UNSEEN"),
+        "* SEARCH\r\nt OK SEARCH completed\r\n"
+    );
+    assert_eq!(
+        imap.cmd("SEARCH FROM bob SUBJECT lunch"),
+        "* SEARCH 1\r\nt OK SEARCH completed\r\n"
+    );
+    assert_eq!(
+        imap.cmd("STORE 1 +FLAGS (\\Flagged)"),
+        "* 1 FETCH (FLAGS (\\Seen \\Flagged \\Recent))\r\nt OK STORE completed\r\n"
+    );
+    // The flags are in the file's name (the Maildir spec's letters).
+    let cur = server.maildir().join("localhost/alice/cur");
+    let name = std::fs::read_dir(&cur)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    assert!(name.to_string_lossy().ends_with(":2,FS"), "{name:?}");
+    assert_eq!(imap.cmd("CREATE Archive.2026"), "t OK CREATE completed\r\n");
+    let moved = imap.cmd("UID MOVE 1 Archive.2026");
+    assert!(moved.starts_with("* OK [COPYUID "), "{moved}");
+    assert!(
+        moved.ends_with("* 1 EXPUNGE\r\nt OK UID MOVE completed\r\n"),
+        "{moved}"
+    );
+    let status = imap.cmd("STATUS Archive.2026 (MESSAGES UNSEEN)");
+    assert_eq!(
+        status,
+        "* STATUS Archive.2026 (MESSAGES 1 UNSEEN 0)\r\nt OK STATUS completed\r\n"
+    );
+    imap.cmd("SELECT Archive.2026");
+    imap.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)");
+    assert_eq!(
+        imap.cmd("EXPUNGE"),
+        "* 1 EXPUNGE\r\nt OK EXPUNGE completed\r\n"
+    );
+    assert!(imap.cmd("LOGOUT").starts_with("* BYE"));
+    let left: Vec<_> = server
+        .all_files()
+        .into_iter()
+        .filter(|p| !p.ends_with("postie-uidlist") && !p.ends_with("maildirfolder"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn literals_both_kinds_and_mistakes() {
+    let server = server();
+    let mut imap = Imap::connect(&server);
+    // A synchronizing literal: the server asks for it with "+".
+    imap.send(b"a LOGIN {15}\r\n");
+    assert!(imap.line().starts_with("+ "));
+    imap.send(
+        format!(
+            "alice@localhost {{{}+}}\r\n{POP3_PASSWORD}\r\n",
+            POP3_PASSWORD.len()
+        )
+        .as_bytes(),
+    );
+    assert!(imap.until("a").starts_with("t OK [CAPABILITY"));
+    assert_eq!(imap.cmd("FROB"), "t BAD unknown command FROB\r\n");
+    assert_eq!(imap.cmd("FETCH 1 FLAGS"), "t BAD No mailbox selected\r\n");
+    assert_eq!(
+        imap.cmd("SELECT Nope"),
+        "t NO [NONEXISTENT] No such mailbox\r\n"
+    );
+    let append = imap.cmd("APPEND Nope {3+}\r\nHi!");
+    assert_eq!(append, "t NO [TRYCREATE] No such mailbox\r\n");
+    let big = imap.cmd("APPEND INBOX {999999999}");
+    assert!(big.starts_with("t NO [TOOBIG]"), "{big}");
+    assert_eq!(imap.cmd("NOOP"), "t OK NOOP completed\r\n");
+}
+
+#[test]
+fn two_sessions_see_each_other_and_idle_hears_new_mail_at_once() {
+    let server = server();
+    deliver(&server, "alice@localhost", MESSAGE);
+    deliver(&server, "alice@localhost", MESSAGE);
+    let (mut phone, mut laptop) = (Imap::login(&server), Imap::login(&server));
+    phone.cmd("SELECT INBOX");
+    laptop.cmd("SELECT INBOX");
+    laptop.cmd("STORE 2 +FLAGS (\\Seen)");
+    laptop.cmd("STORE 1 +FLAGS (\\Deleted)");
+    laptop.cmd("EXPUNGE");
+    assert_eq!(
+        phone.cmd("NOOP"),
+        "* 1 EXPUNGE\r\n* 1 FETCH (UID 2 FLAGS (\\Seen \\Recent))\r\nt OK NOOP completed\r\n"
+    );
+    // IDLE: a delivery over SMTP is announced within a second.
+    phone.send(b"i IDLE\r\n");
+    assert_eq!(phone.line(), "+ idling\r\n");
+    let sent = Instant::now();
+    deliver(&server, "alice@localhost", MESSAGE);
+    assert_eq!(phone.line(), "* 2 EXISTS\r\n");
+    let waited = sent.elapsed();
+    assert!(waited < Duration::from_secs(1), "IDLE took {waited:?}");
+    assert_eq!(phone.line(), "* 2 RECENT\r\n");
+    phone.send(b"DONE\r\n");
+    assert_eq!(phone.until("i"), "t OK IDLE terminated\r\n");
+}
+
+#[test]
+fn uids_survive_a_restart() {
+    let server = server();
+    deliver(&server, "alice@localhost", MESSAGE);
+    deliver(&server, "alice@localhost", MESSAGE);
+    let mut imap = Imap::login(&server);
+    let before = imap.cmd("SELECT INBOX");
+    imap.cmd("STORE 1 +FLAGS (\\Deleted)");
+    imap.cmd("EXPUNGE");
+    imap.cmd("LOGOUT");
+    let server = server.restart(imap_config);
+    deliver(&server, "alice@localhost", MESSAGE);
+    let mut imap = Imap::login(&server);
+    let after = imap.cmd("SELECT INBOX");
+    let validity = |text: &str| {
+        text.lines()
+            .find(|l| l.contains("UIDVALIDITY"))
+            .map(str::to_string)
+    };
+    assert_eq!(validity(&before), validity(&after));
+    assert!(after.contains("[UIDNEXT 4]"), "{after}");
+    assert_eq!(
+        imap.cmd("UID FETCH 1:* (FLAGS)"),
+        "* 1 FETCH (UID 2 FLAGS ())\r\n* 2 FETCH (UID 3 FLAGS (\\Recent))\r\nt OK UID FETCH completed\r\n"
+    );
+}
+
+/// Python's imaplib, driving every command postie offers.
+#[test]
+fn python_imaplib_every_command() {
+    if !tool("python3") {
+        return;
+    }
+    let server = server();
+    deliver(&server, "alice@localhost", MESSAGE);
+    let port = server.imap().unwrap().port();
+    let script = format!(
+        r#"
+import imaplib, base64
+M = imaplib.IMAP4('127.0.0.1', {port})
+def ok(result):
+    typ, data = result
+    assert typ == 'OK', (typ, data)
+    return data
+ok(M.noop())
+assert 'IDLE' in M.capabilities and 'AUTH=PLAIN' in M.capabilities, M.capabilities
+ok(M.authenticate('PLAIN', lambda _: b'\0alice@localhost\0{password}'))
+ok(M.xatom('ID', '("name" "imaplib")'))
+ok(M.enable('CONDSTORE'))
+assert b'(("" ".")) NIL NIL' in ok(M.namespace())[0]
+names = [l.decode() for l in ok(M.list())]
+assert any('\\Sent' in n and n.endswith('Sent') for n in names), names
+ok(M.create('"Caf&AOk-"'))
+ok(M.create('Old'))
+ok(M.rename('Old', 'New'))
+ok(M.subscribe('New'))
+assert any(l.endswith(b'New') for l in ok(M.lsub()))
+ok(M.unsubscribe('New'))
+ok(M.delete('New'))
+assert ok(M.status('INBOX', '(MESSAGES UNSEEN UIDNEXT UIDVALIDITY RECENT)'))[0].startswith(b'INBOX (MESSAGES 1 UNSEEN 1 UIDNEXT 2 ')
+ok(M.append('INBOX', '(\\Seen)', imaplib.Time2Internaldate(0), b'Subject: appended\r\n\r\nsecond\r\n'))
+ok(M.select('INBOX', readonly=True))
+assert M.store('1', '+FLAGS', '(\\Flagged)')[0] == 'NO'
+data = ok(M.select('INBOX'))
+assert data == [b'2'], data
+ok(M.check())
+assert ok(M.search(None, 'ALL')) == [b'1 2']
+assert ok(M.search(None, 'OR', 'SUBJECT', 'lunch', 'SUBJECT', 'appended')) == [b'1 2']
+assert ok(M.search(None, 'SEEN')) == [b'2']
+assert ok(M.uid('SEARCH', 'UNSEEN')) == [b'1']
+env = ok(M.fetch('1', '(ENVELOPE BODYSTRUCTURE INTERNALDATE RFC822.SIZE UID FLAGS)'))[0]
+assert b'"Lunch"' in env and b'BODYSTRUCTURE ("text" "plain"' in env, env
+part = ok(M.fetch('1', '(BODY.PEEK[1]<0.4>)'))[0]
+assert part == b'1 (BODY[1]<0> "Noon")', part
+full = ok(M.fetch('2', '(RFC822)'))[0][1]
+assert full == b'Subject: appended\r\n\r\nsecond\r\n', full
+ok(M.store('1', '+FLAGS.SILENT', '(\\Answered)'))
+flags = ok(M.fetch('1', '(FLAGS)'))[0]
+assert b'\\Answered' in flags, flags
+ok(M.copy('1', 'Trash'))
+ok(M.uid('COPY', '2', 'Caf&AOk-'))
+ok(M.uid('MOVE', '2', 'Junk'))
+ok(M.store('1', '+FLAGS', '(\\Deleted)'))
+ok(M.uid('EXPUNGE', '1'))
+ok(M.unselect())
+ok(M.select('Trash'))
+ok(M.store('1', '+FLAGS', '(\\Deleted)'))
+ok(M.close())
+assert ok(M.status('Trash', '(MESSAGES)'))[0] == b'Trash (MESSAGES 0)'
+assert ok(M.status('Junk', '(MESSAGES)'))[0] == b'Junk (MESSAGES 1)'
+ok(M.select('Junk'))
+tag = M._new_tag()
+M.send(tag + b' IDLE\r\n')
+assert M.readline().startswith(b'+ ')
+M.send(b'DONE\r\n')
+assert M.readline() == tag + b' OK IDLE terminated\r\n'
+assert M.logout()[0] == 'BYE'
+print('every command ok')
+"#,
+        password = POP3_PASSWORD
+    );
+    let out = run(Command::new("python3").arg("-c").arg(&script), b"");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// curl speaks IMAP too: list the folders, fetch a message, search.
+#[test]
+fn curl_lists_fetches_and_searches() {
+    if !tool("curl") {
+        return;
+    }
+    let server = server();
+    deliver(&server, "alice@localhost", MESSAGE);
+    let base = format!("imap://127.0.0.1:{}", server.imap().unwrap().port());
+    let user = format!("alice@localhost:{POP3_PASSWORD}");
+    let curl = |args: &[&str]| {
+        let out = run(
+            Command::new("curl")
+                .args(["-sS", "--user", &user])
+                .args(args),
+            b"",
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let list = curl(&[&format!("{base}/")]);
+    assert!(
+        list.contains("* LIST (\\HasNoChildren) \".\" INBOX"),
+        "{list}"
+    );
+    let message = curl(&[&format!("{base}/INBOX;UID=1")]);
+    assert!(
+        message.contains("Subject: Lunch") && message.contains("Noon at the usual place?"),
+        "{message}"
+    );
+    let search = curl(&["--request", "SEARCH FROM bob", &format!("{base}/INBOX")]);
+    assert_eq!(search.trim_end(), "* SEARCH 1");
+}
+
+/// fetchmail, a real mail program: fetches the message over IMAP, hands it to a
+/// delivery command, and flushes (deletes) it from the server.
+#[test]
+fn fetchmail_fetches_and_flushes() {
+    if !tool("fetchmail") {
+        return;
+    }
+    let server = server();
+    deliver(&server, "alice@localhost", MESSAGE);
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("fetched");
+    let rc = dir.path().join("fetchmailrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "poll 127.0.0.1 service {} protocol IMAP auth password user \"alice@localhost\" there with password \"{POP3_PASSWORD}\" is \"x\" here options nokeep sslproto '' mda \"/bin/sh -c 'cat >> {}'\"\n",
+            server.imap().unwrap().port(),
+            out_file.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run(
+        Command::new("fetchmail")
+            .args(["--nosyslog", "--nodetach", "-f"])
+            .arg(&rc)
+            .env("HOME", dir.path())
+            .env("FETCHMAILHOME", dir.path()),
+        b"",
+    );
+    let fetched = std::fs::read_to_string(&out_file).unwrap_or_default();
+    assert!(
+        fetched.contains("Noon at the usual place?"),
+        "fetchmail: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Flushed: nothing left in INBOX.
+    let mut imap = Imap::login(&server);
+    assert!(imap.cmd("SELECT INBOX").contains("* 0 EXISTS"));
+}
