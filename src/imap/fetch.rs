@@ -17,7 +17,7 @@ use mail_parser::{Address, HeaderName, Message, MessageParser, MimeHeaders, Part
 
 use super::command::{FetchItem, Section, SectionText};
 use super::folders::MessageInfo;
-use super::response::{nstring, string};
+use super::response::{literal, nstring, string};
 
 /// Does any item need the message's text (not just its flags, size and dates)?
 pub fn needs_text(items: &[FetchItem]) -> bool {
@@ -93,17 +93,17 @@ pub fn render(
             }
             FetchItem::Rfc822 => {
                 out.extend_from_slice(b"RFC822 ");
-                string(&mut out, raw);
+                literal(&mut out, raw);
             }
             FetchItem::Rfc822Header => {
                 out.extend_from_slice(b"RFC822.HEADER ");
                 let header = parsed.as_ref().map_or(raw, |m| root_header(m));
-                string(&mut out, header);
+                literal(&mut out, header);
             }
             FetchItem::Rfc822Text => {
                 out.extend_from_slice(b"RFC822.TEXT ");
                 let body = parsed.as_ref().map_or(&[][..], |m| root_text(m));
-                string(&mut out, body);
+                literal(&mut out, body);
             }
             FetchItem::Section {
                 section, partial, ..
@@ -128,10 +128,8 @@ pub fn render(
                     None => c,
                 });
                 out.push(b' ');
-                // A part that does not exist is NIL... but §6.4.5 asks for an empty
-                // string for a missing part of an existing message; Dovecot and most
-                // servers send "" too.
-                nstring(&mut out, Some(content.as_deref().unwrap_or_default()));
+                // A part that does not exist is sent empty, as Dovecot does.
+                literal(&mut out, content.as_deref().unwrap_or_default());
             }
         }
     }
@@ -162,10 +160,16 @@ fn section_name(section: &Section) -> String {
         Some(SectionText::Header) => name.push("HEADER".into()),
         Some(SectionText::Text) => name.push("TEXT".into()),
         Some(SectionText::Mime) => name.push("MIME".into()),
-        Some(SectionText::HeaderFields(f)) => name.push(format!("HEADER.FIELDS ({})", f.join(" "))),
-        Some(SectionText::HeaderFieldsNot(f)) => {
-            name.push(format!("HEADER.FIELDS.NOT ({})", f.join(" ")))
-        }
+        // Field names are case-insensitive; they are answered in upper case, as
+        // Dovecot and Cyrus do.
+        Some(SectionText::HeaderFields(f)) => name.push(format!(
+            "HEADER.FIELDS ({})",
+            f.join(" ").to_ascii_uppercase()
+        )),
+        Some(SectionText::HeaderFieldsNot(f)) => name.push(format!(
+            "HEADER.FIELDS.NOT ({})",
+            f.join(" ").to_ascii_uppercase()
+        )),
     }
     name.join(".")
 }
@@ -456,9 +460,10 @@ fn structure(out: &mut Vec<u8>, m: &Message<'_>, idx: usize, extended: bool) {
     out.push(b')');
 }
 
+/// §7.4.2 `body-fld-lines`: the number of lines, counted as their ends (a last line
+/// without one, as a part before its boundary, is not counted; Dovecot counts the same).
 fn lines(body: &[u8]) -> usize {
-    let lfs = body.iter().filter(|&&b| b == b'\n').count();
-    lfs + usize::from(!body.is_empty() && !body.ends_with(b"\n"))
+    body.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// `("name" "value" ...)` or NIL.
@@ -574,18 +579,18 @@ mod tests {
         );
         assert_eq!(
             fetch(SIMPLE, "BODY[1]<0.4>"),
-            "1 FETCH (BODY[1]<0> \"Noon\")"
+            "1 FETCH (BODY[1]<0> {4}\r\nNoon)"
         );
         assert!(fetch(SIMPLE, "BODY[HEADER]").starts_with(&format!(
             "1 FETCH (BODY[HEADER] {{{header_len}}}\r\nFrom: Bob"
         )));
         assert_eq!(
             fetch(SIMPLE, "BODY.PEEK[HEADER.FIELDS (SUBJECT to)]"),
-            "1 FETCH (BODY[HEADER.FIELDS (SUBJECT to)] {39}\r\nTo: alice@localhost\r\nSubject: Lunch\r\n\r\n)"
+            "1 FETCH (BODY[HEADER.FIELDS (SUBJECT TO)] {39}\r\nTo: alice@localhost\r\nSubject: Lunch\r\n\r\n)"
         );
         assert_eq!(
             fetch(SIMPLE, "BODY[]<100000.5>"),
-            "1 FETCH (BODY[]<100000> \"\")"
+            "1 FETCH (BODY[]<100000> {0}\r\n)"
         );
         assert!(fetch(SIMPLE, "BODY[]").contains(&String::from_utf8_lossy(SIMPLE).to_string()));
         assert_eq!(
@@ -598,17 +603,17 @@ mod tests {
     fn parts_of_a_multipart_message() {
         assert_eq!(
             fetch(MIXED, "BODY[1]"),
-            "1 FETCH (BODY[1] \"Here they are.\")"
+            "1 FETCH (BODY[1] {14}\r\nHere they are.)"
         );
         assert_eq!(
             fetch(MIXED, "BODY[2]"),
-            "1 FETCH (BODY[2] \"iVBORw0KGgo=\")"
+            "1 FETCH (BODY[2] {12}\r\niVBORw0KGgo=)"
         );
         assert!(fetch(MIXED, "BODY[2.MIME]").contains("Content-Type: image/png\r\n"));
-        assert_eq!(fetch(MIXED, "BODY[3]"), "1 FETCH (BODY[3] \"\")");
+        assert_eq!(fetch(MIXED, "BODY[3]"), "1 FETCH (BODY[3] {0}\r\n)");
         assert_eq!(
             fetch(MIXED, "BODY"),
-            "1 FETCH (BODY ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7bit\" 14 1)(\"image\" \"png\" NIL NIL NIL \"base64\" 12) \"mixed\"))"
+            "1 FETCH (BODY ((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7bit\" 14 0)(\"image\" \"png\" NIL NIL NIL \"base64\" 12) \"mixed\"))"
         );
         let structure = fetch(MIXED, "BODYSTRUCTURE");
         assert!(

@@ -34,11 +34,12 @@ impl Flags {
     pub const DRAFT: Flags = Flags(16);
 
     /// Each flag with its name, in the order they are shown.
+    /// (The order of SELECT's FLAGS response, as Dovecot shows them too.)
     pub const NAMES: [(Flags, &'static str); 5] = [
-        (Flags::SEEN, "\\Seen"),
         (Flags::ANSWERED, "\\Answered"),
         (Flags::FLAGGED, "\\Flagged"),
         (Flags::DELETED, "\\Deleted"),
+        (Flags::SEEN, "\\Seen"),
         (Flags::DRAFT, "\\Draft"),
     ];
 

@@ -455,12 +455,17 @@ fn list(
                 continue;
             }
         }
-        let mut attributes = vec![if folder.has_children {
-            "\\HasChildren"
-        } else {
-            "\\HasNoChildren"
-        }];
-        attributes.extend(folder.special_use);
+        // LSUB answers only \Noselect (§6.3.9); LIST tells children (RFC 3348) and
+        // special use (RFC 6154).
+        let mut attributes = Vec::new();
+        if !subscribed_only {
+            attributes.push(if folder.has_children {
+                "\\HasChildren"
+            } else {
+                "\\HasNoChildren"
+            });
+            attributes.extend(folder.special_use);
+        }
         let mut line = format!("{command} ({}) \"{SEPARATOR}\" ", attributes.join(" "));
         let mut name = Vec::new();
         astring(&mut name, &utf7::encode(&folder.name));
@@ -828,8 +833,10 @@ fn fetch_messages(
             let new = m.flags.union(Flags::SEEN);
             if folders.set_flags(&view.name, uid, new).is_ok() {
                 m.flags = new;
+                // §6.4.5: the new flags are reported; first, as Dovecot does.
                 if !items.contains(&FetchItem::Flags) {
-                    items.push(FetchItem::Flags);
+                    let at = usize::from(items.first() == Some(&FetchItem::Uid));
+                    items.insert(at, FetchItem::Flags);
                 }
             }
         }

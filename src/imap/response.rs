@@ -141,9 +141,14 @@ pub fn string(out: &mut Vec<u8>, bytes: &[u8]) {
         }
         out.push(b'"');
     } else {
-        out.extend_from_slice(format!("{{{}}}\r\n", bytes.len()).as_bytes());
-        out.extend_from_slice(bytes);
+        literal(out, bytes);
     }
+}
+
+/// §4.3: a literal, whatever the octets (message text: clients expect it so).
+pub fn literal(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(format!("{{{}}}\r\n", bytes.len()).as_bytes());
+    out.extend_from_slice(bytes);
 }
 
 /// §4.5: a string, or `NIL`.

@@ -2,6 +2,7 @@
 //! temporary directory, and a raw SMTP client that reads whole replies.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod imap;
 pub mod tools;
 
 use std::io::{Read, Write};
