@@ -9,8 +9,8 @@ use signal_hook::iterator::Signals;
 
 use postie::cli::{Args, Command, UserAction};
 use postie::config::{Protocol, Service};
-use postie::relay::queue::{listing, Spool};
 use postie::server::Server;
+use postie::store::spool::{listing, Spool};
 use postie::TRACE;
 
 fn main() -> ExitCode {
@@ -31,6 +31,9 @@ fn main() -> ExitCode {
             ));
         }
     };
+    if let Some(Command::Check(check)) = &args.command {
+        return postie::check::main(check);
+    }
     init_logging(args.trace);
     if let Some(Command::Queue { flush }) = args.command {
         return queue(&args.spool, flush);
@@ -72,21 +75,33 @@ fn main() -> ExitCode {
         }
     });
     // ANCHOR_END: signals
-    // Before the "listening" line, which tests wait for: by then this one is written.
-    if let Some(pop3) = server.addr_of(Protocol::Pop3) {
-        log::info!("POP3 listening on {pop3}; reading {}", maildir.display());
-    }
-    if let Some(pop3s) = server.addr_of(Protocol::Pop3s) {
-        log::info!("POP3 over implicit TLS (RFC 8314) listening on {pop3s}");
-    }
-    for (protocol, what) in [
+    // The "listening" lines come once every listener and the relay run, so whoever
+    // waits for them (a test, a script) finds the whole server started.
+    let (pop3, pop3s) = (
+        server.addr_of(Protocol::Pop3),
+        server.addr_of(Protocol::Pop3s),
+    );
+    let submission = [
         (Service::Submission, "submission (RFC 6409)"),
         (
             Service::SubmissionTls,
             "submission over implicit TLS (RFC 8314)",
         ),
-    ] {
-        if let Some(addr) = server.addr_of(Protocol::Smtp(protocol)) {
+    ]
+    .map(|(service, what)| (server.addr_of(Protocol::Smtp(service)), what));
+    let running = match server.start() {
+        Ok(running) => running,
+        Err(e) => return fail(&e.to_string()),
+    };
+    // Before the "listening" line, which tests wait for: by then this one is written.
+    if let Some(pop3) = pop3 {
+        log::info!("POP3 listening on {pop3}; reading {}", maildir.display());
+    }
+    if let Some(pop3s) = pop3s {
+        log::info!("POP3 over implicit TLS (RFC 8314) listening on {pop3s}");
+    }
+    for (addr, what) in submission {
+        if let Some(addr) = addr {
             log::info!("{what} listening on {addr}");
         }
     }
@@ -94,10 +109,8 @@ fn main() -> ExitCode {
         "postie listening on {addr}; mail for {domains} goes to {}",
         maildir.display()
     );
-    match server.run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string()),
-    }
+    running.wait();
+    ExitCode::SUCCESS
 }
 
 /// `postie queue [--flush]`: the operator's view of the outbound queue.

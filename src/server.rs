@@ -16,10 +16,11 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use crate::config::{Config, Protocol};
 use crate::imap::connection::{ImapService, Opener};
-use crate::imap::maildir::MaildirFolders;
+use crate::imap::maildir::{Deliveries, MaildirFolders};
 use crate::policy::Policy;
 use crate::pop3::connection::Pop3Service;
 use crate::relay;
@@ -49,15 +50,19 @@ impl ShutdownHandle {
             log::info!("shutting down: no new clients; waiting for messages in progress");
         }
         // Wake the relay's scheduler.
-        self.storage.notify_queued();
+        self.storage.spool.bell().ring();
     }
 }
 
 /// How IMAP opens a user's folders: the Maildir++ tree under the Maildir root.
-fn imap_folders(config: &Config) -> Opener {
+/// IDLE hears of new mail from the Maildir's bell.
+fn imap_folders(config: &Config, storage: &Arc<Storage>) -> Opener {
     let (root, hostname) = (config.maildir.clone(), config.hostname.clone());
+    let storage = storage.clone();
     Arc::new(move |user| {
-        let folders = MaildirFolders::open(&root, &user.mailbox, &hostname, None)?;
+        let storage = storage.clone();
+        let deliveries: Deliveries = Arc::new(move || storage.maildir.bell().rings());
+        let folders = MaildirFolders::open(&root, &user.mailbox, &hostname, Some(deliveries))?;
         Ok(Box::new(folders) as Box<dyn crate::imap::folders::Folders>)
     })
 }
@@ -79,7 +84,7 @@ impl Server {
             &config.spool,
             &config.hostname,
         )?);
-        let mut listeners = Listeners::new(config.max_connections);
+        let mut listeners = Listeners::new(config.max_connections, config.threads);
         let mut addresses = Vec::new();
         for &(protocol, addr) in &config.listeners {
             if protocol.implicit_tls() && config.tls.is_none() {
@@ -100,7 +105,7 @@ impl Server {
                 Protocol::Imap | Protocol::Imaps => Arc::new(ImapService::new(
                     &config,
                     policy.clone(),
-                    imap_folders(&config),
+                    imap_folders(&config, &storage),
                     protocol == Protocol::Imaps,
                 )),
             };
@@ -148,7 +153,14 @@ impl Server {
 
     // ANCHOR: run
     /// Serves every listener until shut down, then waits for the clients still talking.
-    pub fn run(mut self) -> io::Result<()> {
+    pub fn run(self) -> io::Result<()> {
+        self.start()?.wait();
+        Ok(())
+    }
+
+    /// Starts the relay and every listener, each on threads of its own, and returns
+    /// at once: the server is serving when this returns.
+    pub fn start(mut self) -> io::Result<Running> {
         // The relay delivers what we queue, on its own threads, until we stop.
         let relay = relay::runner::start(
             self.config.clone(),
@@ -156,10 +168,25 @@ impl Server {
             self.listeners.stopping_flag(),
         )?;
         self.listeners.start()?;
-        self.listeners.wait();
-        let _ = relay.join();
-        log::info!("all clients gone; stopped");
-        Ok(())
+        Ok(Running {
+            listeners: self.listeners,
+            relay,
+        })
     }
     // ANCHOR_END: run
+}
+
+/// A started server (see [`Server::start`]).
+pub struct Running {
+    listeners: Listeners,
+    relay: JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits until the server has been shut down and the last client has gone.
+    pub fn wait(self) {
+        self.listeners.wait();
+        let _ = self.relay.join();
+        log::info!("all clients gone; stopped");
+    }
 }

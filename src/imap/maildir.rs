@@ -40,7 +40,6 @@ use super::folders::{
     self, Flags, FolderError, FolderInfo, Folders, MessageInfo, Result, Snapshot,
 };
 use super::utf7;
-use crate::store::bell::Bell;
 use crate::store::flags::{Flag, Flags as Letters};
 use crate::store::folder::{Folder, Message};
 use crate::store::maildir::MailboxPath;
@@ -162,6 +161,9 @@ impl UidList {
 }
 // ANCHOR_END: uid_list
 
+/// Counts the Maildir's deliveries (`|| storage.maildir.bell().rings()`).
+pub type Deliveries = Arc<dyn Fn() -> u64 + Send + Sync>;
+
 /// One lock per folder directory, for every session in this process.
 fn folder_lock(dir: &Path) -> Arc<Mutex<()>> {
     static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
@@ -179,8 +181,8 @@ fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
 /// One user's folders in the Maildir.
 pub struct MaildirFolders {
     tree: Tree,
-    /// Rings at every delivery (SMTP's): IDLE's news.
-    bell: Option<Arc<Bell>>,
+    /// How many deliveries the Maildir has made (its bell's rings): IDLE's news.
+    deliveries: Option<Deliveries>,
     /// The messages of each folder as last listed, by UID.
     cache: Mutex<HashMap<String, HashMap<u32, Message>>>,
 }
@@ -192,7 +194,7 @@ impl MaildirFolders {
         root: &Path,
         mailbox: &MailboxPath,
         hostname: &str,
-        bell: Option<Arc<Bell>>,
+        deliveries: Option<Deliveries>,
     ) -> io::Result<MaildirFolders> {
         let tree = Tree::open(root, mailbox, hostname);
         tree.inbox()?;
@@ -206,7 +208,7 @@ impl MaildirFolders {
         }
         Ok(MaildirFolders {
             tree,
-            bell,
+            deliveries,
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -466,7 +468,7 @@ impl Folders for MaildirFolders {
     }
 
     fn changes(&self) -> u64 {
-        self.bell.as_ref().map_or(0, |b| b.rings())
+        self.deliveries.as_ref().map_or(0, |count| count())
     }
 }
 

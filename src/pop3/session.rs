@@ -158,16 +158,15 @@ impl Session {
     // ANCHOR: handle
     /// The session's one door: every input comes in here, and one action goes out.
     pub fn handle(&mut self, input: Input<'_>) -> Action {
-        let host = self.settings.hostname.clone();
         match input {
             Input::Wire(Event::Line(line)) => self.command_line(line),
             Input::Wire(Event::LineTooLong) => self.line_too_long(),
             // RFC 1939 §3: the autologout timer; close without UPDATE.
             Input::Wire(Event::TimedOut) => {
-                Action::Close(self.close("timeout", Reply::timeout(&host)))
+                Action::Close(self.close("timeout", Reply::timeout(&self.settings.hostname)))
             }
             Input::Wire(Event::ShuttingDown) => {
-                Action::Close(self.close("shutdown", Reply::shutting_down(&host)))
+                Action::Close(self.close("shutdown", Reply::shutting_down(&self.settings.hostname)))
             }
             Input::Wire(Event::TlsEstablished(tls)) => {
                 self.tls_established(tls);

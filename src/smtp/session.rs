@@ -289,17 +289,16 @@ impl Session {
     // ANCHOR: handle
     /// The session's one door: every input comes in here, and one action goes out.
     pub fn handle(&mut self, input: Input<'_>) -> Action {
-        let host = self.settings.hostname.clone();
         match input {
             Input::Wire(Event::Line(line)) => self.command_line(line),
             Input::Wire(Event::LineTooLong) => self.line_too_long(),
             // RFC 5321 §4.5.3.2: a server may close a connection that has been silent
             // past its timeout, with 421 (§3.8).
             Input::Wire(Event::TimedOut) => {
-                Action::Close(self.close(Reply::timeout(&host), "timeout"))
+                Action::Close(self.close(Reply::timeout(&self.settings.hostname), "timeout"))
             }
             Input::Wire(Event::ShuttingDown) => {
-                Action::Close(self.close(Reply::shutting_down(&host), "shutdown"))
+                Action::Close(self.close(Reply::shutting_down(&self.settings.hostname), "shutdown"))
             }
             Input::Wire(Event::TlsEstablished(tls)) => {
                 self.tls_established(tls);
@@ -457,7 +456,7 @@ impl Session {
     // ANCHOR: transition
     /// The whole protocol in one table: (state, command) → (next state, action).
     fn transition(&mut self, state: State, command: Command) -> (State, Action) {
-        let host = &self.settings.hostname.clone();
+        let host = &self.settings.hostname.clone(); // an Arc: no copy of the text
         match (state, command) {
             // In Data the connection reads message text, not commands, in Auth
             // `command_line` hands answers to `auth_answer`, and after Closed nothing is

@@ -53,3 +53,44 @@ impl Bell {
         self.rings.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    #[test]
+    fn a_ring_before_the_wait_is_not_missed() {
+        let bell = Bell::new();
+        let seen = bell.rings();
+        bell.ring();
+        let start = Instant::now();
+        assert_eq!(bell.wait_past(seen, Duration::from_secs(10)), seen + 1);
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_wait_without_a_ring_times_out() {
+        let bell = Bell::new();
+        let seen = bell.rings();
+        assert_eq!(bell.wait_past(seen, Duration::from_millis(20)), seen);
+    }
+
+    #[test]
+    fn a_ring_from_another_thread_wakes_the_waiter() {
+        let bell = Arc::new(Bell::new());
+        let seen = bell.rings();
+        let ringer = {
+            let bell = Arc::clone(&bell);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                bell.ring();
+            })
+        };
+        let start = Instant::now();
+        assert_eq!(bell.wait_past(seen, Duration::from_secs(10)), seen + 1);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        ringer.join().unwrap();
+    }
+}

@@ -135,3 +135,67 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 fn sync_parent(path: &Path) -> io::Result<()> {
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_placed_file_has_its_bytes_and_no_temporary_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = TmpFile::create(dir.path().join("t")).unwrap();
+        file.write_all(b"hello").unwrap();
+        file.sync().unwrap();
+        file.rename_into(&dir.path().join("final")).unwrap();
+        assert_eq!(fs::read(dir.path().join("final")).unwrap(), b"hello");
+        assert!(!dir.path().join("t").exists());
+    }
+
+    #[test]
+    fn create_never_opens_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("t"), "someone else's").unwrap();
+        let err = TmpFile::create(dir.path().join("t")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(dir.path().join("t")).unwrap(), b"someone else's");
+    }
+
+    #[test]
+    fn dropped_unplaced_it_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = TmpFile::create(dir.path().join("t")).unwrap();
+        file.write_all(b"half").unwrap();
+        drop(file);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn links_are_all_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::create_dir(&a).unwrap();
+        let mut file = TmpFile::create(dir.path().join("t")).unwrap();
+        file.write_all(b"x").unwrap();
+        file.sync().unwrap();
+        // b/ does not exist: the second link fails, and the first is undone.
+        let targets = [a.join("m"), b.join("m")];
+        assert!(file.link_into(&targets).is_err());
+        assert!(!a.join("m").exists());
+        fs::create_dir(&b).unwrap();
+        file.link_into(&targets).unwrap();
+        drop(file);
+        assert_eq!(fs::read(a.join("m")).unwrap(), b"x");
+        assert_eq!(fs::read(b.join("m")).unwrap(), b"x");
+        assert!(!dir.path().join("t").exists());
+    }
+
+    #[test]
+    fn replace_swaps_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("envelope");
+        fs::write(&target, "old").unwrap();
+        replace(dir.path().join("t"), &target, b"new").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert!(!dir.path().join("t").exists());
+    }
+}

@@ -119,3 +119,69 @@ pub fn cur_name(unique: &str, flags: &Flags) -> String {
     format!("{unique}{INFO}{flags}")
 }
 // ANCHOR_END: split_name
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let table = [
+            ("1.M2P3Q4.host", "1.M2P3Q4.host", "", "1.M2P3Q4.host:2,"),
+            ("1.M2P3Q4.host:2,", "1.M2P3Q4.host", "", "1.M2P3Q4.host:2,"),
+            (
+                "1.M2P3Q4.host:2,S",
+                "1.M2P3Q4.host",
+                "S",
+                "1.M2P3Q4.host:2,S",
+            ),
+            // Written in ASCII order, whatever order they were found in.
+            (
+                "1.M2P3Q4.host:2,SRF",
+                "1.M2P3Q4.host",
+                "FRS",
+                "1.M2P3Q4.host:2,FRS",
+            ),
+            ("x:2,DFPRST", "x", "DFPRST", "x:2,DFPRST"),
+            // Another reader's keyword letters survive, in order.
+            ("x:2,Sab", "x", "Sab", "x:2,Sab"),
+            ("x:2,aS", "x", "Sa", "x:2,Sa"),
+            // Twice is once; what is not a letter is dropped.
+            ("x:2,SS,1", "x", "S", "x:2,S"),
+            // The experimental ":1," info is not flags.
+            ("x:1,whatever", "x", "", "x:2,"),
+        ];
+        for (name, unique, letters, again) in table {
+            let (u, flags) = split_name(name);
+            assert_eq!((u, flags.to_string().as_str()), (unique, letters), "{name}");
+            assert_eq!(cur_name(u, &flags), again, "{name}");
+        }
+    }
+
+    #[test]
+    fn insert_and_remove_keep_the_order() {
+        let mut flags = Flags::parse("T");
+        flags.insert(Flag::Seen);
+        flags.insert(Flag::Draft);
+        flags.insert(Flag::Seen);
+        assert_eq!(flags.to_string(), "DST");
+        assert!(flags.contains(Flag::Seen));
+        flags.remove(Flag::Seen);
+        assert!(!flags.contains(Flag::Seen));
+        assert_eq!(flags.to_string(), "DT");
+        assert_eq!(
+            flags.standard().collect::<Vec<_>>(),
+            [Flag::Draft, Flag::Trashed]
+        );
+    }
+
+    #[test]
+    fn every_flag_has_its_letter() {
+        let all: String = Flag::ALL.iter().map(|f| f.letter()).collect();
+        assert_eq!(all, "DFPRST");
+        for flag in Flag::ALL {
+            let flags = Flags::parse(&flag.letter().to_string());
+            assert_eq!(flags.standard().collect::<Vec<_>>(), [flag]);
+        }
+    }
+}

@@ -81,7 +81,7 @@ impl Folder {
         }
     }
 
-    /// The folder in `dir`, a Maildir of its own (a Maildir++ subfolder, see
+    /// The folder in `dir`, a Maildir of its own (a Maildir++ folder, see
     /// [`crate::store::maildirpp`]). Opening it creates nothing.
     pub fn at(dir: PathBuf) -> Folder {
         Folder { dir }
@@ -243,4 +243,185 @@ pub fn delivery_order(path: &Path) -> (u64, u64, String) {
     let (secs, rest) = name.split_once('.').unwrap_or((&name, ""));
     let micros = rest.strip_prefix('M').map_or(0, number);
     (number(secs), micros, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::id::MessageId;
+    use crate::store::maildir::Maildir;
+    use crate::store::testing::{mailbox, put};
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// Delivers `text` to `user` the way SMTP does; returns the start of the file's
+    /// name (the Maildir may add to it, as exercise 11 does with `,S=<size>`).
+    fn deliver(maildir: &Maildir, user: &str, text: &[u8]) -> String {
+        let id = MessageId::new();
+        let mut delivery = maildir.begin(&id, &[mailbox(user)]).unwrap();
+        delivery.write_all(text).unwrap();
+        delivery.commit().unwrap();
+        id.file_name("mx")
+    }
+
+    fn ids(folder: &Folder) -> Vec<String> {
+        folder
+            .list()
+            .unwrap()
+            .iter()
+            .map(|m| m.id().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn ids_stay_the_same_across_flags_and_the_move_to_cur() {
+        let root = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(root.path(), "mx").unwrap();
+        let first = deliver(&maildir, "alice", b"one\r\n");
+        let second = deliver(&maildir, "alice", b"two\r\n");
+        let folder = Folder::open(root.path(), &mailbox("alice"));
+        // The id is the unique name the Maildir gave the file, oldest first.
+        let listed = ids(&folder);
+        assert_eq!(listed.len(), 2);
+        assert!(listed[0].starts_with(&first), "{listed:?}");
+        assert!(listed[1].starts_with(&second), "{listed:?}");
+        let (first, second) = (listed[0].clone(), listed[1].clone());
+
+        let mut messages = folder.list().unwrap();
+        assert!(messages
+            .iter()
+            .all(|m| m.is_new() && m.flags() == &Flags::new()));
+        assert_eq!(messages[0].octets(), 5);
+        folder.move_to_cur(&mut messages[1]).unwrap();
+        folder.add_flag(&mut messages[0], Flag::Seen).unwrap();
+        folder.add_flag(&mut messages[0], Flag::Replied).unwrap();
+        assert_eq!(ids(&folder), [first.clone(), second.clone()]);
+
+        let cur = root.path().join("localhost/alice/cur");
+        assert!(cur.join(format!("{first}:2,RS")).is_file());
+        assert!(cur.join(format!("{second}:2,")).is_file());
+        assert!(fs::read_dir(root.path().join("localhost/alice/new"))
+            .unwrap()
+            .next()
+            .is_none());
+        assert_eq!(folder.read(&messages[0]).unwrap(), b"one\r\n");
+    }
+
+    #[test]
+    fn flags_round_trip_through_the_file_name() {
+        let root = tempfile::tempdir().unwrap();
+        put(root.path(), "bob", "cur", "1.M1P1Q1.h:2,FS", b"x");
+        let folder = Folder::open(root.path(), &mailbox("bob"));
+        let mut message = folder.list().unwrap().remove(0);
+        assert_eq!(message.flags().to_string(), "FS");
+        assert!(!message.is_new());
+
+        let mut flags = Flags::new();
+        for flag in [Flag::Trashed, Flag::Draft, Flag::Passed] {
+            flags.insert(flag);
+        }
+        folder.set_flags(&mut message, flags.clone()).unwrap();
+        let again = folder.list().unwrap().remove(0);
+        assert_eq!(again.flags(), &flags);
+        assert_eq!(again.flags().to_string(), "DPT");
+        assert_eq!(again, message);
+
+        folder.remove_flag(&mut message, Flag::Trashed).unwrap();
+        assert_eq!(folder.list().unwrap()[0].flags().to_string(), "DP");
+        // Setting what is already set renames nothing.
+        folder.add_flag(&mut message, Flag::Draft).unwrap();
+        assert!(root
+            .path()
+            .join("localhost/bob/cur/1.M1P1Q1.h:2,DP")
+            .is_file());
+    }
+
+    #[test]
+    fn delete_removes_and_a_message_already_gone_is_deleted() {
+        let root = tempfile::tempdir().unwrap();
+        put(root.path(), "carol", "new", "1.M1P1Q1.h", b"a");
+        put(root.path(), "carol", "new", "2.M1P1Q2.h", b"b");
+        let folder = Folder::open(root.path(), &mailbox("carol"));
+        let messages = folder.list().unwrap();
+        folder.delete(&messages[0]).unwrap();
+        folder.delete(&messages[0]).unwrap();
+        folder.sync().unwrap();
+        assert_eq!(ids(&folder), ["2.M1P1Q2.h"]);
+    }
+
+    #[test]
+    fn a_message_renamed_by_another_reader_is_found_by_its_id() {
+        let root = tempfile::tempdir().unwrap();
+        put(root.path(), "dave", "new", "1.M1P1Q1.h", b"hello");
+        let folder = Folder::open(root.path(), &mailbox("dave"));
+        let mut message = folder.list().unwrap().remove(0);
+        // A local mail reader marks it seen behind our back.
+        let dir = root.path().join("localhost/dave");
+        fs::create_dir(dir.join("cur")).unwrap();
+        fs::rename(dir.join("new/1.M1P1Q1.h"), dir.join("cur/1.M1P1Q1.h:2,S")).unwrap();
+        assert_eq!(folder.read(&message).unwrap(), b"hello");
+        folder.add_flag(&mut message, Flag::Flagged).unwrap();
+        assert!(dir.join("cur/1.M1P1Q1.h:2,F").is_file());
+        folder.delete(&message).unwrap();
+        assert!(folder.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_mailbox_without_mail_is_empty_and_nothing_is_created() {
+        let root = tempfile::tempdir().unwrap();
+        let folder = Folder::open(root.path(), &mailbox("nobody"));
+        assert!(folder.list().unwrap().is_empty());
+        folder.sync().unwrap();
+        assert!(!root.path().join("localhost").exists());
+    }
+
+    #[test]
+    fn every_delivery_rings_the_new_mail_bell() {
+        let root = tempfile::tempdir().unwrap();
+        let maildir = Arc::new(Maildir::open(root.path(), "mx").unwrap());
+        let seen = maildir.bell().rings();
+        let sender = {
+            let maildir = Arc::clone(&maildir);
+            std::thread::spawn(move || deliver(&maildir, "erin", b"hi\r\n"))
+        };
+        // Wait as an IMAP IDLE would, then look.
+        let now = maildir.bell().wait_past(seen, Duration::from_secs(10));
+        assert_eq!(now, seen + 1);
+        let id = sender.join().unwrap();
+        let folder = Folder::open(root.path(), &mailbox("erin"));
+        let listed = ids(&folder);
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].starts_with(&id), "{listed:?}");
+        // A delivery that fails rings nothing.
+        let mut delivery = maildir
+            .begin(&MessageId::new(), &[mailbox("erin")])
+            .unwrap();
+        delivery.write_all(b"x").unwrap();
+        drop(delivery);
+        assert_eq!(maildir.bell().rings(), now);
+    }
+
+    #[test]
+    fn delivery_order_compares_numbers() {
+        let mut names = [
+            "101.M5P1Q3.h",
+            "100.M999999P1Q2.h",
+            "100.M100P1Q1.h:2,S",
+            "99.M1P1Q0.h",
+            "100.M99P1Q9.h",
+        ]
+        .map(PathBuf::from);
+        names.sort_by_cached_key(|p| delivery_order(p));
+        assert_eq!(
+            names.map(|p| p.to_string_lossy().into_owned()),
+            [
+                "99.M1P1Q0.h",
+                "100.M99P1Q9.h",
+                "100.M100P1Q1.h:2,S",
+                "100.M999999P1Q2.h",
+                "101.M5P1Q3.h"
+            ]
+        );
+    }
 }
