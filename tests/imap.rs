@@ -343,3 +343,52 @@ fn fetchmail_fetches_and_flushes() {
     let mut imap = Imap::login(&server);
     assert!(imap.cmd("SELECT INBOX").contains("* 0 EXISTS"));
 }
+
+/// Without `--allow-plaintext-auth`: LOGINDISABLED until STARTTLS (RFC 3501 §6.2.1),
+/// then a login; and `--imaps-listen`, TLS from the first byte (RFC 8314). Python's
+/// imaplib checks the certificate.
+#[test]
+fn starttls_and_implicit_tls_with_imaplib() {
+    if !tool("python3") {
+        return;
+    }
+    let server = TestServer::start_with_tls(|config| {
+        config.set_listener(Protocol::Imap, any_port());
+        config.set_listener(Protocol::Imaps, any_port());
+        config.policy.users = Some(users_with_passwords(&["alice@localhost"]));
+    });
+    let plain = server.imap().unwrap().port();
+    let implicit = server.addr_of(Protocol::Imaps).unwrap().port();
+    let script = format!(
+        r#"
+import imaplib, ssl
+ctx = ssl.create_default_context(cafile={cert:?})
+M = imaplib.IMAP4('localhost', {plain})
+assert 'LOGINDISABLED' in M.capabilities and 'STARTTLS' in M.capabilities, M.capabilities
+try:
+    M.login('alice@localhost', '{password}')
+    raise SystemExit('a password was taken in the clear')
+except imaplib.IMAP4.error as e:
+    assert 'PRIVACYREQUIRED' in str(e), e
+M.starttls(ssl_context=ctx)
+assert 'AUTH=PLAIN' in M.capabilities and 'STARTTLS' not in M.capabilities, M.capabilities
+assert M.login('alice@localhost', '{password}')[0] == 'OK'
+assert M.select('INBOX')[0] == 'OK'
+M.logout()
+S = imaplib.IMAP4_SSL('localhost', {implicit}, ssl_context=ctx)
+assert 'AUTH=PLAIN' in S.capabilities, S.capabilities
+assert S.login('alice@localhost', '{password}')[0] == 'OK'
+S.logout()
+print('tls ok')
+"#,
+        cert = server.cert().display().to_string(),
+        password = POP3_PASSWORD
+    );
+    let out = run(Command::new("python3").arg("-c").arg(&script), b"");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -77,9 +77,13 @@ impl Dialogue for Imap {
     }
 
     // ANCHOR: trace
-    /// `--trace`: one line of the dialogue, passwords masked (LOGIN's arguments, and
-    /// any line while AUTHENTICATE waits: the session shows no other bare base64).
+    /// `--trace`: one line of the dialogue, passwords masked: LOGIN's and AUTHENTICATE's
+    /// arguments, the lines that continue them after a literal, and the response
+    /// AUTHENTICATE waits for. Literals themselves are never traced.
     fn shown(&self, text: &[u8]) -> String {
+        if self.session.next_line_is_secret() {
+            return "****".to_string();
+        }
         let text = String::from_utf8_lossy(text);
         let mut words = text.splitn(3, ' ');
         match (words.next(), words.next()) {
@@ -90,8 +94,6 @@ impl Dialogue for Imap {
                 let mechanism = words.next().unwrap_or("").split(' ').next().unwrap_or("");
                 format!("{tag} {name} {mechanism} ****")
             }
-            (Some(_), Some(_)) => text.into_owned(),
-            _ if !text.is_empty() && !text.contains(' ') => "****".to_string(),
             _ => text.into_owned(),
         }
     }
@@ -363,4 +365,38 @@ impl wire::Service for ImapService {
         wire::converse(client, &self.tls, limit, imap, greeting);
     }
     // ANCHOR_END: serve
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn the_trace_never_shows_a_password() {
+        let config = Config::new("mx");
+        let policy = Arc::new(config.policy.clone());
+        let (session, _) = Session::new(
+            Settings::new(&config),
+            policy,
+            "127.0.0.1:9".parse().unwrap(),
+            false,
+        );
+        let open: Opener = Arc::new(|_| Err(io::Error::other("no folders in this test")));
+        let imap = Imap::new(session, open, Duration::from_secs(1));
+        assert_eq!(imap.shown(b"a1 LOGIN alice \"let me in\""), "a1 LOGIN ****");
+        assert_eq!(imap.shown(b"a2 login {5}"), "a2 login ****");
+        assert_eq!(
+            imap.shown(b"a3 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA=="),
+            "a3 AUTHENTICATE PLAIN ****"
+        );
+        assert_eq!(imap.shown(b"a4 SELECT INBOX"), "a4 SELECT INBOX");
+        // The rest of a LOGIN after its literal, and AUTHENTICATE's response.
+        let mut imap = imap;
+        imap.handle(Event::Line(crate::wire::Line::new(b"a5 LOGIN {5}\r\n")));
+        imap.session.handle(Input::Literal(b"alice".to_vec()));
+        assert_eq!(imap.shown(b" \"let me in\""), "****");
+        imap.handle(Event::Line(crate::wire::Line::new(b" \"let me in\"\r\n")));
+        assert_eq!(imap.shown(b"a6 NOOP"), "a6 NOOP");
+    }
 }

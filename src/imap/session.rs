@@ -238,6 +238,19 @@ impl Session {
     }
     // ANCHOR_END: handle
 
+    /// Is the next line a secret for `--trace`: the response AUTHENTICATE waits for, or
+    /// the rest of a LOGIN whose user name came as a literal?
+    pub fn next_line_is_secret(&self) -> bool {
+        let name = self
+            .pending
+            .split(|&b| b == b' ')
+            .nth(1)
+            .unwrap_or_default();
+        self.authenticating.is_some()
+            || name.eq_ignore_ascii_case(b"LOGIN")
+            || name.eq_ignore_ascii_case(b"AUTHENTICATE")
+    }
+
     /// How long one line may be (its literals are counted apart).
     pub fn line_limit(&self) -> usize {
         self.settings.limits.imap_command_line
