@@ -63,6 +63,9 @@ fn flush(units: &mut Vec<u16>, out: &mut String) {
 pub fn decode(raw: &[u8]) -> Option<String> {
     let mut out = String::new();
     let mut i = 0;
+    // The end of the last encoded run: another may not follow at once (an encoder
+    // would have written one run).
+    let mut run_ended_at = None;
     while let Some(&b) = raw.get(i) {
         match b {
             b'&' => {
@@ -71,7 +74,11 @@ pub fn decode(raw: &[u8]) -> Option<String> {
                 if encoded.is_empty() {
                     out.push('&');
                 } else {
+                    if run_ended_at == Some(i) {
+                        return None;
+                    }
                     out.push_str(&decode_base64(encoded)?);
+                    run_ended_at = Some(end + 1);
                 }
                 i = end + 1;
             }
@@ -133,6 +140,30 @@ mod tests {
             assert_eq!(encode(name), wire, "{name}");
             assert_eq!(decode(wire.as_bytes()).as_deref(), Some(name), "{wire}");
         }
+    }
+
+    #[test]
+    fn every_name_has_one_spelling() {
+        // Every string of up to three characters from an alphabet of troublemakers:
+        // encode, decode, and back.
+        let alphabet = ['a', '&', '-', 'é', '中', '😀', ' ', '.'];
+        let mut names = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = names
+                .iter()
+                .flat_map(|n| alphabet.iter().map(move |c| format!("{n}{c}")))
+                .collect();
+            for name in &longer {
+                let wire = encode(name);
+                assert_eq!(
+                    decode(wire.as_bytes()).as_deref(),
+                    Some(name.as_str()),
+                    "{wire}"
+                );
+            }
+            names = longer;
+        }
+        assert_eq!(decode(b"&AOkA6Q-").as_deref(), Some("éé"));
     }
 
     #[test]
