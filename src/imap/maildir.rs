@@ -185,7 +185,12 @@ pub struct MaildirFolders {
     deliveries: Option<Deliveries>,
     /// The messages of each folder as last listed, by UID.
     cache: Mutex<HashMap<String, HashMap<u32, Message>>>,
+    /// Each folder's last snapshot, and the stamp it was taken under: while the stamp
+    /// holds, nothing changed, and listing 10,000 files again is saved.
+    snapshots: Mutex<HashMap<String, (Stamp, Snapshot)>>,
 }
+
+type Stamp = (std::time::SystemTime, std::time::SystemTime);
 
 impl MaildirFolders {
     /// Opens (and on first use creates) the user's INBOX and the special folders
@@ -210,6 +215,7 @@ impl MaildirFolders {
             tree,
             deliveries,
             cache: Mutex::new(HashMap::new()),
+            snapshots: Mutex::new(HashMap::new()),
         })
     }
 
@@ -229,6 +235,10 @@ impl MaildirFolders {
         Ok(maildirpp::read_file(folder, UID_LIST)?
             .and_then(|text| UidList::parse(&text))
             .unwrap_or_else(UidList::fresh))
+    }
+
+    fn snapshots(&self) -> MutexGuard<'_, HashMap<String, (Stamp, Snapshot)>> {
+        self.snapshots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn cache(&self) -> MutexGuard<'_, HashMap<String, HashMap<u32, Message>>> {
@@ -360,6 +370,13 @@ impl Folders for MaildirFolders {
         let folder = self.folder(name)?;
         let mutex = folder_lock(folder.dir());
         let _guard = lock(&mutex);
+        // Unchanged since the last look (and nothing there was recent): the same answer.
+        let stamp = maildirpp::stamp(&folder)?;
+        if let (Some(stamp), Some((seen, snapshot))) = (stamp, self.snapshots().get(name)) {
+            if stamp == *seen && snapshot.messages.iter().all(|m| !m.recent) {
+                return Ok(snapshot.clone());
+            }
+        }
         let mut messages = folder.list()?;
         let mut list = MaildirFolders::load(&folder)?;
         if list.update(&messages) {
@@ -394,11 +411,20 @@ impl Folders for MaildirFolders {
         }
         infos.sort_by_key(|m| m.uid);
         self.cache().insert(name.to_string(), by_uid);
-        Ok(Snapshot {
+        let snapshot = Snapshot {
             uid_validity: list.validity,
             uid_next: list.next,
             messages: infos,
-        })
+        };
+        // Taken before the listing: a change during it moves the times on, and the next
+        // look lists again.
+        match stamp {
+            Some(stamp) => self
+                .snapshots()
+                .insert(name.to_string(), (stamp, snapshot.clone())),
+            None => self.snapshots().remove(name),
+        };
+        Ok(snapshot)
     }
     // ANCHOR_END: snapshot
 
@@ -550,6 +576,42 @@ mod tests {
             again.read("INBOX", 3).unwrap(),
             b"Subject: three\r\n\r\n3\r\n"
         );
+    }
+
+    /// Sets the modification time of INBOX's directories an hour back, as if nothing
+    /// had happened there for a while.
+    fn settle(root: &Path) {
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for sub in ["new", "cur"] {
+            let dir = std::fs::File::open(root.join("localhost/alice").join(sub)).unwrap();
+            dir.set_modified(hour_ago).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_remembered_snapshot_is_dropped_when_the_folder_changes() {
+        let root = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(root.path(), "mx").unwrap();
+        deliver(&maildir, b"Subject: one\r\n\r\n1\r\n");
+        let mine = MaildirFolders::open(root.path(), &alice(), "mx", None).unwrap();
+        let theirs = MaildirFolders::open(root.path(), &alice(), "mx", None).unwrap();
+        mine.snapshot("INBOX", true).unwrap();
+        settle(root.path());
+        let quiet = mine.snapshot("INBOX", false).unwrap();
+        assert_eq!(
+            mine.snapshot("INBOX", false).unwrap(),
+            quiet,
+            "nothing changed"
+        );
+        // Another session flags the message (a rename), another delivery arrives.
+        theirs.set_flags("INBOX", 1, Flags::FLAGGED).unwrap();
+        deliver(&maildir, b"Subject: two\r\n\r\n2\r\n");
+        let now = mine.snapshot("INBOX", false).unwrap();
+        assert_eq!(now.messages.len(), 2);
+        assert_eq!(now.messages[0].flags, Flags::FLAGGED);
+        settle(root.path());
+        theirs.expunge("INBOX", &[1]).unwrap();
+        assert_eq!(mine.snapshot("INBOX", false).unwrap().messages.len(), 1);
     }
 
     #[test]

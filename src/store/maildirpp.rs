@@ -27,6 +27,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use crate::store::durable::{replace, sync_dir, TmpFile};
 use crate::store::flags::{cur_name, Flags};
@@ -181,6 +182,29 @@ impl Tree {
     }
     // ANCHOR_END: add
 }
+
+// ANCHOR: stamp
+/// When a folder's messages last changed: the modification times of its `new/` and
+/// `cur/`, which every delivery, flag change (a rename) and removal updates. `None`
+/// when a time is too recent to trust: file systems keep times in ticks of a few
+/// milliseconds, so a change in the same tick as the look would leave the time as it
+/// was (Dovecot's Maildir code waits out the same window).
+pub fn stamp(folder: &Folder) -> io::Result<Option<(SystemTime, SystemTime)>> {
+    let now = SystemTime::now();
+    let time = |sub: &str| -> io::Result<Option<SystemTime>> {
+        let modified = match fs::metadata(folder.dir().join(sub)) {
+            Ok(meta) => meta.modified()?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => SystemTime::UNIX_EPOCH,
+            Err(e) => return Err(e),
+        };
+        let settled = now
+            .duration_since(modified)
+            .is_ok_and(|age| age >= Duration::from_secs(2));
+        Ok(settled.then_some(modified))
+    };
+    Ok(time(NEW)?.zip(time(CUR)?))
+}
+// ANCHOR_END: stamp
 
 /// Reads a small state file of a folder (`None` if there is none yet).
 pub fn read_file(folder: &Folder, name: &str) -> io::Result<Option<Vec<u8>>> {
