@@ -185,12 +185,27 @@ pub struct MaildirFolders {
     deliveries: Option<Deliveries>,
     /// The messages of each folder as last listed, by UID.
     cache: Mutex<HashMap<String, HashMap<u32, Message>>>,
-    /// Each folder's last snapshot, and the stamp it was taken under: while the stamp
-    /// holds, nothing changed, and listing 10,000 files again is saved.
-    snapshots: Mutex<HashMap<String, (Stamp, Snapshot)>>,
 }
 
 type Stamp = (std::time::SystemTime, std::time::SystemTime);
+
+/// A folder as last listed by any session: the stamp it was taken under, the snapshot,
+/// and its messages by UID. While the stamp holds, nothing changed, and listing 10,000
+/// files again is saved.
+struct Listed {
+    stamp: Stamp,
+    snapshot: Snapshot,
+    by_uid: HashMap<u32, Message>,
+}
+
+/// Every folder's last listing, for every session in this process, by directory.
+fn listings() -> MutexGuard<'static, HashMap<PathBuf, Arc<Listed>>> {
+    static LISTINGS: OnceLock<Mutex<HashMap<PathBuf, Arc<Listed>>>> = OnceLock::new();
+    LISTINGS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
 
 impl MaildirFolders {
     /// Opens (and on first use creates) the user's INBOX and the special folders
@@ -215,7 +230,6 @@ impl MaildirFolders {
             tree,
             deliveries,
             cache: Mutex::new(HashMap::new()),
-            snapshots: Mutex::new(HashMap::new()),
         })
     }
 
@@ -235,10 +249,6 @@ impl MaildirFolders {
         Ok(maildirpp::read_file(folder, UID_LIST)?
             .and_then(|text| UidList::parse(&text))
             .unwrap_or_else(UidList::fresh))
-    }
-
-    fn snapshots(&self) -> MutexGuard<'_, HashMap<String, (Stamp, Snapshot)>> {
-        self.snapshots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn cache(&self) -> MutexGuard<'_, HashMap<String, HashMap<u32, Message>>> {
@@ -372,9 +382,11 @@ impl Folders for MaildirFolders {
         let _guard = lock(&mutex);
         // Unchanged since the last look (and nothing there was recent): the same answer.
         let stamp = maildirpp::stamp(&folder)?;
-        if let (Some(stamp), Some((seen, snapshot))) = (stamp, self.snapshots().get(name)) {
-            if stamp == *seen && snapshot.messages.iter().all(|m| !m.recent) {
-                return Ok(snapshot.clone());
+        let listed = listings().get(folder.dir()).cloned();
+        if let (Some(stamp), Some(listed)) = (stamp, listed) {
+            if stamp == listed.stamp && listed.snapshot.messages.iter().all(|m| !m.recent) {
+                self.cache().insert(name.to_string(), listed.by_uid.clone());
+                return Ok(listed.snapshot.clone());
             }
         }
         let mut messages = folder.list()?;
@@ -410,7 +422,7 @@ impl Folders for MaildirFolders {
             by_uid.insert(uid, m.clone());
         }
         infos.sort_by_key(|m| m.uid);
-        self.cache().insert(name.to_string(), by_uid);
+        self.cache().insert(name.to_string(), by_uid.clone());
         let snapshot = Snapshot {
             uid_validity: list.validity,
             uid_next: list.next,
@@ -419,11 +431,18 @@ impl Folders for MaildirFolders {
         // Taken before the listing: a change during it moves the times on, and the next
         // look lists again.
         match stamp {
-            Some(stamp) => self
-                .snapshots()
-                .insert(name.to_string(), (stamp, snapshot.clone())),
-            None => self.snapshots().remove(name),
-        };
+            Some(stamp) => {
+                let listed = Listed {
+                    stamp,
+                    snapshot: snapshot.clone(),
+                    by_uid,
+                };
+                listings().insert(folder.dir().to_path_buf(), Arc::new(listed));
+            }
+            None => {
+                listings().remove(folder.dir());
+            }
+        }
         Ok(snapshot)
     }
     // ANCHOR_END: snapshot
