@@ -392,3 +392,50 @@ print('tls ok')
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A client that vanishes in the middle of APPEND leaves nothing behind: no message,
+/// no half a message, no temporary file.
+#[test]
+fn a_client_vanishing_mid_append_leaves_nothing() {
+    let server = server();
+    let mut imap = Imap::login(&server);
+    imap.send(b"a APPEND INBOX {100}\r\n");
+    assert!(imap.line().starts_with("+ "));
+    imap.send(b"Subject: cut short\r\n\r\nonly part of");
+    drop(imap);
+    std::thread::sleep(Duration::from_millis(200));
+    let mut again = Imap::login(&server);
+    assert!(again.cmd("SELECT INBOX").contains("* 0 EXISTS"));
+    let files: Vec<_> = server
+        .all_files()
+        .into_iter()
+        .filter(|p| !p.ends_with("postie-uidlist") && !p.ends_with("maildirfolder"))
+        .collect();
+    assert!(files.is_empty(), "{files:?}");
+}
+
+/// POP3 and IMAP on one mailbox: POP3's lock does not stop IMAP, and a message POP3
+/// deletes is expunged from the IMAP session at its next command.
+#[test]
+fn pop3_and_imap_share_a_mailbox() {
+    let server = TestServer::start_with(|config| {
+        imap_config(config);
+        pop3_config(config);
+    });
+    deliver(&server, "alice@localhost", MESSAGE);
+    deliver(&server, "alice@localhost", MESSAGE);
+    let mut imap = Imap::login(&server);
+    assert!(imap.cmd("SELECT INBOX").contains("* 2 EXISTS"));
+    let mut pop = Pop3Client::login(&server, "alice@localhost");
+    assert!(pop.cmd("DELE 1").starts_with("+OK"));
+    // While POP3 holds the mailbox, IMAP still reads it.
+    assert!(imap
+        .cmd("FETCH 2 BODY.PEEK[TEXT]")
+        .contains("Noon at the usual place?"));
+    assert!(pop.cmd("QUIT").starts_with("+OK"));
+    assert_eq!(imap.cmd("NOOP"), "* 1 EXPUNGE\r\nt OK NOOP completed\r\n");
+    assert_eq!(
+        imap.cmd("UID FETCH 1:* (FLAGS)"),
+        "* 1 FETCH (UID 2 FLAGS (\\Recent))\r\nt OK UID FETCH completed\r\n"
+    );
+}
