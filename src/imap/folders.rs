@@ -207,12 +207,6 @@ pub trait Folders: Send {
     fn copy(&self, from: &str, uids: &[u32], to: &str) -> Result<(u32, Vec<u32>)>;
     /// A number that changes whenever new mail may have arrived (for IDLE).
     fn changes(&self) -> u64;
-    /// Waits up to `wait` for [`Folders::changes`] to move past `seen`.
-    fn wait_for_change(&self, seen: u64, wait: std::time::Duration) -> u64 {
-        std::thread::sleep(wait);
-        let _ = seen;
-        self.changes()
-    }
 }
 // ANCHOR_END: folders
 

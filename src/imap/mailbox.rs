@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 
 use super::command::{FetchItem, Kind, Mailbox, StatusItem, StoreMode};
 use super::fetch;
-use super::folders::{self, Flags, FolderError, Folders, MessageInfo, Snapshot, SEPARATOR};
+use super::folders::{Flags, FolderError, Folders, MessageInfo, Snapshot, SEPARATOR};
 use super::parse::{SeqNumber, SequenceSet};
 use super::response::{astring, Response, Status};
 use super::search::{self, Candidate};
@@ -883,9 +883,6 @@ fn search(
     }
     hits
 }
-
-/// Re-exported for the connection: the folders created for every user.
-pub use folders::SPECIAL_FOLDERS;
 
 #[cfg(test)]
 mod tests {

@@ -2,9 +2,9 @@
 //! command, untagged data (`* ...`), and the continuation request (`+ ...`).
 //!
 //! A [`Response`] is a run of whole response lines, built in order and written in one
-//! piece. Strings go out as quoted strings when they can (§4.3) and as literals
-//! (`{n}` CRLF octets) when they hold a CR, LF, `"`-unsafe or non-ASCII octet; so a
-//! message of any content travels intact. Human text is stripped of CR and LF, so no
+//! piece. Short printable strings go out quoted (§4.3), anything else as a literal
+//! (`{n}` CRLF, then the octets), and message text always as a literal, as Dovecot
+//! sends it; so a message of any content travels intact. Human text is stripped of CR and LF, so no
 //! reply can break the framing (ARCHITECTURE.md, *Errors are replies*).
 //!
 //! Response codes (§7.1: `[ALERT]`, `[TRYCREATE]`, `[UIDVALIDITY n]`, RFC 5530's

@@ -169,7 +169,7 @@ impl Session {
         client: SocketAddr,
         implicit_tls: bool,
     ) -> (Session, Response) {
-        let mut session = Session {
+        let session = Session {
             implicit_tls,
             state: State::NotAuthenticated,
             settings,
@@ -185,7 +185,6 @@ impl Session {
             Some(&format!("CAPABILITY {}", session.capabilities())),
             &format!("{} IMAP4rev1 postie ready", session.settings.hostname),
         );
-        session.errors = 0;
         (session, greeting)
     }
 
