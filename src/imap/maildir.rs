@@ -184,7 +184,7 @@ pub struct MaildirFolders {
     /// How many deliveries the Maildir has made (its bell's rings): IDLE's news.
     deliveries: Option<Deliveries>,
     /// The messages of each folder as last listed, by UID.
-    cache: Mutex<HashMap<String, HashMap<u32, Message>>>,
+    cache: Mutex<HashMap<String, Arc<HashMap<u32, Message>>>>,
 }
 
 type Stamp = (std::time::SystemTime, std::time::SystemTime);
@@ -195,7 +195,7 @@ type Stamp = (std::time::SystemTime, std::time::SystemTime);
 struct Listed {
     stamp: Stamp,
     snapshot: Snapshot,
-    by_uid: HashMap<u32, Message>,
+    by_uid: Arc<HashMap<u32, Message>>,
 }
 
 /// Every folder's last listing, for every session in this process, by directory.
@@ -251,7 +251,7 @@ impl MaildirFolders {
             .unwrap_or_else(UidList::fresh))
     }
 
-    fn cache(&self) -> MutexGuard<'_, HashMap<String, HashMap<u32, Message>>> {
+    fn cache(&self) -> MutexGuard<'_, HashMap<String, Arc<HashMap<u32, Message>>>> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -422,6 +422,7 @@ impl Folders for MaildirFolders {
             by_uid.insert(uid, m.clone());
         }
         infos.sort_by_key(|m| m.uid);
+        let by_uid = Arc::new(by_uid);
         self.cache().insert(name.to_string(), by_uid.clone());
         let snapshot = Snapshot {
             uid_validity: list.validity,
@@ -463,7 +464,7 @@ impl Folders for MaildirFolders {
             .set_flags(&mut message, letters)
             .map_err(|e| not_found_is(e, FolderError::NoSuchMessage))?;
         if let Some(cached) = self.cache().get_mut(name) {
-            cached.insert(uid, message);
+            Arc::make_mut(cached).insert(uid, message);
         }
         Ok(())
     }
@@ -480,7 +481,7 @@ impl Folders for MaildirFolders {
                 Err(e) => return Err(e),
             }
             if let Some(cached) = self.cache().get_mut(name) {
-                cached.remove(&uid);
+                Arc::make_mut(cached).remove(&uid);
             }
         }
         Ok(folder.sync()?)
