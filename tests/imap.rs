@@ -263,14 +263,34 @@ print('every command ok')
     );
 }
 
-/// curl speaks IMAP too: list the folders, fetch a message, search.
+/// A message sent with swaks, read with curl, which speaks IMAP too: list the folders,
+/// fetch the message, search.
 #[test]
-fn curl_lists_fetches_and_searches() {
-    if !tool("curl") {
+fn swaks_sends_and_curl_lists_fetches_and_searches() {
+    if !tool("curl") || !tool("swaks") {
         return;
     }
     let server = server();
-    deliver(&server, "alice@localhost", MESSAGE);
+    let sent = run(
+        Command::new("swaks").args([
+            "--server",
+            &server.addr.to_string(),
+            "--from",
+            "bob@example.org",
+            "--to",
+            "alice@localhost",
+            "--header",
+            "Subject: Lunch",
+            "--body",
+            "Noon at the usual place?",
+        ]),
+        b"",
+    );
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stdout)
+    );
     let base = format!("imap://127.0.0.1:{}", server.imap().unwrap().port());
     let user = format!("alice@localhost:{POP3_PASSWORD}");
     let curl = |args: &[&str]| {
