@@ -1,8 +1,9 @@
 //! IMAP over TCP (RFC 3501): mail received over SMTP is listed, read, flagged, filed,
 //! searched and expunged over IMAP, in the same Maildir; two sessions on one mailbox
 //! see each other's changes; IDLE (RFC 2177) hears of new mail within a second; UIDs
-//! survive a restart. Then real clients: Python's imaplib (every command), curl, and
-//! fetchmail.
+//! survive a restart. Then real clients: Python's imaplib (every command, STARTTLS and
+//! implicit TLS), swaks and curl, fetchmail (fetch and flush), and mutt (file a message
+//! in a new folder).
 
 mod common;
 use common::imap::Imap;
@@ -457,5 +458,53 @@ fn pop3_and_imap_share_a_mailbox() {
     assert_eq!(
         imap.cmd("UID FETCH 1:* (FLAGS)"),
         "* 1 FETCH (UID 2 FLAGS (\\Recent))\r\nt OK UID FETCH completed\r\n"
+    );
+}
+
+/// mutt, a real mail program, files a message: it opens INBOX, saves the message to
+/// a folder that does not exist yet (COPY, `NO [TRYCREATE]`, CREATE, COPY), deletes
+/// and expunges it, and quits. mutt wants a terminal: `script` gives it one.
+#[test]
+fn mutt_files_a_message_in_a_new_folder() {
+    if !tool("mutt") || !tool("script") {
+        return;
+    }
+    let server = server();
+    deliver(&server, "alice@localhost", MESSAGE);
+    let dir = tempfile::tempdir().unwrap();
+    let rc = dir.path().join("muttrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "set imap_user=alice@localhost\nset imap_pass=\"{POP3_PASSWORD}\"\n\
+             set ssl_starttls=no\nset ssl_force_tls=no\n\
+             set folder=imap://127.0.0.1:{}/\nset spoolfile=+INBOX\n\
+             set confirmcreate=no\nset confirmappend=no\nset move=no\nset record=\nset delete=yes\n\
+             folder-hook INBOX 'push \"<save-message>=Archive<enter><sync-mailbox><quit>\"'\n",
+            server.imap().unwrap().port()
+        ),
+    )
+    .unwrap();
+    let mutt = format!("mutt -n -F {} -f =INBOX", rc.display());
+    let out = run(
+        Command::new("script")
+            .args(["-qec", &mutt, "/dev/null"])
+            .env("TERM", "xterm")
+            .env("HOME", dir.path()),
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut imap = Imap::login(&server);
+    assert_eq!(
+        imap.cmd("STATUS INBOX (MESSAGES)"),
+        "* STATUS INBOX (MESSAGES 0)\r\nt OK STATUS completed\r\n"
+    );
+    assert_eq!(
+        imap.cmd("STATUS Archive (MESSAGES)"),
+        "* STATUS Archive (MESSAGES 1)\r\nt OK STATUS completed\r\n"
     );
 }
