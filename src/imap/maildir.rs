@@ -598,14 +598,11 @@ mod tests {
         );
     }
 
-    /// Sets the modification time of INBOX's directories an hour back, as if nothing
-    /// had happened there for a while.
+    /// Makes INBOX look as if nothing had happened there for an hour.
     fn settle(root: &Path) {
         let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-        for sub in ["new", "cur"] {
-            let dir = std::fs::File::open(root.join("localhost/alice").join(sub)).unwrap();
-            dir.set_modified(hour_ago).unwrap();
-        }
+        let inbox = Folder::open(root, &alice());
+        maildirpp::backdate(&inbox, hour_ago).unwrap();
     }
 
     #[test]

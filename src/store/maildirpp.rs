@@ -206,6 +206,15 @@ pub fn stamp(folder: &Folder) -> io::Result<Option<(SystemTime, SystemTime)>> {
 }
 // ANCHOR_END: stamp
 
+/// For tests: makes a folder look untouched since `when` (its `new/` and `cur/`).
+#[cfg(test)]
+pub fn backdate(folder: &Folder, when: SystemTime) -> io::Result<()> {
+    for sub in [NEW, CUR] {
+        fs::File::open(folder.dir().join(sub))?.set_modified(when)?;
+    }
+    Ok(())
+}
+
 /// Reads a small state file of a folder (`None` if there is none yet).
 pub fn read_file(folder: &Folder, name: &str) -> io::Result<Option<Vec<u8>>> {
     match fs::read(folder.dir().join(name)) {
