@@ -106,6 +106,13 @@ impl Response {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Does it end with a `BAD` (tagged or not)?
+    pub fn is_bad(&self) -> bool {
+        let text = self.0.strip_suffix(b"\r\n").unwrap_or(&self.0);
+        let last = text.rsplit(|&b| b == b'\n').next().unwrap_or_default();
+        last.splitn(3, |&b| b == b' ').nth(1) == Some(&b"BAD"[..])
+    }
 }
 // ANCHOR_END: response
 
@@ -194,6 +201,13 @@ mod tests {
             "* 3 EXISTS\r\na1 NO [TRYCREATE] No such mailbox  x\r\n"
         );
         assert_eq!(text(Response::continuation("Ready")), "+ Ready\r\n");
+        assert!(Response::new()
+            .tagged("a", Status::Bad, None, "no")
+            .is_bad());
+        assert!(!Response::new()
+            .untagged("1 BAD x")
+            .tagged("a", Status::Ok, None, "BAD")
+            .is_bad());
     }
 
     #[test]

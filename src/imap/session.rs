@@ -284,7 +284,11 @@ impl Session {
         }
         let whole = std::mem::take(&mut self.pending);
         match parse(&whole) {
-            Ok(command) => self.command(command),
+            // A command the state does not allow is a mistake too (SMTP's 503).
+            Ok(command) => match self.command(command) {
+                Action::Reply(response) if response.is_bad() => self.mistake(response),
+                action => action,
+            },
             Err(e) => {
                 let tag = e.tag.unwrap_or_else(|| "*".to_string());
                 // A BADCHARSET refusal carries its code in front of the text.
@@ -780,7 +784,7 @@ mod tests {
         assert!(reply(s.handle(Input::Wire(Event::Line(Line::new(raw))))).contains("CRLF"));
         let mut last = Action::Listen;
         for _ in 0..20 {
-            last = line(&mut s, "x FROB");
+            last = line(&mut s, "x FETCH 1 FLAGS");
             if matches!(last, Action::Close(_)) {
                 break;
             }
