@@ -333,6 +333,8 @@ pub fn run(
             date,
             message,
         } => {
+            // §6.3.11: appended to the selected mailbox, it is announced (EXISTS) before
+            // the tagged OK.
             let response = append(folders, tag, mailbox, flags, *date, message);
             stay(sync_first(folders, selected).then(response))
         }
@@ -1052,6 +1054,12 @@ mod tests {
         );
         assert!(
             run_line(&folders, &mut s, "k APPEND Nope {1}\r\nx").starts_with("k NO [TRYCREATE]")
+        );
+        // Appended to the selected mailbox: announced before the OK (§6.3.11).
+        let appended = run_line(&folders, &mut s, "k APPEND INBOX {5}\r\nHi!\r\n");
+        assert!(
+            appended.starts_with("* 2 EXISTS\r\n* 2 RECENT\r\nk OK [APPENDUID 1 3]"),
+            "{appended}"
         );
         assert_eq!(
             run_line(&folders, &mut s, "l CLOSE"),
