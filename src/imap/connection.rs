@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 
 use super::command::Kind;
 use super::folders::Folders;
-use super::mailbox::{self, Context, Selected};
+use super::mailbox::{self, Context};
 use super::response::{Response, Status};
+use super::selected::Selected;
 use super::session::{Action, Effect, Input, Next, Outcome, Session, State, User};
 use crate::config::{Config, Settings};
 use crate::policy::Policy;

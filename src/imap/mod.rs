@@ -12,7 +12,8 @@
 //! | the state machine: not authenticated, authenticated, selected, logout | [`session`] |
 //! | responses: tagged, untagged, continuation; strings and literals | [`response`] |
 //! | the folders as IMAP sees them (UIDs, flags), and one in memory | [`folders`] |
-//! | the commands that work on mail, and the selected mailbox | [`mailbox`] |
+//! | the commands that work on mail | [`mailbox`] |
+//! | the selected mailbox as a session knows it; other sessions' changes | [`selected`] |
 //! | FETCH's items: ENVELOPE, BODYSTRUCTURE, sections | [`fetch`] |
 //! | SEARCH's keys | [`search`] |
 //! | IMAP's effects (literals, folders, IDLE) and its listener | [`connection`] |
@@ -30,5 +31,6 @@ pub mod maildir;
 pub mod parse;
 pub mod response;
 pub mod search;
+pub mod selected;
 pub mod session;
 pub mod utf7;
