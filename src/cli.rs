@@ -43,6 +43,16 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     pub pop3s_listen: Option<SocketAddr>,
 
+    /// Also serve IMAP on this address, to read and file the Maildir from a mail
+    /// program (e.g. 127.0.0.1:1143); offers STARTTLS when a certificate is configured.
+    #[arg(long, value_name = "ADDR")]
+    pub imap_listen: Option<SocketAddr>,
+
+    /// Also serve IMAP over implicit TLS here (RFC 8314, port 993 in production); needs
+    /// a certificate.
+    #[arg(long, value_name = "ADDR")]
+    pub imaps_listen: Option<SocketAddr>,
+
     /// Our name in the greeting and in Received: headers [default: this machine's hostname].
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
@@ -344,6 +354,8 @@ impl Args {
             (Protocol::Smtp(Service::SubmissionTls), self.smtps_listen),
             (Protocol::Pop3, self.pop3_listen),
             (Protocol::Pop3s, self.pop3s_listen),
+            (Protocol::Imap, self.imap_listen),
+            (Protocol::Imaps, self.imaps_listen),
         ]
         .into_iter()
         .filter_map(|(protocol, addr)| Some((protocol, addr?)))

@@ -44,6 +44,14 @@ pub struct Limits {
     pub pop3_command_line: usize,
     /// RFC 1939 §3: a POP3 server's autologout timer "MUST be of at least 10 minutes".
     pub pop3_timeout: Duration,
+    /// RFC 7162 §4 asks IMAP servers to take command lines of at least 8192 octets
+    /// (literals are counted apart).
+    pub imap_command_line: usize,
+    /// The largest literal in any IMAP command but APPEND (whose literal is a message,
+    /// bounded by `max_message_size`): names, passwords, search strings.
+    pub imap_literal: usize,
+    /// RFC 3501 §5.4: an IMAP server's autologout timer "MUST be at least 30 minutes".
+    pub imap_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -63,6 +71,9 @@ impl Default for Limits {
             greeting_delay: Duration::ZERO,
             pop3_command_line: 255,
             pop3_timeout: Duration::from_secs(10 * 60),
+            imap_command_line: 8192,
+            imap_literal: 64 * 1024,
+            imap_timeout: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -95,10 +106,15 @@ pub enum Protocol {
     Pop3,
     /// POP3 over implicit TLS (RFC 8314 §3.3), with `--pop3s-listen`.
     Pop3s,
+    /// RFC 3501, with `--imap-listen`; STARTTLS when a certificate is configured.
+    Imap,
+    /// IMAP over implicit TLS (RFC 8314 §3.3), with `--imaps-listen`.
+    Imaps,
 }
 
 impl Protocol {
-    /// For thread names and logs: `smtp`, `submission`, `smtps`, `pop3`, `pop3s`.
+    /// For thread names and logs: `smtp`, `submission`, `smtps`, `pop3`, `pop3s`, `imap`,
+    /// `imaps`.
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Smtp(Service::Smtp) => "smtp",
@@ -106,6 +122,8 @@ impl Protocol {
             Protocol::Smtp(Service::SubmissionTls) => "smtps",
             Protocol::Pop3 => "pop3",
             Protocol::Pop3s => "pop3s",
+            Protocol::Imap => "imap",
+            Protocol::Imaps => "imaps",
         }
     }
 
@@ -113,7 +131,7 @@ impl Protocol {
     pub fn implicit_tls(self) -> bool {
         matches!(
             self,
-            Protocol::Smtp(Service::SubmissionTls) | Protocol::Pop3s
+            Protocol::Smtp(Service::SubmissionTls) | Protocol::Pop3s | Protocol::Imaps
         )
     }
 
@@ -125,6 +143,8 @@ impl Protocol {
             Protocol::Smtp(Service::SubmissionTls) => "--smtps-listen",
             Protocol::Pop3 => "--pop3-listen",
             Protocol::Pop3s => "--pop3s-listen",
+            Protocol::Imap => "--imap-listen",
+            Protocol::Imaps => "--imaps-listen",
         }
     }
 }

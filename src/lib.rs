@@ -25,6 +25,7 @@
 //! | the outbound queue's schedule, MX lookup, the client, bounces | [`relay`] |
 //! | flags and limits | [`config`], [`cli`] |
 //! | reading the mail back: POP3 on the same Maildir ([`store::folder`]) | [`pop3`] |
+//! | reading and filing it: IMAP, folders and all ([`store::maildirpp`]) | [`imap`] |
 //! | grading any SMTP server, chapter by chapter (`postie check`) | [`check`] |
 // ANCHOR_END: map
 
@@ -37,6 +38,7 @@ pub mod cli;
 pub mod config;
 pub mod date;
 pub mod directory;
+pub mod imap;
 pub mod policy;
 pub mod pop3;
 pub mod relay;

@@ -3,7 +3,8 @@
 //!
 //! This is the one place that knows every protocol. It builds each listener's
 //! [`Service`] — SMTP's three ([`SmtpService`]: plain SMTP,
-//! submission, submission over implicit TLS) and POP3's two ([`Pop3Service`]) — and
+//! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and IMAP's
+//! two ([`ImapService`]) — and
 //! hands them to the shared listeners ([`crate::wire::Listeners`]), which accept, give
 //! each client a thread, keep the cap and run the shutdown. Every protocol shares the
 //! connection cap and the shutdown (an idle POP3 client hears `-ERR [SYS/TEMP]`).
@@ -19,6 +20,8 @@ use std::thread::JoinHandle;
 
 use crate::config::{Config, Protocol};
 use crate::directory::Directory;
+use crate::imap::connection::{ImapService, Opener};
+use crate::imap::maildir::{Deliveries, MaildirFolders};
 use crate::policy::Policy;
 use crate::pop3::connection::Pop3Service;
 use crate::relay;
@@ -50,6 +53,19 @@ impl ShutdownHandle {
         // Wake the relay's scheduler.
         self.storage.spool.bell().ring();
     }
+}
+
+/// How IMAP opens a user's folders: the Maildir++ tree under the Maildir root.
+/// IDLE hears of new mail from the Maildir's bell.
+fn imap_folders(config: &Config, storage: &Arc<Storage>) -> Opener {
+    let (root, hostname) = (config.maildir.clone(), config.hostname.clone());
+    let storage = storage.clone();
+    Arc::new(move |user| {
+        let storage = storage.clone();
+        let deliveries: Deliveries = Arc::new(move || storage.maildir.bell().rings());
+        let folders = MaildirFolders::open(&root, &user.mailbox, &hostname, Some(deliveries))?;
+        Ok(Box::new(folders) as Box<dyn crate::imap::folders::Folders>)
+    })
 }
 
 impl Server {
@@ -94,6 +110,12 @@ impl Server {
                 )),
                 Protocol::Pop3 => Arc::new(Pop3Service::new(&config, policy.clone(), false)),
                 Protocol::Pop3s => Arc::new(Pop3Service::new(&config, policy.clone(), true)),
+                Protocol::Imap | Protocol::Imaps => Arc::new(ImapService::new(
+                    &config,
+                    policy.clone(),
+                    imap_folders(&config, &storage),
+                    protocol == Protocol::Imaps,
+                )),
             };
             addresses.push((protocol, listeners.bind(addr, service)?));
         }

@@ -1199,6 +1199,62 @@ fn ex19b_a_failed_login_does_not_count() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Chapter 20, Reading mail: IMAP (one exercise: ex20)
+
+/// APPENDs `text` to INBOX with this date-time (RFC 3501 §9 `date-time`).
+fn append_dated(imap: &mut common::imap::Imap, date: &str, text: &str) {
+    let reply = imap.cmd(&format!(
+        "APPEND INBOX \"{date}\" {{{}+}}\r\n{text}",
+        text.len()
+    ));
+    assert!(reply.starts_with("t OK [APPENDUID "), "APPEND: {reply}");
+}
+
+#[test]
+fn ex20_append_keeps_the_date_it_is_given() {
+    let server = TestServer::start_with(imap_config);
+    let mut imap = common::imap::Imap::login(&server);
+    append_dated(
+        &mut imap,
+        "05-Jan-2026 01:02:03 +0100",
+        "Subject: old\r\n\r\nfrom 2026\r\n",
+    );
+    imap.cmd("SELECT INBOX");
+    let fetch = imap.cmd("FETCH 1 INTERNALDATE");
+    assert_eq!(
+        fetch,
+        "* 1 FETCH (INTERNALDATE \"05-Jan-2026 00:02:03 +0000\")\r\nt OK FETCH completed\r\n",
+        "exercise not done yet: the INTERNALDATE is not the date APPEND gave"
+    );
+}
+
+#[test]
+fn ex20_search_by_date_finds_old_mail_where_it_belongs() {
+    let server = TestServer::start_with(imap_config);
+    let mut imap = common::imap::Imap::login(&server);
+    append_dated(
+        &mut imap,
+        "17-Jul-2020 02:44:25 -0700",
+        "Subject: a\r\n\r\nold\r\n",
+    );
+    append_dated(
+        &mut imap,
+        "01-Mar-2024 12:00:00 +0000",
+        "Subject: b\r\n\r\nnewer\r\n",
+    );
+    imap.cmd("SELECT INBOX");
+    assert_eq!(
+        imap.cmd("SEARCH BEFORE 1-Jan-2021"),
+        "* SEARCH 1\r\nt OK SEARCH completed\r\n",
+        "exercise not done yet: BEFORE looks at INTERNALDATE"
+    );
+    assert_eq!(
+        imap.cmd("SEARCH ON 1-Mar-2024"),
+        "* SEARCH 2\r\nt OK SEARCH completed\r\n"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
 // Chapter 20, Performance: a load generator of your own
 
 /// Runs `postie bench` with `args`; its exit status and standard output and error.
