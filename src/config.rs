@@ -68,6 +68,36 @@ impl Default for Limits {
 }
 // ANCHOR_END: limits
 
+// ANCHOR: http_limits
+/// The web view's HTTP limits (RFC 9110, RFC 9112 leave them to the server).
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// A request's head (request line and header fields): larger is 431 (RFC 6585 §5).
+    /// 16 KiB, as nginx's and Go's defaults are of the same order (8 KiB, 1 MiB).
+    pub max_head: usize,
+    /// A request's body: larger is 413. The API's bodies are short lists of ids.
+    pub max_body: usize,
+    /// A whole head must arrive within this, however its bytes trickle in (408).
+    pub head_timeout: Duration,
+    /// A body, once its head has arrived.
+    pub body_timeout: Duration,
+    /// Each read and write on the socket (the listener's timeout).
+    pub idle_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> HttpLimits {
+        HttpLimits {
+            max_head: 16 * 1024,
+            max_body: 1024 * 1024,
+            head_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+}
+// ANCHOR_END: http_limits
+
 // ANCHOR: service
 /// What a listening socket offers. Each listener serves one kind; the accept loop is
 /// the same for all of them.
@@ -95,6 +125,10 @@ pub enum Protocol {
     Pop3,
     /// POP3 over implicit TLS (RFC 8314 §3.3), with `--pop3s-listen`.
     Pop3s,
+    /// The web view and its API over HTTP/1.1 (RFC 9112), with `--http-listen`.
+    Http,
+    /// The same over TLS (RFC 9110 §4.2.2), with `--https-listen`.
+    Https,
 }
 
 impl Protocol {
@@ -106,6 +140,8 @@ impl Protocol {
             Protocol::Smtp(Service::SubmissionTls) => "smtps",
             Protocol::Pop3 => "pop3",
             Protocol::Pop3s => "pop3s",
+            Protocol::Http => "http",
+            Protocol::Https => "https",
         }
     }
 
@@ -113,7 +149,7 @@ impl Protocol {
     pub fn implicit_tls(self) -> bool {
         matches!(
             self,
-            Protocol::Smtp(Service::SubmissionTls) | Protocol::Pop3s
+            Protocol::Smtp(Service::SubmissionTls) | Protocol::Pop3s | Protocol::Https
         )
     }
 
@@ -125,6 +161,8 @@ impl Protocol {
             Protocol::Smtp(Service::SubmissionTls) => "--smtps-listen",
             Protocol::Pop3 => "--pop3-listen",
             Protocol::Pop3s => "--pop3s-listen",
+            Protocol::Http => "--http-listen",
+            Protocol::Https => "--https-listen",
         }
     }
 }
@@ -155,7 +193,33 @@ pub struct Config {
     /// AUTH and POP3 by hand in class. Anywhere else a password in clear text can be read
     /// by everyone on the path.
     pub allow_plaintext_auth: bool,
+    /// The web view's settings.
+    pub web: WebConfig,
 }
+
+// ANCHOR: web_config
+/// The web view's settings (`--http-listen`, `--keep-sessions`, `--admin`).
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub limits: HttpLimits,
+    /// How many SMTP sessions' transcripts to keep in memory for the sessions page
+    /// (0: record none, and pay nothing).
+    pub keep_sessions: usize,
+    /// Accounts that may see every mailbox, the sessions and the queue (with
+    /// `--users`; without it, everyone on loopback may).
+    pub admins: Vec<String>,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            limits: HttpLimits::default(),
+            keep_sessions: 100,
+            admins: Vec::new(),
+        }
+    }
+}
+// ANCHOR_END: web_config
 
 /// A static route, like a Postfix transport map entry: mail for `domain` goes to
 /// `host:port`, whatever DNS says.
@@ -224,6 +288,7 @@ impl Config {
             relay: RelayConfig::default(),
             tls: None,
             allow_plaintext_auth: false,
+            web: WebConfig::default(),
         }
     }
 

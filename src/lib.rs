@@ -24,6 +24,8 @@
 //! | the outbound queue, MX lookup, the client, bounces | [`relay`] |
 //! | flags and limits | [`config`], [`cli`] |
 //! | reading the mail back: POP3 on the same Maildir | [`pop3`] |
+//! | HTTP/1.1: requests, limits, keep-alive | [`http`] |
+//! | the web view: pages, a Mailpit-compatible API, the SMTP sessions | [`web`] |
 // ANCHOR_END: map
 
 #![forbid(unsafe_code)]
@@ -32,6 +34,7 @@ pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod date;
+pub mod http;
 pub mod policy;
 pub mod pop3;
 pub mod relay;
@@ -41,6 +44,7 @@ pub mod server;
 pub mod smtp;
 pub mod store;
 pub mod tls;
+pub mod web;
 pub mod wire;
 
 // Round-trip properties of the parsers and writers (proptest).

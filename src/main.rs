@@ -90,6 +90,12 @@ fn main() -> ExitCode {
             log::info!("{what} listening on {addr}");
         }
     }
+    if let Some(http) = server.addr_of(Protocol::Http) {
+        log::info!("web view and API on http://{http}/");
+    }
+    if let Some(https) = server.addr_of(Protocol::Https) {
+        log::info!("web view and API over TLS on https://{https}/");
+    }
     log::info!(
         "postie listening on {addr}; mail for {domains} goes to {}",
         maildir.display()

@@ -3,7 +3,8 @@
 //!
 //! This is the one place that knows every protocol. It builds each listener's
 //! [`Service`] — SMTP's three ([`SmtpService`]: plain SMTP,
-//! submission, submission over implicit TLS) and POP3's two ([`Pop3Service`]) — and
+//! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and the
+//! web view's two ([`HttpService`] serving [`Web`]: HTTP and HTTPS) — and
 //! hands them to the shared listeners ([`crate::wire::Listeners`]), which accept, give
 //! each client a thread, keep the cap and run the shutdown. Every protocol shares the
 //! connection cap and the shutdown (an idle POP3 client hears `-ERR [SYS/TEMP]`).
@@ -17,12 +18,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::config::{Config, Protocol};
+use crate::http::HttpService;
 use crate::policy::Policy;
 use crate::pop3::connection::Pop3Service;
 use crate::relay;
 use crate::smtp::accept::Storage;
 use crate::smtp::listener::SmtpService;
-use crate::wire::{Listeners, Service, Stopper};
+use crate::web::store::MaildirMail;
+use crate::web::Web;
+use crate::wire::{Listeners, Recorder, Service, Stopper};
 
 /// A bound server, ready to `run`.
 pub struct Server {
@@ -69,6 +73,23 @@ impl Server {
         )?);
         let mut listeners = Listeners::new(config.max_connections);
         let mut addresses = Vec::new();
+        // The web view's sessions page: a ring of the last SMTP transcripts, kept only
+        // when there is a web listener to show them.
+        let web_listens = config
+            .listeners
+            .iter()
+            .any(|(p, _)| matches!(p, Protocol::Http | Protocol::Https));
+        let recorder = if web_listens {
+            Recorder::new(config.web.keep_sessions)
+        } else {
+            None
+        };
+        let web: Arc<Web> = Arc::new(Web::new(
+            Arc::new(MaildirMail::new(&config.maildir)),
+            recorder.clone(),
+            policy.clone(),
+            config.web.admins.clone(),
+        ));
         for &(protocol, addr) in &config.listeners {
             if protocol.implicit_tls() && config.tls.is_none() {
                 return Err(io::Error::other(format!(
@@ -77,14 +98,22 @@ impl Server {
                 )));
             }
             let service: Arc<dyn Service> = match protocol {
-                Protocol::Smtp(service) => Arc::new(SmtpService::new(
-                    &config,
-                    service,
-                    policy.clone(),
-                    storage.clone(),
-                )),
+                Protocol::Smtp(service) => Arc::new(
+                    SmtpService::new(&config, service, policy.clone(), storage.clone())
+                        .with_recorder(recorder.clone()),
+                ),
                 Protocol::Pop3 => Arc::new(Pop3Service::new(&config, policy.clone(), false)),
                 Protocol::Pop3s => Arc::new(Pop3Service::new(&config, policy.clone(), true)),
+                Protocol::Http => Arc::new(HttpService::new(
+                    web.clone(),
+                    config.web.limits.clone(),
+                    None,
+                )),
+                Protocol::Https => Arc::new(HttpService::new(
+                    web.clone(),
+                    config.web.limits.clone(),
+                    config.tls.clone(),
+                )),
             };
             addresses.push((protocol, listeners.bind(addr, service)?));
         }
