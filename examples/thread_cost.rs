@@ -13,7 +13,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-/// As `CLIENT_STACK` in `src/server.rs`.
+/// As `CLIENT_STACK` in `src/wire/listener.rs`.
 const STACK: usize = 256 * 1024;
 const THREADS: u32 = 20_000;
 

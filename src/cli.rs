@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::accounts::Users;
-use crate::config::{Config, Limits, Protocol, RelayConfig, Route, Service};
+use crate::config::{Config, Limits, Protocol, RelayConfig, Route, Service, Threads};
 use crate::policy::{Network, Rules};
 use crate::smtp::address::parse_domain;
 
@@ -101,6 +101,10 @@ pub struct Args {
     /// Most clients served at once; the next one gets 421.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub max_connections: usize,
+
+    /// How a client gets its thread: `pool` (a ready one) or `spawn` (a new one each time).
+    #[arg(long, value_name = "HOW", value_enum, default_value_t = Threads::Pool)]
+    pub threads: Threads,
 
     /// Seconds to wait for each command, and for each read of message text.
     #[arg(long, value_name = "SECS", default_value_t = Limits::default().timeout.as_secs())]
@@ -360,6 +364,7 @@ impl Args {
             policy,
             limits,
             max_connections: self.max_connections,
+            threads: self.threads,
             relay: RelayConfig {
                 routes: self.routes,
                 remote_port: self.remote_port,

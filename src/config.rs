@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::policy::Rules;
 use crate::relay::client::Timeouts;
+pub use crate::wire::Threads;
 
 // ANCHOR: limits
 /// The limits a session enforces.
@@ -185,6 +186,8 @@ pub struct Config {
     pub limits: Limits,
     /// Concurrent clients; the next one gets 421 4.3.2 and is closed.
     pub max_connections: usize,
+    /// How a client gets its thread: a ready one from a pool, or a new one.
+    pub threads: Threads,
     /// How mail for other domains is sent on.
     pub relay: RelayConfig,
     /// The certificate and key for STARTTLS (RFC 3207); `None`: STARTTLS is not offered.
@@ -285,6 +288,7 @@ impl Config {
             policy: Rules::default(),
             limits: Limits::default(),
             max_connections: 100,
+            threads: Threads::Pool,
             relay: RelayConfig::default(),
             tls: None,
             allow_plaintext_auth: false,
@@ -306,3 +310,30 @@ impl Config {
         self.listeners.push((protocol, addr));
     }
 }
+
+// ANCHOR: settings
+/// What a session needs to know of the configuration, and nothing more: sessions never
+/// see [`Config`] (ARCHITECTURE.md, *The session never does I/O*).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Our name in greetings and goodbyes (shared, so a session can hold it cheaply
+    /// while its state changes).
+    pub hostname: Arc<str>,
+    pub limits: Limits,
+    /// A certificate is loaded: STARTTLS (STLS) may be offered.
+    pub tls: bool,
+    /// `--allow-plaintext-auth`: logins without TLS, from loopback clients only.
+    pub allow_plaintext_auth: bool,
+}
+
+impl Settings {
+    pub fn new(config: &Config) -> Settings {
+        Settings {
+            hostname: config.hostname.as_str().into(),
+            limits: config.limits.clone(),
+            tls: config.tls.is_some(),
+            allow_plaintext_auth: config.allow_plaintext_auth,
+        }
+    }
+}
+// ANCHOR_END: settings

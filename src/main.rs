@@ -72,38 +72,50 @@ fn main() -> ExitCode {
         }
     });
     // ANCHOR_END: signals
-    // Before the "listening" line, which tests wait for: by then this one is written.
-    if let Some(pop3) = server.addr_of(Protocol::Pop3) {
-        log::info!("POP3 listening on {pop3}; reading {}", maildir.display());
-    }
-    if let Some(pop3s) = server.addr_of(Protocol::Pop3s) {
-        log::info!("POP3 over implicit TLS (RFC 8314) listening on {pop3s}");
-    }
-    for (protocol, what) in [
+    // The "listening" lines come once every listener and the relay run, so whoever
+    // waits for them (a test, a script) finds the whole server started.
+    let (pop3, pop3s, http, https) = (
+        server.addr_of(Protocol::Pop3),
+        server.addr_of(Protocol::Pop3s),
+        server.addr_of(Protocol::Http),
+        server.addr_of(Protocol::Https),
+    );
+    let submission = [
         (Service::Submission, "submission (RFC 6409)"),
         (
             Service::SubmissionTls,
             "submission over implicit TLS (RFC 8314)",
         ),
-    ] {
-        if let Some(addr) = server.addr_of(Protocol::Smtp(protocol)) {
+    ]
+    .map(|(service, what)| (server.addr_of(Protocol::Smtp(service)), what));
+    let running = match server.start() {
+        Ok(running) => running,
+        Err(e) => return fail(&e.to_string()),
+    };
+    // Before the "listening" line, which tests wait for: by then this one is written.
+    if let Some(pop3) = pop3 {
+        log::info!("POP3 listening on {pop3}; reading {}", maildir.display());
+    }
+    if let Some(pop3s) = pop3s {
+        log::info!("POP3 over implicit TLS (RFC 8314) listening on {pop3s}");
+    }
+    for (addr, what) in submission {
+        if let Some(addr) = addr {
             log::info!("{what} listening on {addr}");
         }
     }
-    if let Some(http) = server.addr_of(Protocol::Http) {
+    if let Some(http) = http {
         log::info!("web view and API on http://{http}/");
     }
-    if let Some(https) = server.addr_of(Protocol::Https) {
+    if let Some(https) = https {
         log::info!("web view and API over TLS on https://{https}/");
     }
     log::info!(
         "postie listening on {addr}; mail for {domains} goes to {}",
         maildir.display()
     );
-    match server.run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e.to_string()),
-    }
+    running.wait();
+    ExitCode::SUCCESS
 }
 
 /// `postie queue [--flush]`: the operator's view of the outbound queue.

@@ -16,6 +16,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use crate::config::{Config, Protocol};
 use crate::http::HttpService;
@@ -71,7 +72,7 @@ impl Server {
             &config.spool,
             &config.hostname,
         )?);
-        let mut listeners = Listeners::new(config.max_connections);
+        let mut listeners = Listeners::new(config.max_connections, config.threads);
         let mut addresses = Vec::new();
         // The web view's sessions page: a ring of the last SMTP transcripts, kept only
         // when there is a web listener to show them.
@@ -159,7 +160,14 @@ impl Server {
 
     // ANCHOR: run
     /// Serves every listener until shut down, then waits for the clients still talking.
-    pub fn run(mut self) -> io::Result<()> {
+    pub fn run(self) -> io::Result<()> {
+        self.start()?.wait();
+        Ok(())
+    }
+
+    /// Starts the relay and every listener, each on threads of its own, and returns
+    /// at once: the server is serving when this returns.
+    pub fn start(mut self) -> io::Result<Running> {
         // The relay delivers what we queue, on its own threads, until we stop.
         let relay = relay::runner::start(
             self.config.clone(),
@@ -167,10 +175,25 @@ impl Server {
             self.listeners.stopping_flag(),
         )?;
         self.listeners.start()?;
-        self.listeners.wait();
-        let _ = relay.join();
-        log::info!("all clients gone; stopped");
-        Ok(())
+        Ok(Running {
+            listeners: self.listeners,
+            relay,
+        })
     }
     // ANCHOR_END: run
+}
+
+/// A started server (see [`Server::start`]).
+pub struct Running {
+    listeners: Listeners,
+    relay: JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits until the server has been shut down and the last client has gone.
+    pub fn wait(self) {
+        self.listeners.wait();
+        let _ = self.relay.join();
+        log::info!("all clients gone; stopped");
+    }
 }

@@ -1,4 +1,6 @@
-//! The book's graded exercises: one or more tests per chapter, from chapter 3 on.
+//! The book's graded exercises: one or more tests per chapter, from chapter 3 on. An
+//! exercise's id is its chapter's number (`ex07` in chapter 7), with a letter when a
+//! chapter has two (`ex19a`, `ex19b`); tests/book.rs checks both against SUMMARY.md.
 //!
 //! These tests describe features postie does not have yet, so they fail on the code as
 //! it is, and that is the point: each chapter's `## Exercise` section says what to
@@ -7,6 +9,7 @@
 //!
 //! ```text
 //! cargo test --features exercises ex07     # chapter 7's exercise only
+//! cargo test --features exercises ex19     # chapter 19's two, ex19a and ex19b
 //! ```
 //!
 //! A test may not name anything the exercise has still to write (a missing function
@@ -303,7 +306,7 @@ fn ex05_other_networks_are_served_as_before() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Chapter 6, The greeting: no pause for friends
+// Chapter 6, The greeting: 220: no pause for friends
 
 #[test]
 fn ex06_a_friend_may_talk_first() {
@@ -595,7 +598,7 @@ fn ex13_a_banner_cannot_forge_a_reply() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Chapter 14, DNS and MX: know yourself by address
+// Chapter 14, Finding the other server: know yourself by address
 
 // The relay exercises talk to real peers, as tests/relay.rs does. Without them an
 // exercise cannot be graded, so it fails rather than skips.
@@ -664,7 +667,7 @@ fn ex14_an_mx_host_that_is_us_by_address_and_port_is_not_tried() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Chapter 15, Being a client: warn before giving up
+// Chapter 15, Being the client: warn before giving up
 
 #[test]
 fn ex15_one_delay_warning_however_many_retries() {
@@ -823,7 +826,7 @@ fn ex17_aliases_deliver_to_their_mailbox() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Chapter 18, Reading mail: POP3 (two exercises: ex18 and ex19)
+// Chapter 19, Reading mail: POP3 (two exercises: ex19a and ex19b)
 
 /// `AUTH PLAIN`'s argument (RFC 4616): base64 of "", NUL, the user name, NUL, the
 /// password. This one is Alice's, with `POP3_PASSWORD`.
@@ -842,7 +845,7 @@ fn pop3_server() -> TestServer {
 }
 
 #[test]
-fn ex18_capa_offers_sasl_plain() {
+fn ex19a_capa_offers_sasl_plain() {
     let server = pop3_server();
     let mut pop = Pop3Client::connect(&server);
     let (_, capa) = pop.multi("CAPA");
@@ -854,7 +857,7 @@ fn ex18_capa_offers_sasl_plain() {
 }
 
 #[test]
-fn ex18_auth_plain_with_an_initial_response() {
+fn ex19a_auth_plain_with_an_initial_response() {
     let server = pop3_server();
     let mut pop = Pop3Client::connect(&server);
     let reply = pop.cmd(&format!("AUTH PLAIN {ALICE_PLAIN}"));
@@ -865,7 +868,7 @@ fn ex18_auth_plain_with_an_initial_response() {
 }
 
 #[test]
-fn ex18_auth_plain_with_a_continuation() {
+fn ex19a_auth_plain_with_a_continuation() {
     let server = pop3_server();
     let mut pop = Pop3Client::connect(&server);
     // RFC 5034 §4: no initial response, so the server asks for it with "+ ".
@@ -877,7 +880,7 @@ fn ex18_auth_plain_with_a_continuation() {
 }
 
 #[test]
-fn ex18_auth_plain_refuses_what_pass_would_refuse() {
+fn ex19a_auth_plain_refuses_what_pass_would_refuse() {
     let server = pop3_server();
     let mut pop = Pop3Client::connect(&server);
     for wrong in [ALICE_WRONG, BOB_AS_ALICE, "not-base64!"] {
@@ -908,7 +911,7 @@ fn login_delay_postie() -> (Postie, tempfile::TempDir) {
 }
 
 #[test]
-fn ex19_capa_advertises_the_login_delay() {
+fn ex19b_capa_advertises_the_login_delay() {
     let (postie, _users) = login_delay_postie();
     let mut pop = Pop3Client::connect_to(postie.pop3.expect("POP3 in the log"));
     let (_, capa) = pop.multi("CAPA");
@@ -920,7 +923,7 @@ fn ex19_capa_advertises_the_login_delay() {
 }
 
 #[test]
-fn ex19_a_second_login_too_soon_is_refused() {
+fn ex19b_a_second_login_too_soon_is_refused() {
     let (postie, _users) = login_delay_postie();
     let addr = postie.pop3.expect("POP3 in the log");
     let mut first = Pop3Client::connect_to(addr);
@@ -938,7 +941,7 @@ fn ex19_a_second_login_too_soon_is_refused() {
 }
 
 #[test]
-fn ex19_a_failed_login_does_not_count() {
+fn ex19b_a_failed_login_does_not_count() {
     let (postie, _users) = login_delay_postie();
     let mut pop = Pop3Client::connect_to(postie.pop3.expect("POP3 in the log"));
     pop.cmd("USER alice@localhost");

@@ -25,8 +25,19 @@
 //!   `users=alice@localhost,bob@localhost` (a users file: other users get 550 5.1.1;
 //!   `alice@localhost:secret` gives alice the password `secret`, hashed as `postie user
 //!   add` would), `allow_plaintext_auth=true` (AUTH without TLS for loopback clients),
-//!   `relay_networks=` (an empty list: 127.0.0.1 may not relay; or CIDRs, comma-separated),
+//!   `relay_networks=192.0.2.0/24` (CIDRs, comma-separated; this one, of documentation
+//!   addresses, leaves 127.0.0.1 out, so it may not relay; an empty value empties the list),
 //!   `service=submission` (talk to the submission listener, RFC 6409, instead of SMTP).
+//! - `# command: ...`: what a reader types to reproduce the transcript, shown by the
+//!   book with the dialogue. The last one starts postie, `cargo run -- --hostname
+//!   mx.example.test ...`; the ones before it write the users file:
+//!   `rm -f FILE`, `echo PASSWORD | cargo run -- user add ADDRESS --users FILE`, or
+//!   `echo ADDRESS >> FILE` (a user without a password). Every file needs at least one,
+//!   and `every_command_line_agrees_with_its_config` checks, with postie's own flag
+//!   parser, that the flags give the server the harness starts: the same hostname,
+//!   limits, relay networks, users and passwords, listeners and plaintext-password
+//!   rule. (`relay_networks=192.0.2.0/24` is how both say "127.0.0.1 may not relay":
+//!   a network of documentation addresses, since `--relay-network` cannot be empty.)
 //! - `# delivered: bob@localhost 1`: after the dialogue, that mailbox's `new/` holds
 //!   exactly that many messages.
 //! - `# delivered-line: bob@localhost .leading dot`: every message in that mailbox has
@@ -72,11 +83,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::Parser;
 use postie::accounts::Users;
+use postie::cli::{Args, Command, UserAction};
+use postie::config::Settings;
+use postie::policy::Rules;
 use postie::pop3;
 use postie::smtp::accept::Storage;
 use postie::smtp::connection::Smtp;
-use postie::smtp::session::{Session, Settings};
+use postie::smtp::session::Session;
 use postie::wire::{Conversation, Duplex};
 
 // ---------------------------------------------------------------------------------------
@@ -108,6 +123,8 @@ struct Transcript {
     steps: Vec<Step>,
     /// Which listener the dialogue is with (`# config: service=submission`).
     service: Service,
+    /// `# command:` lines, in order: the setup, then postie itself.
+    commands: Vec<String>,
 }
 
 fn transcript_dir() -> PathBuf {
@@ -146,6 +163,7 @@ fn parse(name: &str, text: &str) -> Transcript {
         kept: vec![],
         steps: vec![],
         service: Service::Smtp,
+        commands: vec![],
     };
     for (n, line) in text.lines().enumerate() {
         let at = format!("{name}:{}", n + 1);
@@ -159,6 +177,8 @@ fn parse(name: &str, text: &str) -> Transcript {
                 }
                 t.config.push((key.to_string(), value.to_string()));
             }
+        } else if let Some(rest) = line.strip_prefix("# command:") {
+            t.commands.push(rest.trim().to_string());
         } else if let Some(rest) = line.strip_prefix("# delivered-line:") {
             let (address, wanted) = rest
                 .trim_start()
@@ -523,13 +543,13 @@ fn run_one_byte_at_a_time(t: &Transcript) {
     let timeout = config.limits.command_timeout;
     let conversation = Conversation::new(stream, client, timeout);
     if t.is_pop3() {
-        let settings = pop3::session::Settings::new(&config);
+        let settings = Settings::new(&config);
         let (session, greeting) = pop3::session::Session::new(settings, policy, client);
         let mut pop3 = pop3::connection::Pop3::new(session, config.maildir.clone());
         conversation.run(&mut pop3, greeting).expect("run");
     } else {
-        let settings = Settings::new(&config, t.service);
-        let (session, greeting) = Session::new(settings, policy, client);
+        let settings = Settings::new(&config);
+        let (session, greeting) = Session::new(settings, t.service, policy, client);
         let mut smtp = Smtp::new(session, storage, HOSTNAME, config.limits.clone());
         conversation.run(&mut smtp, greeting).expect("run");
     }
@@ -590,6 +610,234 @@ const FILES: &[&str] = &[
     "pop3-mistakes.txt",
     "pop3-no-plaintext.txt",
 ];
+
+// ---------------------------------------------------------------------------------------
+// (c) The command line a reader types
+
+/// Splits a shell line into words: blanks separate, `'...'` quotes (no other quoting).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                word.get_or_insert_with(String::new);
+            }
+            c if c.is_whitespace() && !quoted => words.extend(word.take()),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    assert!(!quoted, "unterminated quote in {line:?}");
+    words.extend(word);
+    words
+}
+
+/// `cargo run -- FLAGS...` parsed by postie's own flag parser.
+fn postie_args(words: &[String], at: &str) -> Args {
+    let Some(flags) = words.strip_prefix(&["cargo".into(), "run".into(), "--".into()]) else {
+        panic!("{at}: postie is started with `cargo run -- ...`, got {words:?}");
+    };
+    Args::try_parse_from(std::iter::once("postie").chain(flags.iter().map(String::as_str)))
+        .unwrap_or_else(|e| panic!("{at}: postie would refuse these flags: {e}"))
+}
+
+/// The users and passwords the harness gives this transcript's server.
+fn expected_users(t: &Transcript) -> Vec<(String, Option<String>)> {
+    let mut users: Vec<(String, Option<String>)> = match t.config.iter().find(|(k, _)| k == "users")
+    {
+        Some((_, value)) => value
+            .split(',')
+            .map(|entry| match entry.split_once(':') {
+                Some((address, password)) => (address.to_string(), Some(password.to_string())),
+                None => (entry.to_string(), None),
+            })
+            .collect(),
+        None if t.is_pop3() => ["alice@localhost", "bob@localhost"]
+            .map(|a| (a.to_string(), Some(POP3_PASSWORD.to_string())))
+            .to_vec(),
+        None => vec![],
+    };
+    users.sort();
+    users
+}
+
+/// The addresses a transcript sends mail to or reads: RCPT TO paths and mailboxes of
+/// `# delivered:`, `# kept:` and `# message:`.
+fn addresses(t: &Transcript) -> Vec<String> {
+    let mut found: Vec<String> = t
+        .steps
+        .iter()
+        .flat_map(|step| match step {
+            Step::Send(lines) => lines.clone(),
+            Step::Expect(_) => vec![],
+        })
+        .filter_map(|line| {
+            let rest = line
+                .get(..8)?
+                .eq_ignore_ascii_case("RCPT TO:")
+                .then(|| &line[8..])?;
+            let path = rest.trim_start_matches('<').split(['>', ' ']).next()?;
+            Some(path.to_string())
+        })
+        .collect();
+    for (domain, user, _) in t.delivered.iter().chain(&t.kept) {
+        found.push(format!("{user}@{domain}"));
+    }
+    for (domain, user, _, _) in &t.messages {
+        found.push(format!("{user}@{domain}"));
+    }
+    found
+}
+
+#[test]
+fn every_command_line_agrees_with_its_config() {
+    for file in FILES {
+        let t = load(file);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(&dir.path().join("mail"));
+        t.apply(&mut config);
+
+        let Some((server, setup)) = t.commands.split_last() else {
+            panic!("{file}: no `# command:` line: how does a reader start this postie?");
+        };
+        let at = format!("{file}: # command: {server}");
+        let args = postie_args(&shell_words(server), &at);
+        assert!(
+            args.command.is_none(),
+            "{at}: the last command must start the server"
+        );
+
+        assert_eq!(args.hostname.as_deref(), Some(HOSTNAME), "{at}: --hostname");
+        for domain in &args.domains {
+            assert!(
+                config.policy.local_domains.contains(domain),
+                "{at}: --domain {domain} is not local in the test"
+            );
+        }
+        for address in addresses(&t) {
+            let domain = address
+                .rsplit_once('@')
+                .map_or("", |(_, d)| d)
+                .to_lowercase();
+            assert_eq!(
+                args.domains.contains(&domain),
+                config.policy.local_domains.contains(&domain),
+                "{at}: is {address} local? The command and the test disagree (--domain)"
+            );
+        }
+        assert_eq!(
+            args.max_recipients, config.limits.max_recipients,
+            "{at}: --max-recipients"
+        );
+        assert_eq!(
+            args.max_message_size, config.limits.max_message_size,
+            "{at}: --max-message-size"
+        );
+        let relay_networks = if args.relay_networks.is_empty() {
+            Rules::default().relay_networks
+        } else {
+            args.relay_networks.clone()
+        };
+        assert_eq!(
+            relay_networks, config.policy.relay_networks,
+            "{at}: --relay-network"
+        );
+        assert_eq!(
+            args.allow_plaintext_auth, config.allow_plaintext_auth,
+            "{at}: --allow-plaintext-auth"
+        );
+        assert_eq!(
+            args.greeting_delay,
+            config.limits.greeting_delay.as_secs(),
+            "{at}: --greeting-delay"
+        );
+        assert_eq!(
+            args.submission_listen.is_some(),
+            t.service == Service::Submission,
+            "{at}: --submission-listen"
+        );
+        assert_eq!(
+            args.pop3_listen.is_some(),
+            t.is_pop3(),
+            "{at}: --pop3-listen"
+        );
+        assert!(
+            args.dns_server.is_none() || args.dns_server == config.relay.dns_server,
+            "{at}: --dns-server is the test's, or none"
+        );
+        assert!(
+            args.tls_cert.is_none() && !args.tls_self_signed && config.tls.is_none(),
+            "{at}: transcripts are plaintext"
+        );
+        assert_eq!(
+            args.users.is_some(),
+            config.policy.users.is_some(),
+            "{at}: --users"
+        );
+
+        // The setup lines write exactly the users file the harness makes.
+        let mut users = Vec::new();
+        for line in setup {
+            let at = format!("{file}: # command: {line}");
+            let words = shell_words(line);
+            let file_named = |name: &str| {
+                assert_eq!(
+                    args.users.as_deref(),
+                    Some(Path::new(name)),
+                    "{at}: not the --users file of the server"
+                )
+            };
+            match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+                ["rm", "-f", name] => {
+                    file_named(name);
+                    assert!(users.is_empty(), "{at}: rm -f comes first");
+                }
+                ["echo", address, ">>", name] => {
+                    file_named(name);
+                    users.push((address.to_string(), None));
+                }
+                ["echo", password, "|", ..] => {
+                    let add = postie_args(&words[3..], &at);
+                    let Some(Command::User {
+                        action: UserAction::Add { address },
+                    }) = add.command
+                    else {
+                        panic!("{at}: expected `cargo run -- user add ADDRESS --users FILE`");
+                    };
+                    file_named(&add.users.expect("--users").to_string_lossy());
+                    users.push((address, Some(password.to_string())));
+                }
+                _ => panic!(
+                    "{at}: a setup line is `rm -f FILE`, `echo ADDRESS >> FILE` or \
+                     `echo PASSWORD | cargo run -- user add ADDRESS --users FILE`"
+                ),
+            }
+        }
+        users.sort();
+        assert_eq!(users, expected_users(&t), "{file}: the users file");
+    }
+}
+
+#[test]
+fn shell_words_split_as_a_shell_would() {
+    assert_eq!(
+        shell_words("echo 'let me read' | cargo run --  user add a@b"),
+        [
+            "echo",
+            "let me read",
+            "|",
+            "cargo",
+            "run",
+            "--",
+            "user",
+            "add",
+            "a@b"
+        ]
+    );
+    assert_eq!(shell_words("echo '' x"), ["echo", "", "x"]);
+}
 
 fn run(file: &str) {
     let t = load(file);

@@ -13,7 +13,9 @@ use postie::config::{Config, Service};
 use postie::wire::line::{LineReader, ReadError};
 use postie::smtp::data::{DataDecoder, DataLine};
 use postie::smtp::reply::Reply;
-use postie::smtp::session::{Action, Effect, Input, MessageOutcome, Session, Settings, State};
+use postie::config::Settings;
+use postie::smtp::session::{Action, Effect, Input, MessageOutcome, Session, State};
+use postie::wire::Event;
 
 fn check(reply: &Reply) {
     let wire = reply.to_wire_string();
@@ -36,14 +38,19 @@ fuzz_target!(|input: &[u8]| {
     config.limits.max_message_size = 300;
     let client: SocketAddr = "192.0.2.1:1025".parse().unwrap();
     let limits = config.limits.clone();
-    let settings = Settings::new(&config, Service::Smtp);
-    let (mut session, greeting) = Session::new(settings, Arc::new(config.policy.clone()), client);
+    let settings = Settings::new(&config);
+    let (mut session, greeting) = Session::new(
+        settings,
+        Service::Smtp,
+        Arc::new(config.policy.clone()),
+        client,
+    );
     check(&greeting);
     let mut reader = LineReader::new(input);
     loop {
         let action = match reader.read_line(limits.command_line) {
-            Ok(line) => session.handle(Input::Line(line)),
-            Err(ReadError::TooLong) => session.handle(Input::LineTooLong),
+            Ok(line) => session.handle(Input::Wire(Event::Line(line))),
+            Err(ReadError::TooLong) => session.handle(Input::Wire(Event::LineTooLong)),
             Err(_) => return,
         };
         // Every action a command line gets carries a reply.

@@ -13,7 +13,7 @@
 //! just not concurrent); no `100 Continue`.
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ use super::reader::{ReadRequest, RequestReader};
 use super::request::Request;
 use super::response::{Body, Response, Status};
 use crate::config::HttpLimits;
-use crate::wire::{self, Stream, Transport, Watch};
+use crate::wire::{self, Accepted, Stream, Transport, Watch};
 
 /// Who is asking: the client's address, and whether it came over TLS.
 #[derive(Debug, Clone, Copy)]
@@ -92,7 +92,12 @@ impl wire::Service for HttpService {
     }
 
     // ANCHOR: serve
-    fn serve(&self, stream: TcpStream, peer: SocketAddr, watch: Watch) {
+    fn serve(&self, client: Accepted) {
+        let Accepted {
+            stream,
+            peer,
+            watch,
+        } = client;
         let socket = stream.try_clone().ok();
         let mut transport = Transport::new(stream);
         if let Some(config) = &self.tls {

@@ -11,7 +11,6 @@
 //! PASS is never shown.
 
 use std::io;
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +18,10 @@ use std::time::Duration;
 use super::maildrop::Maildrop;
 use super::message;
 use super::reply::Reply;
-use super::session::{Action, Effect, Input, Session, Settings};
-use crate::config::Config;
+use super::session::{Action, Effect, Input, Session};
+use crate::config::{Config, Settings};
 use crate::policy::Policy;
-use crate::wire::{self, Conversation, Dialogue, Event, Render, Stream, TlsMode, Watch};
+use crate::wire::{self, Accepted, Conversation, Dialogue, Event, Render, Stream, TlsMode};
 use crate::TRACE;
 
 impl Render for Reply {
@@ -215,21 +214,14 @@ impl wire::Service for Pop3Service {
     }
 
     // ANCHOR: serve
-    fn serve(&self, stream: TcpStream, peer: SocketAddr, watch: Watch) {
+    fn serve(&self, client: Accepted) {
+        let peer = client.peer;
         log::info!("{peer} connected (POP3)");
         let (session, greeting) = Session::new(self.settings.clone(), self.policy.clone(), peer);
         let pop3 = Pop3::new(session, self.root.clone());
         // RFC 1939 §3: the autologout timer bounds each command as a whole too.
         let line_timeout = self.settings.limits.pop3_timeout;
-        wire::converse(
-            stream,
-            peer,
-            watch,
-            self.tls.clone(),
-            line_timeout,
-            pop3,
-            greeting,
-        );
+        wire::converse(client, &self.tls, line_timeout, pop3, greeting);
     }
     // ANCHOR_END: serve
 }

@@ -15,7 +15,7 @@
 //! [`Security::password_may_travel`], the same as SMTP's. STLS (RFC 2595 §4) is decided
 //! here and carried out by the conversation, as STARTTLS is for SMTP: in AUTHORIZATION
 //! the session answers `+OK` with [`Action::StartTls`], the conversation runs the
-//! handshake and reports it as [`Input::TlsEstablished`]. With `--pop3s-listen`
+//! handshake and reports it as [`Input::Wire(Event::TlsEstablished)`]. With `--pop3s-listen`
 //! (RFC 8314) the handshake comes before the greeting instead.
 //!
 //! Left out: APOP and AUTH (SASL, RFC 5034), LOGIN-DELAY and EXPIRE (RFC 2449 §6.5,
@@ -27,7 +27,7 @@ use std::sync::Arc;
 use super::command::{parse, Command, ParseError};
 use super::maildrop::{Entry, OpenError};
 use super::reply::Reply;
-use crate::config::{Config, Limits};
+use crate::config::Settings;
 use crate::policy::Policy;
 use crate::security::Security;
 use crate::store::maildir::MailboxPath;
@@ -98,21 +98,12 @@ pub enum Effect {
 
 // ANCHOR: input
 /// Everything that can happen to a POP3 session, as it comes in through
-/// [`Session::handle`].
+/// [`Session::handle`]: what the conversation saw on the wire (a command line, a line
+/// over RFC 2449 §4's 255 octets, the autologout timer of RFC 1939 §3, TLS after STLS
+/// or on the implicit-TLS listener, shutdown), and what the maildrop's effects found.
 #[derive(Debug)]
 pub enum Input<'a> {
-    /// A command line.
-    Line(Line<'a>),
-    /// RFC 2449 §4: a command line over 255 octets.
-    LineTooLong,
-    /// RFC 1939 §3: the autologout timer expired.
-    TimedOut,
-    /// The server is stopping.
-    ShuttingDown,
-    /// The TLS handshake succeeded (after STLS, or on the implicit-TLS listener).
-    TlsEstablished(TlsInfo),
-    /// Commands arrived behind STLS, before the handshake (CVE-2011-0411).
-    PlaintextAfterTls,
+    Wire(Event<'a>),
     /// The connection tried to lock and list the maildrop after a good PASS.
     MaildropOpened(MailboxPath, Result<Vec<Entry>, OpenError>),
     /// UPDATE is done: this many marked messages could not be removed.
@@ -121,39 +112,10 @@ pub enum Input<'a> {
 
 impl<'a> From<Event<'a>> for Input<'a> {
     fn from(event: Event<'a>) -> Input<'a> {
-        match event {
-            Event::Line(line) => Input::Line(line),
-            Event::LineTooLong => Input::LineTooLong,
-            Event::TimedOut => Input::TimedOut,
-            Event::ShuttingDown => Input::ShuttingDown,
-            Event::TlsEstablished(tls) => Input::TlsEstablished(tls),
-            Event::PlaintextAfterTls => Input::PlaintextAfterTls,
-        }
+        Input::Wire(event)
     }
 }
 // ANCHOR_END: input
-
-/// What a POP3 session needs to know of the configuration, and nothing more.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub hostname: String,
-    pub limits: Limits,
-    /// A certificate is loaded: STLS may be offered.
-    pub tls: bool,
-    /// `--allow-plaintext-auth`: USER and PASS without TLS, from loopback only.
-    pub allow_plaintext_auth: bool,
-}
-
-impl Settings {
-    pub fn new(config: &Config) -> Settings {
-        Settings {
-            hostname: config.hostname.clone(),
-            limits: config.limits.clone(),
-            tls: config.tls.is_some(),
-            allow_plaintext_auth: config.allow_plaintext_auth,
-        }
-    }
-}
 
 /// One client's POP3 session.
 pub struct Session {
@@ -196,20 +158,21 @@ impl Session {
     // ANCHOR: handle
     /// The session's one door: every input comes in here, and one action goes out.
     pub fn handle(&mut self, input: Input<'_>) -> Action {
-        let host = self.settings.hostname.clone();
         match input {
-            Input::Line(line) => self.command_line(line),
-            Input::LineTooLong => self.line_too_long(),
+            Input::Wire(Event::Line(line)) => self.command_line(line),
+            Input::Wire(Event::LineTooLong) => self.line_too_long(),
             // RFC 1939 §3: the autologout timer; close without UPDATE.
-            Input::TimedOut => Action::Close(self.close("timeout", Reply::timeout(&host))),
-            Input::ShuttingDown => {
-                Action::Close(self.close("shutdown", Reply::shutting_down(&host)))
+            Input::Wire(Event::TimedOut) => {
+                Action::Close(self.close("timeout", Reply::timeout(&self.settings.hostname)))
             }
-            Input::TlsEstablished(tls) => {
+            Input::Wire(Event::ShuttingDown) => {
+                Action::Close(self.close("shutdown", Reply::shutting_down(&self.settings.hostname)))
+            }
+            Input::Wire(Event::TlsEstablished(tls)) => {
                 self.tls_established(tls);
                 Action::Listen
             }
-            Input::PlaintextAfterTls => {
+            Input::Wire(Event::PlaintextAfterTls) => {
                 Action::Close(self.close("pipelined after STLS", Reply::pipelined_after_stls()))
             }
             Input::MaildropOpened(mailbox, result) => self.maildrop_opened(mailbox, result),
@@ -297,7 +260,7 @@ impl Session {
             (s @ State::Authorization { .. }, Stls) if self.security.tls.is_some() => {
                 (s, Action::Reply(Reply::tls_already_active()))
             }
-            // The state changes only once the handshake is done (Input::TlsEstablished).
+            // The state changes only once the handshake is done (Input::Wire(Event::TlsEstablished)).
             (s @ State::Authorization { .. }, Stls) => (s, Action::StartTls(Reply::begin_tls())),
             (s, Stls) => (s, Action::Reply(Reply::stls_after_login())),
             // ANCHOR_END: stls_arms

@@ -336,6 +336,12 @@ pub fn parse_address_literal(s: &str) -> Result<IpAddr, AddressError> {
 pub fn parse_ehlo_argument(s: &str) -> Result<Host, AddressError> {
     if s.starts_with('[') {
         parse_address_literal(s).map(Host::Literal)
+    } else if !s.is_ascii() {
+        // RFC 6531 §3.7.1: the client cannot know yet whether we offer SMTPUTF8, so
+        // it "MUST send only ASCII (LDH label or A-label [RFC5890]) domains in the
+        // EHLO command"; §4.1.2: other characters get 501. The reply does not echo
+        // the name: a reply may not carry UTF-8 here either (§3.7.4.2).
+        error("Invalid domain: EHLO takes an ASCII domain; write an internationalized name as its A-label (xn--...)")
     } else {
         parse_domain(s).map(|d| Host::Domain(d.to_string()))
     }
@@ -454,5 +460,18 @@ mod tests {
         assert!(parse_ehlo_argument("[127.0.0.1]").is_ok());
         assert!(parse_ehlo_argument("my_pc").is_err());
         assert!(parse_ehlo_argument("a b").is_err());
+    }
+
+    #[test]
+    fn ehlo_takes_only_ascii_domains() {
+        // RFC 6531 §3.7.1: U-labels are not allowed in EHLO, A-labels are.
+        assert!(parse_ehlo_argument("bücher.example").is_err());
+        assert!(parse_ehlo_argument("例子.测试").is_err());
+        assert_eq!(
+            parse_ehlo_argument("xn--bcher-kva.example"),
+            Ok(Host::Domain("xn--bcher-kva.example".into()))
+        );
+        // Addresses still take a UTF-8 domain; SMTPUTF8 decides whether it may be used.
+        assert!(parse_domain("bücher.example").is_ok());
     }
 }

@@ -129,7 +129,7 @@ impl Smtp {
         // it and lets us finish, or we see here that it is stopping and say 421.
         conversation.set_busy(true);
         let result = if conversation.stopping() {
-            Ok(Some(self.session.handle(Input::ShuttingDown)))
+            Ok(Some(self.session.handle(Input::Wire(Event::ShuttingDown))))
         } else {
             conversation.send(&go_ahead);
             conversation
@@ -190,7 +190,7 @@ impl Smtp {
                     }
                 }
                 Err(ReadError::TooLong) => decoder.line_too_long(),
-                Err(ReadError::TimedOut) => break Input::TimedOut,
+                Err(ReadError::TimedOut) => break Input::Wire(Event::TimedOut),
                 Err(ReadError::Closed) => return Ok(None),
                 Err(ReadError::Io(e)) => return Err(e),
             }
@@ -198,7 +198,7 @@ impl Smtp {
         if let Some(transcript) = &self.transcript {
             let how = match &end {
                 Input::BareNewlineInData => ", the last not ended by CRLF alone",
-                Input::TimedOut => ", then silence",
+                Input::Wire(Event::TimedOut) => ", then silence",
                 _ => "",
             };
             transcript.push(

@@ -7,22 +7,23 @@
 //! and gets `554` and the door, as Postfix's postscreen does.
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::accept::Storage;
 use super::connection::Smtp;
 use super::reply::Reply;
-use super::session::{Session, Settings};
-use crate::config::{Config, Limits, Service};
+use super::session::Session;
+use crate::config::{Config, Limits, Service, Settings};
 use crate::policy::Policy;
-use crate::wire::{self, Recorder, TlsMode, Watch};
+use crate::wire::{self, Accepted, Recorder, TlsMode};
 
 // ANCHOR: smtp_service
 /// One SMTP listener's service.
 pub struct SmtpService {
     settings: Settings,
+    service: Service,
     policy: Arc<dyn Policy>,
     storage: Arc<Storage>,
     tls: TlsMode,
@@ -39,7 +40,8 @@ impl SmtpService {
         storage: Arc<Storage>,
     ) -> SmtpService {
         SmtpService {
-            settings: Settings::new(config, service),
+            settings: Settings::new(config),
+            service,
             policy,
             storage,
             tls: TlsMode {
@@ -63,7 +65,7 @@ impl SmtpService {
 
 impl wire::Service for SmtpService {
     fn name(&self) -> &'static str {
-        match self.settings.service {
+        match self.service {
             Service::Smtp => "smtp",
             Service::Submission => "submission",
             Service::SubmissionTls => "smtps",
@@ -87,24 +89,30 @@ impl wire::Service for SmtpService {
     }
 
     // ANCHOR: serve
-    fn serve(&self, stream: TcpStream, peer: SocketAddr, watch: Watch) {
+    fn serve(&self, client: Accepted) {
+        let peer = client.peer;
         // Debug, not info: the line that ends the connection names the client too, and
         // one log line less per connection is measurable (see the performance chapter).
-        log::debug!("{peer} connected ({:?})", self.settings.service);
+        log::debug!("{peer} connected ({:?})", self.service);
         // The greeting pause (--greeting-delay). Not on implicit TLS, where the client
         // rightly speaks first: its TLS handshake comes before any greeting.
         let pause = self.limits().greeting_delay;
-        if !pause.is_zero() && !self.tls.implicit && talks_first(&stream, pause, self.timeout()) {
+        if !pause.is_zero()
+            && !self.tls.implicit
+            && talks_first(&client.stream, pause, self.timeout())
+        {
             log::warn!("{peer}: refused, talked before the greeting");
             // No EHLO yet, so no enhanced status code (RFC 2034 §3).
             let mut words = Vec::new();
             Reply::talked_before_greeting(&self.settings.hostname)
                 .without_status()
                 .write_to(&mut words);
-            wire::listener::refuse(stream, &words);
+            wire::listener::refuse(client.stream, &words);
             return;
         }
-        let (session, greeting) = Session::new(self.settings.clone(), self.policy.clone(), peer);
+        let service = self.service;
+        let (session, greeting) =
+            Session::new(self.settings.clone(), service, self.policy.clone(), peer);
         let smtp = Smtp::new(
             session,
             self.storage.clone(),
@@ -117,15 +125,7 @@ impl wire::Service for SmtpService {
                 .map(|recorder| recorder.begin(wire::Service::name(self), peer)),
         );
         let line_timeout = self.limits().command_timeout;
-        wire::converse(
-            stream,
-            peer,
-            watch,
-            self.tls.clone(),
-            line_timeout,
-            smtp,
-            greeting,
-        );
+        wire::converse(client, &self.tls, line_timeout, smtp, greeting);
     }
     // ANCHOR_END: serve
 }

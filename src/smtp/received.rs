@@ -20,8 +20,8 @@
 //! - Continuation lines start with a tab: folding white space (RFC 5322
 //!   §3.2.2), so a line stays far below 998 characters (RFC 5322 §2.1.1).
 //! - The date is RFC 5322 §3.3, always in UTC with the numeric zone `+0000`.
-//!   §4.4 prefers local time with its offset, but the local offset cannot be
-//!   read safely in a multi-threaded program; the obsolete zone name `GMT`
+//!   §3.3 says it "SHOULD express local time", but the local offset cannot
+//!   be read safely in a multi-threaded program; the obsolete zone name `GMT`
 //!   (RFC 5322 §4.3) is never used.
 //!
 //! Every value a client chose (the EHLO name, the paths) is cleaned first:

@@ -16,10 +16,10 @@
 //!
 //! STARTTLS (RFC 3207) is decided here and carried out by the conversation: the session
 //! answers 220 with [`Action::StartTls`], the conversation runs the handshake and
-//! reports it as [`Input::TlsEstablished`], and the session starts again from the
+//! reports it as [`Input::Wire(Event::TlsEstablished)`], and the session starts again from the
 //! greeting, as §4.2 requires.
 //!
-//! The session knows only what [`Settings`] tells it of the configuration, and asks a
+//! The session knows only what [`Settings`] tell it of the configuration, and asks a
 //! [`Policy`] the questions that depend on who is who (which domains are ours, who may
 //! relay, whether a user exists, whether a password is right).
 //!
@@ -40,7 +40,7 @@ use super::auth::{self, Mechanism};
 use super::command::{parse, Command, MailParameters};
 use super::data::Refusal;
 use super::reply::{Reply, Status};
-use crate::config::{Config, Limits, Service};
+use crate::config::{Service, Settings};
 use crate::policy::{Decision, Policy};
 use crate::sasl::{self, Credentials, SaslError};
 use crate::security::Security;
@@ -203,21 +203,13 @@ impl Action {
 }
 
 // ANCHOR: input
-/// Everything that can happen to a session, as it comes in through [`Session::handle`].
+/// Everything that can happen to a session, as it comes in through [`Session::handle`]:
+/// what the conversation saw on the wire (a command line, or, in the Auth state, the
+/// answer to a 334; a line too long; a timeout; TLS; shutdown), and how message text
+/// ended.
 #[derive(Debug)]
 pub enum Input<'a> {
-    /// A command line (or, in the Auth state, the answer to a 334).
-    Line(Line<'a>),
-    /// A line over [`Session::line_limit`].
-    LineTooLong,
-    /// The client was silent too long (RFC 5321 §4.5.3.2).
-    TimedOut,
-    /// The server is stopping.
-    ShuttingDown,
-    /// The TLS handshake succeeded.
-    TlsEstablished(TlsInfo),
-    /// Commands arrived behind STARTTLS, before the handshake (CVE-2011-0411).
-    PlaintextAfterTls,
+    Wire(Event<'a>),
     /// Message text had a bare CR or LF: perhaps a smuggled end of data.
     BareNewlineInData,
     /// The message text ended (the lone dot): stored, refused, or not stored.
@@ -226,46 +218,10 @@ pub enum Input<'a> {
 
 impl<'a> From<Event<'a>> for Input<'a> {
     fn from(event: Event<'a>) -> Input<'a> {
-        match event {
-            Event::Line(line) => Input::Line(line),
-            Event::LineTooLong => Input::LineTooLong,
-            Event::TimedOut => Input::TimedOut,
-            Event::ShuttingDown => Input::ShuttingDown,
-            Event::TlsEstablished(tls) => Input::TlsEstablished(tls),
-            Event::PlaintextAfterTls => Input::PlaintextAfterTls,
-        }
+        Input::Wire(event)
     }
 }
 // ANCHOR_END: input
-
-// ANCHOR: settings
-/// What an SMTP session needs to know of the configuration, and nothing more.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Our name in the greeting, EHLO reply and goodbyes.
-    pub hostname: String,
-    pub limits: Limits,
-    /// What the listener offers: SMTP, or submission with its stricter rules.
-    pub service: Service,
-    /// A certificate is loaded: STARTTLS may be offered.
-    pub tls: bool,
-    /// `--allow-plaintext-auth`: AUTH without TLS, from loopback clients only.
-    pub allow_plaintext_auth: bool,
-}
-
-impl Settings {
-    /// The settings for a listener of `service`.
-    pub fn new(config: &Config, service: Service) -> Settings {
-        Settings {
-            hostname: config.hostname.clone(),
-            limits: config.limits.clone(),
-            service,
-            tls: config.tls.is_some(),
-            allow_plaintext_auth: config.allow_plaintext_auth,
-        }
-    }
-}
-// ANCHOR_END: settings
 
 /// How the message text ended, as the connection reports it to the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,6 +238,8 @@ pub enum MessageOutcome {
 pub struct Session {
     state: State,
     settings: Settings,
+    /// What the listener offers: SMTP, or submission with its stricter rules.
+    service: Service,
     policy: Arc<dyn Policy>,
     client: SocketAddr,
     errors: u32,
@@ -299,6 +257,7 @@ impl Session {
     /// A new session and the greeting to send (RFC 5321 §3.1, §4.2: 220).
     pub fn new(
         settings: Settings,
+        service: Service,
         policy: Arc<dyn Policy>,
         client: SocketAddr,
     ) -> (Session, Reply) {
@@ -306,6 +265,7 @@ impl Session {
         let session = Session {
             state: State::Connected,
             settings,
+            service,
             policy,
             client,
             errors: 0,
@@ -347,21 +307,22 @@ impl Session {
     // ANCHOR: handle
     /// The session's one door: every input comes in here, and one action goes out.
     pub fn handle(&mut self, input: Input<'_>) -> Action {
-        let host = self.settings.hostname.clone();
         match input {
-            Input::Line(line) => self.command_line(line),
-            Input::LineTooLong => self.line_too_long(),
+            Input::Wire(Event::Line(line)) => self.command_line(line),
+            Input::Wire(Event::LineTooLong) => self.line_too_long(),
             // RFC 5321 §4.5.3.2: a server may close a connection that has been silent
             // past its timeout, with 421 (§3.8).
-            Input::TimedOut => Action::Close(self.close(Reply::timeout(&host), "timeout")),
-            Input::ShuttingDown => {
-                Action::Close(self.close(Reply::shutting_down(&host), "shutdown"))
+            Input::Wire(Event::TimedOut) => {
+                Action::Close(self.close(Reply::timeout(&self.settings.hostname), "timeout"))
             }
-            Input::TlsEstablished(tls) => {
+            Input::Wire(Event::ShuttingDown) => {
+                Action::Close(self.close(Reply::shutting_down(&self.settings.hostname), "shutdown"))
+            }
+            Input::Wire(Event::TlsEstablished(tls)) => {
                 self.tls_established(tls);
                 Action::Listen
             }
-            Input::PlaintextAfterTls => Action::Close(self.close(
+            Input::Wire(Event::PlaintextAfterTls) => Action::Close(self.close(
                 Reply::pipelined_after_starttls(),
                 "commands pipelined after STARTTLS",
             )),
@@ -513,7 +474,7 @@ impl Session {
     // ANCHOR: transition
     /// The whole protocol in one table: (state, command) → (next state, action).
     fn transition(&mut self, state: State, command: Command) -> (State, Action) {
-        let host = &self.settings.hostname.clone();
+        let host = &self.settings.hostname.clone(); // an Arc: no copy of the text
         match (state, command) {
             // In Data the connection reads message text, not commands, in Auth
             // `command_line` hands answers to `auth_answer`, and after Closed nothing is
@@ -616,7 +577,7 @@ impl Session {
             (s, Command::StartTls) if self.security.tls.is_some() => {
                 (s, Action::Reply(Reply::tls_already_active()))
             }
-            // The state changes only once the handshake is done (Input::TlsEstablished).
+            // The state changes only once the handshake is done (Input::Wire(Event::TlsEstablished)).
             (s @ State::Ready { .. }, Command::StartTls) => {
                 (s, Action::StartTls(Reply::ready_to_start_tls()))
             }
@@ -713,7 +674,7 @@ impl Session {
     // ANCHOR: check_submitter
     /// On the submission port, only a logged-in user may send, and only as themself.
     fn check_submitter(&self, reverse_path: &ReversePath) -> Option<Reply> {
-        if self.settings.service == Service::Smtp {
+        if self.service == Service::Smtp {
             return None;
         }
         // RFC 6409 §4.3: a submission server requires authentication before MAIL.

@@ -31,6 +31,7 @@ use std::time::Duration;
 use rustls::ServerConfig;
 
 use super::conversation::{Conversation, Dialogue, End, Event, Watch};
+use super::pool::{Pool, Threads};
 use super::transport::{Stream, Transport};
 
 // ANCHOR: client_stack
@@ -50,14 +51,28 @@ pub trait Service: Send + Sync + 'static {
     /// implicit-TLS listener, where the client expects a handshake, not words.
     fn too_busy(&self) -> Vec<u8>;
     /// Serves one client, on its own thread, from the greeting to the goodbye.
-    fn serve(&self, stream: TcpStream, peer: SocketAddr, watch: Watch);
+    fn serve(&self, client: Accepted);
 }
 // ANCHOR_END: service
+
+/// A client the listener let in: its socket, its address, and its watch on shutdown.
+pub struct Accepted {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    pub watch: Watch,
+}
+
+// ANCHOR: idle_thread
+/// How long a pool thread waits for its next client before it ends.
+const IDLE_THREAD: Duration = Duration::from_secs(60);
+// ANCHOR_END: idle_thread
 
 /// What the accept loops, the client threads and a shutdown share.
 struct Shared {
     stopping: Watch,
     max_clients: usize,
+    /// Ready threads, or `None` for a new thread per client (`--threads spawn`).
+    pool: Option<Pool>,
     clients: Mutex<HashMap<u64, Client>>,
     /// Signalled whenever a client leaves, so shutdown can wait for the last one.
     client_left: Condvar,
@@ -89,14 +104,20 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// No listeners yet; at most `max_clients` clients at once across all of them.
-    pub fn new(max_clients: usize) -> Listeners {
+    /// No listeners yet; at most `max_clients` clients at once across all of them,
+    /// each on a thread as `threads` says.
+    pub fn new(max_clients: usize, threads: Threads) -> Listeners {
+        let pool = match threads {
+            Threads::Pool => Some(Pool::new("client", CLIENT_STACK, IDLE_THREAD)),
+            Threads::Spawn => None,
+        };
         Listeners {
             bound: Vec::new(),
             running: Vec::new(),
             shared: Arc::new(Shared {
                 stopping: Watch::default(),
                 max_clients,
+                pool,
                 clients: Mutex::new(HashMap::new()),
                 client_left: Condvar::new(),
                 next_id: AtomicU64::new(0),
@@ -154,6 +175,9 @@ impl Listeners {
                 .client_left
                 .wait(clients)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        if let Some(pool) = &self.shared.pool {
+            pool.close();
         }
     }
 }
@@ -268,15 +292,24 @@ fn accept(stream: TcpStream, service: &Arc<dyn Service>, shared: &Arc<Shared>) {
     drop(clients);
 
     let (service, leaving) = (service.clone(), shared.clone());
-    let spawned = thread::Builder::new()
-        .name(format!("{} {peer}", service.name()))
-        .stack_size(CLIENT_STACK)
-        .spawn(move || {
-            service.serve(stream, peer, watch);
-            leaving.clients().remove(&id);
-            leaving.client_left.notify_all();
+    let conversation = move || {
+        service.serve(Accepted {
+            stream,
+            peer,
+            watch,
         });
-    if let Err(e) = spawned {
+        leaving.clients().remove(&id);
+        leaving.client_left.notify_all();
+    };
+    let started = match &shared.pool {
+        Some(pool) => pool.execute(Box::new(conversation)),
+        None => thread::Builder::new()
+            .name(format!("client {peer}"))
+            .stack_size(CLIENT_STACK)
+            .spawn(conversation)
+            .map(|_| ()),
+    };
+    if let Err(e) = started {
         log::error!("{peer}: cannot start a thread: {e}");
         shared.clients().remove(&id);
     }
@@ -305,14 +338,17 @@ pub struct TlsMode {
 /// The one conversation every protocol shares, on a client's own thread: the
 /// handshake first on an implicit-TLS listener, then the greeting, then the loop.
 pub fn converse<P: Dialogue>(
-    stream: TcpStream,
-    peer: SocketAddr,
-    watch: Watch,
-    tls: TlsMode,
+    client: Accepted,
+    tls: &TlsMode,
     line_timeout: Duration,
     mut dialogue: P,
     greeting: P::Reply,
 ) {
+    let Accepted {
+        stream,
+        peer,
+        watch,
+    } = client;
     let name = P::NAME;
     let mut transport = Transport::new(stream);
     if let (true, Some(config)) = (tls.implicit, &tls.config) {
@@ -327,7 +363,7 @@ pub fn converse<P: Dialogue>(
         }
     }
     let conversation = Conversation::new(transport, peer, line_timeout)
-        .with_tls(tls.config)
+        .with_tls(tls.config.clone())
         .watch(watch);
     match conversation.run(&mut dialogue, greeting) {
         Ok(End::Closed) => log::info!("{peer} closed ({name})"),

@@ -8,10 +8,12 @@ pub mod web;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use postie::config::{Config, Protocol, Service};
+use postie::policy::Policy;
 use postie::server::{Server, ShutdownHandle};
 
 /// The hostname every test server uses, so transcripts can be compared literally.
@@ -75,10 +77,28 @@ impl TestServer {
         self.dir.path().join("cert.pem")
     }
 
+    /// Starts a server that asks `policy`, not the configuration, who is who.
+    #[allow(dead_code)]
+    pub fn start_with_policy(policy: Arc<dyn Policy>) -> TestServer {
+        TestServer::start_bound(tempfile::tempdir().expect("temp dir"), |_| {}, Some(policy))
+    }
+
     fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_bound(dir, adjust, None)
+    }
+
+    fn start_bound(
+        dir: tempfile::TempDir,
+        adjust: impl FnOnce(&mut Config),
+        policy: Option<Arc<dyn Policy>>,
+    ) -> TestServer {
         let mut config = test_config(&dir.path().join("mail"));
         adjust(&mut config);
-        let server = Server::bind(config).expect("bind");
+        let server = match policy {
+            Some(policy) => Server::bind_with_policy(config, policy),
+            None => Server::bind(config),
+        }
+        .expect("bind");
         let addr = server.local_addr().unwrap();
         let listeners = server.addresses().to_vec();
         let handle = server.shutdown_handle().unwrap();

@@ -5,6 +5,7 @@ use super::*;
 use crate::accounts::Users;
 use crate::config::Config;
 use crate::pop3::maildrop::Entry;
+use crate::tls::testing::{certificate, tls_info};
 use crate::wire::line::Line;
 
 const PASSWORD: &str = "correct horse";
@@ -54,7 +55,7 @@ fn closing(action: Action) -> Reply {
 
 fn send(s: &mut Session, line: &str) -> Action {
     let raw = format!("{line}\r\n");
-    s.handle(Input::Line(Line::new(raw.as_bytes())))
+    s.handle(Input::Wire(Event::Line(Line::new(raw.as_bytes()))))
 }
 
 /// The response of a command answered with a plain response.
@@ -232,11 +233,11 @@ fn too_many_mistakes_close_the_connection() {
 #[test]
 fn bare_lf_and_long_lines() {
     let mut s = connected();
-    let Action::Reply(r) = s.handle(Input::Line(Line::new(b"CAPA\n"))) else {
+    let Action::Reply(r) = s.handle(Input::Wire(Event::Line(Line::new(b"CAPA\n")))) else {
         panic!()
     };
     assert_eq!(r.to_wire_string(), "-ERR Lines must end with CRLF\r\n");
-    let Action::Reply(r) = s.handle(Input::LineTooLong) else {
+    let Action::Reply(r) = s.handle(Input::Wire(Event::LineTooLong)) else {
         panic!()
     };
     assert!(r.to_wire_string().contains("255 octets"));
@@ -358,7 +359,7 @@ fn a_failed_update_says_so() {
 fn a_timeout_closes_without_update() {
     let mut s = in_transaction();
     wire(&mut s, "DELE 1");
-    assert!(closing(s.handle(Input::TimedOut))
+    assert!(closing(s.handle(Input::Wire(Event::TimedOut)))
         .to_wire_string()
         .starts_with("-ERR [SYS/TEMP]"));
     assert_eq!(s.state(), &State::Closed);
@@ -366,22 +367,13 @@ fn a_timeout_closes_without_update() {
 
 // ---------------------------------------------------------------------------------------
 // STLS (RFC 2595 §4). The handshake is the connection's job; here it is reported with
-// `Input::TlsEstablished`, as the conversation does.
+// `Input::Wire(Event::TlsEstablished)`, as the conversation does.
 
 /// `config(allow_plaintext)` with a certificate, so STLS is offered.
 fn with_tls(allow_plaintext: bool) -> Config {
-    let dir = tempfile::tempdir().unwrap();
     let mut config = config(allow_plaintext);
-    config.tls =
-        Some(crate::tls::self_signed("mx.example.test", &dir.path().join("cert.pem")).unwrap());
+    config.tls = Some(certificate());
     config
-}
-
-fn tls_info() -> TlsInfo {
-    TlsInfo {
-        version: "TLSv1.3".into(),
-        cipher: "TLS13_AES_128_GCM_SHA256".into(),
-    }
 }
 
 /// A client from another machine, where no password may come in the clear.
@@ -416,7 +408,7 @@ fn stls_asks_the_connection_for_tls_then_passwords_may_come() {
     );
     // The state changes only once the handshake is done.
     assert_eq!(s.state(), &State::Authorization { user: None });
-    s.handle(Input::TlsEstablished(tls_info()));
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
 
     // RFC 2595 §4: after TLS, CAPA lists USER and no longer STLS.
     let capa = wire(&mut s, "CAPA");
@@ -433,7 +425,7 @@ fn stls_asks_the_connection_for_tls_then_passwords_may_come() {
 fn stls_twice_is_refused() {
     let mut s = remote_with_tls();
     assert!(matches!(send(&mut s, "STLS"), Action::StartTls(_)));
-    s.handle(Input::TlsEstablished(tls_info()));
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert_eq!(wire(&mut s, "STLS"), "-ERR TLS is already active\r\n");
     assert_eq!(s.state(), &State::Authorization { user: None });
 }
@@ -443,7 +435,7 @@ fn stls_forgets_a_user_sent_in_the_clear() {
     let mut s = connected_from(with_tls(true), "127.0.0.1:4000");
     wire(&mut s, "USER mallory@localhost");
     assert!(matches!(send(&mut s, "STLS"), Action::StartTls(_)));
-    s.handle(Input::TlsEstablished(tls_info()));
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert_eq!(s.state(), &State::Authorization { user: None });
     assert_eq!(wire(&mut s, "PASS x"), "-ERR Send USER first\r\n");
 }
@@ -469,7 +461,7 @@ fn commands_pipelined_behind_stls_close_the_session() {
     let mut s = remote_with_tls();
     assert!(matches!(send(&mut s, "STLS"), Action::StartTls(_)));
     assert_eq!(
-        closing(s.handle(Input::PlaintextAfterTls)).to_wire_string(),
+        closing(s.handle(Input::Wire(Event::PlaintextAfterTls))).to_wire_string(),
         "-ERR Commands after STLS must wait for the TLS handshake; closing connection\r\n"
     );
     assert_eq!(s.state(), &State::Closed);

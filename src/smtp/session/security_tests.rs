@@ -10,21 +10,14 @@ use base64::Engine;
 use super::tests::{code, config, connected_with, send, wire};
 use super::*;
 use crate::accounts::Users;
+use crate::config::Config;
+use crate::tls::testing::{certificate, tls_info};
 
 /// A configuration with a certificate, so STARTTLS is offered.
 fn with_tls() -> Config {
-    let dir = tempfile::tempdir().unwrap();
     let mut config = config();
-    config.tls =
-        Some(crate::tls::self_signed("mx.example.test", &dir.path().join("cert.pem")).unwrap());
+    config.tls = Some(certificate());
     config
-}
-
-fn tls_info() -> TlsInfo {
-    TlsInfo {
-        version: "TLSv1.3".into(),
-        cipher: "TLS13_AES_128_GCM_SHA256".into(),
-    }
 }
 
 fn client(config: Config) -> Session {
@@ -54,7 +47,7 @@ fn starttls_then_the_session_starts_over() {
         action.reply().unwrap().to_wire_string(),
         "220 2.0.0 Ready to start TLS\r\n"
     );
-    s.handle(Input::TlsEstablished(tls_info()));
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     // RFC 3207 §4.2: back to the greeted state; the old EHLO is forgotten.
     assert_eq!(s.state(), &State::Connected);
     assert_eq!(s.security().tls, Some(tls_info()));
@@ -94,7 +87,7 @@ fn pipelined_commands_after_starttls_close_the_session() {
     let mut s = client(with_tls());
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     assert!(matches!(send(&mut s, "STARTTLS"), Action::StartTls(_)));
-    let Action::Close(reply) = s.handle(Input::PlaintextAfterTls) else {
+    let Action::Close(reply) = s.handle(Input::Wire(Event::PlaintextAfterTls)) else {
         panic!("commands pipelined after STARTTLS must close the connection");
     };
     assert_eq!(reply.code(), 554);
@@ -121,7 +114,7 @@ fn logged_out() -> Session {
     let mut config = with_tls();
     config.policy.users = Some(users());
     let mut s = client(config);
-    s.handle(Input::TlsEstablished(tls_info()));
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     s
 }
@@ -152,7 +145,7 @@ fn auth_is_advertised_only_over_tls_with_a_users_file() {
 
     // No users file: no passwords to check.
     let mut none = client(with_tls());
-    none.handle(Input::TlsEstablished(tls_info()));
+    none.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert!(!wire(&mut none, "EHLO c.example").contains("AUTH"));
     assert_eq!(code(&mut none, "AUTH PLAIN"), 502);
 }
@@ -260,7 +253,7 @@ fn a_logged_in_user_may_relay_anywhere() {
     config.policy.users = Some(users());
     config.policy.relay_networks.clear();
     let mut s = client(config);
-    s.handle(Input::TlsEstablished(tls_info()));
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     assert_eq!(code(&mut s, "MAIL FROM:<alice@example.org>"), 250);
     assert_eq!(code(&mut s, "RCPT TO:<carol@elsewhere.example>"), 550);
@@ -277,13 +270,14 @@ fn a_logged_in_user_may_relay_anywhere() {
 fn submission() -> Session {
     let mut config = with_tls();
     config.policy.users = Some(users());
-    let settings = Settings::new(&config, Service::Submission);
+    let settings = Settings::new(&config);
     let (mut s, _) = Session::new(
         settings,
+        Service::Submission,
         Arc::new(config.policy.clone()),
         "192.0.2.7:4000".parse().unwrap(),
     );
-    s.handle(Input::TlsEstablished(tls_info()));
+    s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     s
 }

@@ -14,9 +14,10 @@ pub(super) fn config() -> Config {
 
 /// A fresh session from a loopback client, as a connection would start one.
 pub(super) fn connected_with(config: Config, client: &str) -> Session {
-    let settings = Settings::new(&config, Service::Smtp);
+    let settings = Settings::new(&config);
     let policy = Arc::new(config.policy.clone());
-    let (session, greeting) = Session::new(settings, policy, client.parse().unwrap());
+    let (session, greeting) =
+        Session::new(settings, Service::Smtp, policy, client.parse().unwrap());
     assert_eq!(greeting.code(), 220);
     session
 }
@@ -41,7 +42,7 @@ fn in_transaction() -> Session {
 
 pub(super) fn send(s: &mut Session, line: &str) -> Action {
     let raw = format!("{line}\r\n");
-    s.handle(Input::Line(Line::new(raw.as_bytes())))
+    s.handle(Input::Wire(Event::Line(Line::new(raw.as_bytes()))))
 }
 
 pub(super) fn code(s: &mut Session, line: &str) -> u16 {
@@ -297,7 +298,7 @@ fn bare_newlines_in_commands_are_refused() {
     let mut s = greeted();
     for raw in [&b"NOOP\n"[..], b"NOOP\r\r\n", b"NO\rOP\r\n"] {
         let reply = s
-            .handle(Input::Line(Line::new(raw)))
+            .handle(Input::Wire(Event::Line(Line::new(raw))))
             .reply()
             .unwrap()
             .to_wire_string();
