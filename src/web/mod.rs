@@ -105,7 +105,9 @@ impl Handler for Web {
 }
 
 /// What every response says about itself to a browser: nothing here may be framed by
-/// another site, sniffed into another type, or leak its address in a Referer.
+/// another site, sniffed into another type, or leak its address in a Referer to
+/// another site. (Not `no-referrer`: with it, browsers send `Origin: null` even on our
+/// own forms, and the Origin rule could not tell them from a foreign page's.)
 fn secure(response: Response) -> Response {
     let has = |name: &str| {
         response
@@ -116,7 +118,7 @@ fn secure(response: Response) -> Response {
     let frame = has("Content-Security-Policy");
     let mut response = response
         .with("X-Content-Type-Options", "nosniff")
-        .with("Referrer-Policy", "no-referrer");
+        .with("Referrer-Policy", "same-origin");
     if !frame {
         response = response.with(
             "Content-Security-Policy",
