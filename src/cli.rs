@@ -182,6 +182,9 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Grade any SMTP server at HOST:PORT against RFC 5321, chapter by chapter.
+    #[command(long_about = crate::check::options::LONG_ABOUT)]
+    Check(crate::check::CheckArgs),
 }
 
 /// `postie user ...`

@@ -26,11 +26,13 @@
 //! | reading the mail back: POP3 on the same Maildir | [`pop3`] |
 //! | HTTP/1.1: requests, limits, keep-alive | [`http`] |
 //! | the web view: pages, a Mailpit-compatible API, the SMTP sessions | [`web`] |
+//! | grading any SMTP server, chapter by chapter (`postie check`) | [`check`] |
 // ANCHOR_END: map
 
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod date;

@@ -31,6 +31,9 @@ fn main() -> ExitCode {
             ));
         }
     };
+    if let Some(Command::Check(check)) = &args.command {
+        return postie::check::main(check);
+    }
     init_logging(args.trace);
     if let Some(Command::Queue { flush }) = args.command {
         return queue(&args.spool, flush);
