@@ -179,13 +179,13 @@ fn send(args: &Args) -> Result<(), String> {
         args.remote_port,
     )
     .map_err(|e| {
-        let (class, subject, detail) = e.status();
+        let status = e.status();
         let kind = if e.is_permanent() {
             "permanent: the relay would bounce the message now"
         } else {
             "temporary: the relay would keep the message and retry later"
         };
-        format!("no route to {domain}: {e} ({class}.{subject}.{detail}, {kind})")
+        format!("no route to {domain}: {e} ({status}, {kind})")
     })?;
     let implicit = matches!(&mx_records, Ok(records) if records.is_empty());
     for (n, hop) in hops.iter().enumerate() {

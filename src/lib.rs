@@ -14,16 +14,16 @@
 //! | 220 greeting, EHLO, MAIL, RCPT, DATA, QUIT: the state machine | [`smtp::session`] |
 //! | one line becomes a command | [`smtp::command`] |
 //! | paths, mailboxes, domains | [`smtp::address`] |
-//! | every reply, with its code and enhanced status code | [`smtp::reply`] |
+//! | every reply, with its code and enhanced status code | [`smtp::reply`], [`status`] |
 //! | AUTH: the mechanisms, masked in the trace; SASL itself | [`smtp::auth`], [`sasl`] |
 //! | message text after 354 | [`smtp::connection`] |
 //! | message text: the lone dot, dot-stuffing, smuggling defence | [`smtp::data`] |
 //! | who is who: our domains, relaying, users, passwords | [`policy`], [`accounts`], [`security`] |
 //! | Received: and Return-Path: trace headers; dates | [`smtp::received`], [`date`] |
 //! | "250" only once it is on disk | [`smtp::accept`], [`store`] |
-//! | the outbound queue, MX lookup, the client, bounces | [`relay`] |
+//! | the outbound queue's schedule, MX lookup, the client, bounces | [`relay`] |
 //! | flags and limits | [`config`], [`cli`] |
-//! | reading the mail back: POP3 on the same Maildir | [`pop3`] |
+//! | reading the mail back: POP3 on the same Maildir ([`store::folder`]) | [`pop3`] |
 //! | HTTP/1.1: requests, limits, keep-alive | [`http`] |
 //! | the web view: pages, a Mailpit-compatible API, the SMTP sessions | [`web`] |
 //! | grading any SMTP server, chapter by chapter (`postie check`) | [`check`] |
@@ -44,6 +44,7 @@ pub mod sasl;
 pub mod security;
 pub mod server;
 pub mod smtp;
+pub mod status;
 pub mod store;
 pub mod tls;
 pub mod web;

@@ -9,8 +9,8 @@ use signal_hook::iterator::Signals;
 
 use postie::cli::{Args, Command, UserAction};
 use postie::config::{Protocol, Service};
-use postie::relay::queue::{listing, Spool};
 use postie::server::Server;
+use postie::store::spool::{listing, Spool};
 use postie::TRACE;
 
 fn main() -> ExitCode {

@@ -116,6 +116,12 @@ pub trait Policy: Send + Sync {
                 _ => return Decision::RelayDenied,
             },
         };
+        self.local_mailbox(local_part, domain)
+    }
+
+    /// The mailbox of `local_part` at one of our domains, whoever sends to it: a
+    /// client, or postie itself with a bounce (RFC 5321 §6.1).
+    fn local_mailbox(&self, local_part: &str, domain: &str) -> Decision {
         let mailbox = match mailbox_name(local_part) {
             Ok(name) => name,
             Err(e) => return Decision::BadMailboxName(e),

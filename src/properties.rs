@@ -182,7 +182,7 @@ proptest! {
             reply.lines().iter().map(|l| expected_text(reply.status(), l)).collect();
         prop_assert_eq!(&parsed.lines, &expected);
         if let Some(status) = reply.status() {
-            prop_assert_eq!(parsed.enhanced(), Some(status.to_string()));
+            prop_assert_eq!(parsed.enhanced(), Some(status));
         }
         // One reply, and nothing left over that could pass for a second one.
         prop_assert!(read_reply(&mut reader).is_err());

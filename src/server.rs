@@ -25,7 +25,7 @@ use crate::pop3::connection::Pop3Service;
 use crate::relay;
 use crate::smtp::accept::Storage;
 use crate::smtp::listener::SmtpService;
-use crate::web::store::MaildirMail;
+use crate::web::store::StoreMail;
 use crate::web::Web;
 use crate::wire::{Listeners, Recorder, Service, Stopper};
 
@@ -51,7 +51,7 @@ impl ShutdownHandle {
             log::info!("shutting down: no new clients; waiting for messages in progress");
         }
         // Wake the relay's scheduler.
-        self.storage.notify_queued();
+        self.storage.spool.bell().ring();
     }
 }
 
@@ -86,7 +86,7 @@ impl Server {
             None
         };
         let web: Arc<Web> = Arc::new(Web::new(
-            Arc::new(MaildirMail::new(&config.maildir)),
+            Arc::new(StoreMail::new(storage.clone())),
             recorder.clone(),
             policy.clone(),
             config.web.admins.clone(),

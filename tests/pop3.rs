@@ -8,7 +8,7 @@ use common::*;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use postie::pop3::maildrop::delivery_order;
+use postie::store::folder::delivery_order;
 
 fn server() -> TestServer {
     TestServer::start_with(pop3_config)

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use postie::config::{Config, Route};
 use postie::relay::client::Timeouts;
-use postie::relay::queue::{Entry, RecipientState, Spool};
+use postie::store::spool::{Entry, RecipientState, Spool};
 
 /// How long any relay step may take before the test fails.
 const WAIT: Duration = Duration::from_secs(10);
@@ -791,7 +791,7 @@ fn postie_queue_lists_a_deferred_entry_and_flush_leaves_a_note() {
     wait_until(WAIT, "the first attempt", || {
         a.queue().first().is_some_and(|e| e.attempts >= 1)
     });
-    let id = a.queue()[0].id.clone();
+    let id = a.queue()[0].id.to_string();
     let spool = dir.path().join("spool");
     let spool_arg = spool.to_str().unwrap();
 

@@ -1,12 +1,11 @@
-//! The maildrop: one user's Maildir as a POP3 session sees it (RFC 1939 §4-§6, and the
-//! Maildir conventions of <https://cr.yp.to/proto/maildir.html>).
+//! The maildrop: one user's mailbox as a POP3 session sees it (RFC 1939 §4-§6). The
+//! files are [`crate::store::folder`]'s; what is POP3's is here.
 //!
-//! - **A snapshot.** [`Maildrop::open`] lists `new/` and `cur/` once, when PASS is
-//!   accepted. Mail that arrives later waits for the next session: message numbers
-//!   and sizes must not change under the client's feet (RFC 1939 §5).
-//! - **Seen.** RETR moves the message from `new/` to `cur/` and adds the `S` flag
-//!   (`<name>:2,S`), as a mail reader does; a message already in `cur/` keeps its
-//!   other flags. TOP does not mark a message seen.
+//! - **A snapshot.** [`Maildrop::open`] lists the folder once, when PASS is accepted.
+//!   Mail that arrives later waits for the next session: message numbers and sizes
+//!   must not change under the client's feet (RFC 1939 §5).
+//! - **Seen.** RETR marks the message seen (the folder moves it to `cur/` with the `S`
+//!   flag), as a mail reader does; its other flags stay. TOP does not mark it seen.
 //! - **Deletion only in UPDATE.** DELE only marks (in the session); [`Maildrop::remove`]
 //!   runs after QUIT in the TRANSACTION state. A connection that drops before QUIT
 //!   removes nothing (RFC 1939 §6).
@@ -20,18 +19,17 @@
 //! a local mail reader, is not excluded; Maildir's rename and link are atomic, so
 //! the worst case is a message that vanishes between LIST and RETR, which gets
 //! `-ERR [SYS/TEMP]`. A production server would use a lock file, or a database of
-//! its own (Dovecot's index). Seen flags are renamed without an fsync of the directory:
-//! losing one in a crash only shows a message as new again. The unique-id is the
-//! Maildir name before the `:` (stable across the move to `cur/`), or, when that is
-//! not a valid unique-id, a hash of it.
+//! its own (Dovecot's index). The unique-id is the folder's id of the message (stable
+//! across the move to `cur/`), or, when that is not a valid unique-id, a hash of it.
 
 use std::collections::HashSet;
-use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use super::message;
+use crate::store::flags::Flag;
+use crate::store::folder::{Folder, Message};
 use crate::store::maildir::MailboxPath;
 
 // ANCHOR: lock
@@ -88,40 +86,33 @@ pub enum OpenError {
 /// One session's view of a mailbox, and its lock.
 #[derive(Debug)]
 pub struct Maildrop {
-    dir: PathBuf,
+    folder: Folder,
     /// The messages, numbered from 1 in the protocol, from 0 here.
-    files: Vec<PathBuf>,
+    messages: Vec<Message>,
     entries: Vec<Entry>,
     _lock: Lock,
 }
 
 impl Maildrop {
     // ANCHOR: open
-    /// Locks the mailbox and takes the snapshot of `new/` and `cur/`, oldest first.
+    /// Locks the mailbox and takes the snapshot of its messages, oldest first.
     /// A mailbox that has never received mail is empty, not an error.
     pub fn open(root: &Path, mailbox: &MailboxPath) -> Result<Maildrop, OpenError> {
-        let dir = root
-            .join(mailbox.domain.as_str())
-            .join(mailbox.mailbox.as_str());
-        let lock = Lock::take(&dir).ok_or(OpenError::InUse)?;
-        let mut files = Vec::new();
-        for sub in ["new", "cur"] {
-            files.extend(list(&dir.join(sub)).map_err(OpenError::Io)?);
-        }
-        // Oldest first, by the delivery time in the name, not by directory: numbering
-        // does not change when a message moves to cur/.
-        files.sort_by_cached_key(|path| delivery_order(path));
-        let mut entries = Vec::with_capacity(files.len());
-        for file in &files {
-            let text = fs::read(file).map_err(OpenError::Io)?;
+        let folder = Folder::open(root, mailbox);
+        let lock = Lock::take(folder.dir()).ok_or(OpenError::InUse)?;
+        let messages = folder.list().map_err(OpenError::Io)?;
+        let mut entries = Vec::with_capacity(messages.len());
+        for message in &messages {
+            // RFC 1939 §11: sizes count CRLF line endings, whatever the file holds.
+            let text = folder.read(message).map_err(OpenError::Io)?;
             entries.push(Entry {
                 octets: message::octets(&text),
-                uid: unique_id(file),
+                uid: unique_id(message.id()),
             });
         }
         Ok(Maildrop {
-            dir,
-            files,
+            folder,
+            messages,
             entries,
             _lock: lock,
         })
@@ -135,24 +126,14 @@ impl Maildrop {
 
     /// Message `index` (from 0) as stored.
     pub fn read(&self, index: usize) -> io::Result<Vec<u8>> {
-        fs::read(self.path(index)?)
+        self.folder.read(self.message(index)?)
     }
 
     // ANCHOR: mark_seen
-    /// RETR: the message moves to `cur/` with the `S` (seen) flag.
+    /// RETR: the message gets the `S` (seen) flag, which moves it to `cur/`.
     pub fn mark_seen(&mut self, index: usize) -> io::Result<()> {
-        let path = self.path(index)?.to_path_buf();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| io::Error::other("not a Maildir name"))?;
-        let seen = self.dir.join("cur").join(with_seen_flag(name));
-        if seen != path {
-            fs::create_dir_all(self.dir.join("cur"))?;
-            fs::rename(&path, &seen)?;
-            self.files[index] = seen;
-        }
-        Ok(())
+        let message = self.messages.get_mut(index).ok_or_else(no_such_message)?;
+        self.folder.add_flag(message, Flag::Seen)
     }
     // ANCHOR_END: mark_seen
 
@@ -163,99 +144,36 @@ impl Maildrop {
     pub fn remove(&mut self, indices: &[usize]) -> usize {
         let mut failed = 0;
         for &index in indices {
-            let Ok(path) = self.path(index) else {
+            let removed = self
+                .message(index)
+                .and_then(|message| self.folder.delete(message));
+            if let Err(e) = removed {
+                log::warn!("cannot remove message {}: {e}", index + 1);
                 failed += 1;
-                continue;
-            };
-            match fs::remove_file(path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    log::warn!("cannot remove {}: {e}", path.display());
-                    failed += 1;
-                }
             }
         }
-        for sub in ["new", "cur"] {
-            if let Ok(dir) = File::open(self.dir.join(sub)) {
-                let _ = dir.sync_all();
-            }
+        if let Err(e) = self.folder.sync() {
+            log::warn!("cannot sync {}: {e}", self.folder.dir().display());
         }
         failed
     }
     // ANCHOR_END: remove
 
-    fn path(&self, index: usize) -> io::Result<&Path> {
-        self.files
-            .get(index)
-            .map(PathBuf::as_path)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such message"))
+    fn message(&self, index: usize) -> io::Result<&Message> {
+        self.messages.get(index).ok_or_else(no_such_message)
     }
 }
 
-/// The messages in one of `new/` or `cur/`: plain files whose names do not start with
-/// a dot. A directory that does not exist yet holds none.
-fn list(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(e),
-    };
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        let visible = !entry.file_name().to_string_lossy().starts_with('.');
-        if visible && entry.file_type()?.is_file() {
-            files.push(entry.path());
-        }
-    }
-    Ok(files)
+fn no_such_message() -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, "no such message")
 }
-
-/// Maildir names begin with the delivery time, `<secs>.M<usec>...` for postie's own
-/// (`<secs>.` at least for other writers). The numbers are compared as numbers:
-/// `M99` comes before `M100`, which a plain sort by name would get wrong.
-pub fn delivery_order(path: &Path) -> (u64, u64, String) {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let number = |text: &str| -> u64 {
-        let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
-        digits.parse().unwrap_or(0)
-    };
-    let (secs, rest) = name.split_once('.').unwrap_or((&name, ""));
-    let micros = rest.strip_prefix('M').map_or(0, number);
-    (number(secs), micros, name)
-}
-
-// ANCHOR: seen_flag
-/// `name` → `name:2,S`; `name:2,FR` → `name:2,FRS` (flags in ASCII order, as the
-/// Maildir spec asks); `name:2,S` stays.
-fn with_seen_flag(name: &str) -> String {
-    let (base, flags) = match name.split_once(":2,") {
-        Some((base, flags)) => (base, flags),
-        None => (name.split(':').next().unwrap_or(name), ""),
-    };
-    let mut flags: Vec<char> = flags.chars().collect();
-    if !flags.contains(&'S') {
-        flags.push('S');
-    }
-    flags.sort_unstable();
-    format!("{base}:2,{}", flags.into_iter().collect::<String>())
-}
-// ANCHOR_END: seen_flag
 
 // ANCHOR: unique_id
 /// RFC 1939 §7: a unique-id is 1 to 70 characters in 0x21..=0x7E, and stays the same
-/// across sessions. The Maildir name before the `:` is unique and does not change when
-/// the message moves to `cur/`; a name that does not fit is hashed (FNV-1a, 64 bits).
-fn unique_id(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let base = name.split(':').next().unwrap_or_default();
+/// across sessions. The folder's id (the Maildir name before the `:`) is unique and does
+/// not change when the message moves to `cur/`; one that does not fit is hashed (FNV-1a,
+/// 64 bits).
+fn unique_id(base: &str) -> String {
     if (1..=70).contains(&base.len()) && base.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         return base.to_string();
     }
@@ -271,29 +189,15 @@ fn unique_id(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::mailbox::{domain_name, mailbox_name};
-
-    fn mailbox(user: &str) -> MailboxPath {
-        MailboxPath {
-            domain: domain_name("localhost").unwrap(),
-            mailbox: mailbox_name(user).unwrap(),
-        }
-    }
-
-    fn deliver(root: &Path, user: &str, sub: &str, name: &str, text: &[u8]) -> PathBuf {
-        let dir = root.join("localhost").join(user).join(sub);
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
-        fs::write(&path, text).unwrap();
-        path
-    }
+    use crate::store::flags::split_name;
+    use crate::store::testing::{mailbox, put};
 
     #[test]
     fn snapshot_of_new_and_cur_oldest_first() {
         let root = tempfile::tempdir().unwrap();
-        deliver(root.path(), "alice", "new", "200.M1P1Q2.h", b"two\r\n");
-        deliver(root.path(), "alice", "cur", "100.M1P1Q1.h:2,S", b"one\n");
-        deliver(root.path(), "alice", "new", ".hidden", b"x");
+        put(root.path(), "alice", "new", "200.M1P1Q2.h", b"two\r\n");
+        put(root.path(), "alice", "cur", "100.M1P1Q1.h:2,S", b"one\n");
+        put(root.path(), "alice", "new", ".hidden", b"x");
         let drop = Maildrop::open(root.path(), &mailbox("alice")).unwrap();
         assert_eq!(
             drop.entries(),
@@ -309,7 +213,7 @@ mod tests {
             ]
         );
         // Mail arriving later is not in this session's snapshot.
-        deliver(root.path(), "alice", "new", "300.M1P1Q3.h", b"three\r\n");
+        put(root.path(), "alice", "new", "300.M1P1Q3.h", b"three\r\n");
         assert_eq!(drop.entries().len(), 2);
     }
 
@@ -337,8 +241,8 @@ mod tests {
     #[test]
     fn retr_marks_seen_and_remove_removes() {
         let root = tempfile::tempdir().unwrap();
-        let new = deliver(root.path(), "dave", "new", "1.M1P1Q1.h", b"a\r\n");
-        deliver(root.path(), "dave", "cur", "2.M1P1Q2.h:2,F", b"b\r\n");
+        let new = put(root.path(), "dave", "new", "1.M1P1Q1.h", b"a\r\n");
+        put(root.path(), "dave", "cur", "2.M1P1Q2.h:2,F", b"b\r\n");
         let mut drop = Maildrop::open(root.path(), &mailbox("dave")).unwrap();
         drop.mark_seen(0).unwrap();
         drop.mark_seen(1).unwrap();
@@ -354,42 +258,28 @@ mod tests {
     }
 
     #[test]
-    fn delivery_order_compares_numbers() {
-        let mut names = [
-            "101.M5P1Q3.h",
-            "100.M999999P1Q2.h",
-            "100.M100P1Q1.h:2,S",
-            "99.M1P1Q0.h",
-            "100.M99P1Q9.h",
-        ]
-        .map(PathBuf::from);
-        names.sort_by_cached_key(|p| delivery_order(p));
-        assert_eq!(
-            names.map(|p| p.to_string_lossy().into_owned()),
-            [
-                "99.M1P1Q0.h",
-                "100.M99P1Q9.h",
-                "100.M100P1Q1.h:2,S",
-                "100.M999999P1Q2.h",
-                "101.M5P1Q3.h"
-            ]
-        );
-    }
-
-    #[test]
     fn flags_and_unique_ids() {
-        assert_eq!(with_seen_flag("x"), "x:2,S");
-        assert_eq!(with_seen_flag("x:2,RF"), "x:2,FRS");
-        assert_eq!(with_seen_flag("x:2,S"), "x:2,S");
-        assert_eq!(unique_id(Path::new("new/1.M2P3Q4.host")), "1.M2P3Q4.host");
-        assert_eq!(
-            unique_id(Path::new("cur/1.M2P3Q4.host:2,S")),
-            "1.M2P3Q4.host"
-        );
+        // RETR's flag: `S` added in ASCII order, the other letters kept.
+        let root = tempfile::tempdir().unwrap();
+        put(root.path(), "grace", "new", "1.M1P1Q1.h", b"x");
+        put(root.path(), "grace", "cur", "2.M1P1Q2.h:2,RF", b"y");
+        put(root.path(), "grace", "cur", "3.M1P1Q3.h:2,S", b"z");
+        let mut drop = Maildrop::open(root.path(), &mailbox("grace")).unwrap();
+        for index in 0..3 {
+            drop.mark_seen(index).unwrap();
+        }
+        let cur = root.path().join("localhost/grace/cur");
+        for name in ["1.M1P1Q1.h:2,S", "2.M1P1Q2.h:2,FRS", "3.M1P1Q3.h:2,S"] {
+            assert!(cur.join(name).is_file(), "{name}");
+        }
+
+        let id = |name: &str| unique_id(split_name(name).0);
+        assert_eq!(id("1.M2P3Q4.host"), "1.M2P3Q4.host");
+        assert_eq!(id("1.M2P3Q4.host:2,S"), "1.M2P3Q4.host");
         let long = format!("1.M2P3Q4.{}", "h".repeat(80));
-        let uid = unique_id(Path::new(&long));
+        let uid = id(&long);
         assert_eq!(uid.len(), 17);
-        assert_eq!(uid, unique_id(Path::new(&format!("{long}:2,S"))));
-        assert_ne!(unique_id(Path::new("a b")), unique_id(Path::new("a c")));
+        assert_eq!(uid, id(&format!("{long}:2,S")));
+        assert_ne!(id("a b"), id("a c"));
     }
 }

@@ -50,6 +50,7 @@ use time::OffsetDateTime;
 
 use crate::date::rfc5322_date;
 use crate::smtp::received::unbracket;
+use crate::status::Status;
 
 /// RFC 5322 §2.1.1: a line is at most 998 octets, not counting its CRLF.
 const MAX_LINE: usize = 998;
@@ -62,9 +63,9 @@ const MAX_HEADERS: usize = 64 * 1024;
 pub struct FailedRecipient {
     /// The final recipient, without angle brackets.
     pub address: String,
-    /// The enhanced status code (RFC 3463), e.g. "5.1.1", or "4.4.7" when the message
-    /// expired.
-    pub status: String,
+    /// The enhanced status code (RFC 3463), e.g. 5.1.1, or 4.4.7 when the message
+    /// expired. `None`: the code that fits the action (5.0.0 or 4.0.0).
+    pub status: Option<Status>,
     /// The reply that refused it, e.g. "550 5.1.1 <bob@b.test>: no such user".
     pub diagnostic: Option<String>,
     /// The host that gave that reply, e.g. "mx.b.test". `None` when postie decided
@@ -188,21 +189,21 @@ pub fn bounce_message(b: &Bounce) -> Vec<u8> {
 
 // ANCHOR: status_text
 /// The status code in words, for the human-readable part.
-pub fn status_text(status: &str) -> &'static str {
+pub fn status_text(status: Status) -> &'static str {
     match status {
-        "5.1.1" => "no such user",
-        "5.1.2" => "no such domain",
-        "5.1.3" => "bad address syntax",
+        Status(5, 1, 1) => "no such user",
+        Status(5, 1, 2) => "no such domain",
+        Status(5, 1, 3) => "bad address syntax",
         // RFC 7505: the domain publishes a null MX.
-        "5.1.10" => "the domain accepts no mail (null MX)",
-        "4.4.1" => "no answer from the remote server",
-        "4.4.2" => "the connection to the remote server was broken",
-        "4.4.7" => "gave up after the queue lifetime",
-        "5.3.4" => "message too big",
-        "5.4.6" => "routing loop",
-        "5.7.1" => "refused by the recipient's mail system",
+        Status(5, 1, 10) => "the domain accepts no mail (null MX)",
+        Status(4, 4, 1) => "no answer from the remote server",
+        Status(4, 4, 2) => "the connection to the remote server was broken",
+        Status(4, 4, 7) => "gave up after the queue lifetime",
+        Status(5, 3, 4) => "message too big",
+        Status(5, 4, 6) => "routing loop",
+        Status(5, 7, 1) => "refused by the recipient's mail system",
         // RFC 3463 §2: class 4 is a persistent transient failure.
-        other if other.starts_with("4.") => "temporary failure",
+        other if other.is_transient() => "temporary failure",
         _ => "delivery failed",
     }
 }
@@ -287,7 +288,7 @@ fn delivery_status(b: &Bounce) -> String {
             &format!("rfc822; {}", unbracket(&r.address)),
         );
         field(&mut out, "Action", r.action.as_str());
-        field(&mut out, "Status", status_code(r));
+        field(&mut out, "Status", &status_code(r).to_string());
         // §2.3.5: Remote-MTA MUST NOT appear if no remote MTA was involved.
         if let Some(mta) = &r.remote_mta {
             field(&mut out, "Remote-MTA", &format!("dns; {mta}"));
@@ -361,34 +362,13 @@ fn boundary(proposed: &str, parts: &[String]) -> String {
     boundary
 }
 
-/// The Status field (RFC 3464 §2.3.4): the caller's code if it is a valid RFC 3463
-/// code, else "other or undefined status" (X.0.0, RFC 3463 §3.1) in the class that
-/// fits the action.
-fn status_code(r: &FailedRecipient) -> &str {
-    if is_status_code(&r.status) {
-        &r.status
-    } else {
-        match r.action {
-            Action::Failed => "5.0.0",
-            Action::Delayed => "4.0.0",
-        }
-    }
-}
-
-/// RFC 3463 §2 and RFC 3464 §2.3.4: class "." subject "." detail, the class 2, 4 or 5,
-/// the others one to three digits without leading zeros.
-fn is_status_code(code: &str) -> bool {
-    let number = |s: &str| {
-        (1..=3).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_digit())
-            && (s == "0" || !s.starts_with('0'))
-    };
-    match code.split('.').collect::<Vec<_>>()[..] {
-        [class, subject, detail] => {
-            ["2", "4", "5"].contains(&class) && number(subject) && number(detail)
-        }
-        _ => false,
-    }
+/// The Status field (RFC 3464 §2.3.4): the caller's code if there is one, else "other
+/// or undefined status" (X.0.0, RFC 3463 §3.1) in the class that fits the action.
+fn status_code(r: &FailedRecipient) -> Status {
+    r.status.unwrap_or(match r.action {
+        Action::Failed => Status::other(5),
+        Action::Delayed => Status::other(4),
+    })
 }
 
 /// Appends `name: value` as one line (see [`line()`]).
@@ -472,7 +452,7 @@ mod tests {
     fn bob() -> FailedRecipient {
         FailedRecipient {
             address: "bob@b.test".to_string(),
-            status: "5.1.1".to_string(),
+            status: Some(Status(5, 1, 1)),
             diagnostic: Some("550 5.1.1 <bob@b.test>: no such user".to_string()),
             remote_mta: Some("mx.b.test".to_string()),
             action: Action::Failed,
@@ -482,7 +462,7 @@ mod tests {
     fn carol_expired() -> FailedRecipient {
         FailedRecipient {
             address: "carol@c.test".to_string(),
-            status: "4.4.7".to_string(),
+            status: Some(Status(4, 4, 7)),
             diagnostic: Some("451 4.3.0 try again later".to_string()),
             remote_mta: Some("mx.c.test".to_string()),
             action: Action::Failed,
@@ -672,7 +652,8 @@ print("headers:", " ".join(names))
         let evil = "\r\nBcc: victim@x";
         let r = FailedRecipient {
             address: format!("bob@b.test{evil}"),
-            status: format!("5.1.1{evil}"),
+            // No status: the text from outside is everywhere else.
+            status: None,
             diagnostic: Some(format!("550 x{evil}")),
             remote_mta: Some(format!("mx.b.test{evil}")),
             action: Action::Failed,
@@ -691,7 +672,7 @@ print("headers:", " ".join(names))
         }
         assert!(message.contains("\r\nDiagnostic-Code: smtp; 550 x  Bcc: victim@x\r\n"));
         assert!(message.contains("\r\nTo: <alice@a.test  Bcc: victim@x>\r\n"));
-        // Not a valid status code, so the generic one of its class.
+        // No status code, so the generic one of its class.
         assert!(message.contains("\r\nStatus: 5.0.0\r\n"));
     }
 
@@ -809,7 +790,7 @@ print("headers:", " ".join(names))
     fn a_delay_warning() {
         let r = FailedRecipient {
             address: "dave@d.test".to_string(),
-            status: "4.4.1".to_string(),
+            status: Some(Status(4, 4, 1)),
             diagnostic: None,
             remote_mta: None,
             action: Action::Delayed,
@@ -839,7 +820,7 @@ print("headers:", " ".join(names))
     #[test]
     fn one_failed_recipient_makes_the_notice_a_bounce() {
         let delayed = FailedRecipient {
-            status: "4.4.1".to_string(),
+            status: Some(Status(4, 4, 1)),
             action: Action::Delayed,
             ..carol_expired()
         };
@@ -856,7 +837,7 @@ print("headers:", " ".join(names))
     fn a_reply_without_remote_mta_was_ours() {
         let r = FailedRecipient {
             address: "erin@nullmx.test".to_string(),
-            status: "5.1.10".to_string(),
+            status: Some(Status(5, 1, 10)),
             diagnostic: Some("556 5.1.10 nullmx.test accepts no mail".to_string()),
             remote_mta: None,
             action: Action::Failed,
@@ -901,34 +882,25 @@ print("headers:", " ".join(names))
             ("4.2.2", "temporary failure"),
             ("5.0.0", "delivery failed"),
             ("5.2.2", "delivery failed"),
-            ("", "delivery failed"),
         ];
         for (status, text) in table {
-            assert_eq!(status_text(status), text, "{status}");
+            assert_eq!(status_text(status.parse().unwrap()), text, "{status}");
         }
     }
 
     #[test]
-    fn status_codes() {
-        let table = [
-            ("5.1.1", true),
-            ("4.4.7", true),
-            ("2.0.0", true),
-            ("5.1.10", true),
-            ("5.123.999", true),
-            ("3.1.1", false),
-            ("5.1", false),
-            ("5.1.1.1", false),
-            ("5.01.1", false),
-            ("5.1.1000", false),
-            ("5.1.", false),
-            ("5.x.1", false),
-            (" 5.1.1", false),
-            ("", false),
-        ];
-        for (code, valid) in table {
-            assert_eq!(is_status_code(code), valid, "{code:?}");
-        }
+    fn without_a_status_the_action_picks_one() {
+        let failed = FailedRecipient {
+            status: None,
+            ..bob()
+        };
+        let delayed = FailedRecipient {
+            action: Action::Delayed,
+            ..failed.clone()
+        };
+        assert_eq!(status_code(&failed), Status(5, 0, 0));
+        assert_eq!(status_code(&delayed), Status(4, 0, 0));
+        assert_eq!(status_code(&bob()), Status(5, 1, 1));
     }
 
     #[test]

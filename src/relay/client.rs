@@ -5,7 +5,9 @@
 //! next. [`deliver`] reads the 220 greeting, says EHLO, sends MAIL, one RCPT per
 //! recipient, DATA, the message and QUIT, and returns one [`RecipientOutcome`] per
 //! recipient: delivered, deferred (try again later) or failed (bounce). Every rule is one
-//! arm of a single `match (state, reply)`, `Client::transition`.
+//! arm of a single `match (state, reply)`, `Client::answer`, and every change of state
+//! (a reply, the text sent, the connection lost) goes through `Client::transition`, which
+//! logs it with its section of RFC 5321.
 //!
 //! Implemented:
 //! - RFC 5321 §3.3, §4.1.1: the transaction, EHLO → MAIL → RCPT… → DATA → text → QUIT.
@@ -37,6 +39,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use crate::status::Status;
 use crate::wire::line::{LineReader, ReadError};
 use crate::TRACE;
 
@@ -66,20 +69,9 @@ pub struct ServerReply {
 
 impl ServerReply {
     /// The RFC 3463 enhanced status code at the start of the first line's text, if any:
-    /// `"5.1.1"`.
-    pub fn enhanced(&self) -> Option<String> {
-        let first_word = self.lines.first()?.split(' ').next()?;
-        let parts: Vec<&str> = first_word.split('.').collect();
-        let digits = |s: &str| (1..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
-        // RFC 3463 §2: class "." subject "." detail; class is 2, 4 or 5; 1 to 3 digits each.
-        match parts[..] {
-            [class, subject, detail]
-                if matches!(class, "2" | "4" | "5") && digits(subject) && digits(detail) =>
-            {
-                Some(first_word.to_string())
-            }
-            _ => None,
-        }
+    /// `5.1.1`. Text that is not a valid code (RFC 3463 §2) is not one.
+    pub fn enhanced(&self) -> Option<Status> {
+        self.lines.first()?.split(' ').next()?.parse().ok()
     }
 
     /// One line for logs and DSNs: `550 5.1.1 <bob@b.test>: no such user` (the lines of
@@ -349,6 +341,20 @@ enum State {
 // ANCHOR_END: client_state
 
 impl State {
+    /// The section of RFC 5321 that governs entering this state, for the trace.
+    fn section(self) -> &'static str {
+        match self {
+            State::Greeting => "§3.1",
+            State::Ehlo => "§4.1.1.1",
+            State::Helo => "§3.2",
+            State::Mail => "§4.1.1.2",
+            State::Rcpt(_) => "§4.1.1.3",
+            State::Data | State::Body => "§4.1.1.4",
+            State::Dot => "§4.2.5",
+            State::Quit | State::Done => "§4.1.1.10",
+        }
+    }
+
     /// Before MAIL's reply no recipient has a fate yet: a failure here concerns the whole
     /// attempt, and the caller may try another host.
     fn decided_nothing(self) -> bool {
@@ -358,6 +364,19 @@ impl State {
         )
     }
 }
+
+// ANCHOR: client_event
+/// What happened, as the I/O loop tells the transition.
+#[derive(Debug)]
+enum Event {
+    /// The server replied (RFC 5321 §4.2).
+    Reply(ServerReply),
+    /// The message text and its final dot are written: no reply comes before that.
+    TextSent,
+    /// The connection failed, or the server broke the protocol (§3.8).
+    Lost(ClientError),
+}
+// ANCHOR_END: client_event
 
 /// What the I/O loop does after a transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -461,6 +480,7 @@ pub fn deliver<S: Read + Write + SetTimeout>(
         pipelining: false,
         progress: first_progress(envelope),
         refusal: None,
+        broken: None,
         host: "?".to_string(),
         timeout: None,
     };
@@ -511,6 +531,8 @@ struct Client<'a> {
     progress: Vec<Progress>,
     /// The reply with which the server refused the whole session, if it did.
     refusal: Option<ServerReply>,
+    /// Why the attempt failed before any recipient was decided, if it did.
+    broken: Option<ClientError>,
     /// The server's name from its greeting, for logs.
     host: String,
     /// The timeout the stream has now.
@@ -519,63 +541,70 @@ struct Client<'a> {
 
 impl Client<'_> {
     // ANCHOR: client_run
-    /// The I/O loop: read a reply, let the transition decide, do what it says.
+    /// The I/O loop: do what the last transition asked, tell the transition what
+    /// happened, until it says to close.
     fn run<S: Read + Write + SetTimeout>(
         mut self,
         mut conn: LineReader<S>,
         message: &[u8],
     ) -> Result<Vec<RecipientOutcome>, ClientError> {
-        let mut state = State::Greeting;
-        if let Err(e) = self.enter(&mut conn, state) {
-            return self.lost(state, e.into());
-        }
+        // §3.1: the server speaks first.
+        let (mut state, mut action) = (State::Greeting, Action::Read);
         loop {
-            let reply = match read_reply(&mut conn) {
-                Ok(reply) => reply,
-                Err(e) => return self.lost(state, e),
-            };
-            if state == State::Greeting && reply.code == 220 {
-                // §4.2: the greeting's text starts with the server's name.
-                let name = reply.lines[0].split(' ').next().unwrap_or_default();
-                self.host = name.to_string();
-            }
-            let (next, action) = self.transition(state, reply);
-            state = self.step(state, next);
+            let event = self.perform(&mut conn, state, action, message);
+            (state, action) = self.transition(state, event);
             if action == Action::Close {
                 return self.finish();
-            }
-            if let Err(e) = self.perform(&mut conn, &mut state, action, message) {
-                return self.lost(state, e.into());
             }
         }
     }
 
-    /// Does what the transition asked, under the timeout of the new state.
+    /// Does what the transition asked, under the timeout of `state` (§4.5.3.2), and
+    /// returns what happened next.
     fn perform<S: Read + Write + SetTimeout>(
         &mut self,
         conn: &mut LineReader<S>,
-        state: &mut State,
+        state: State,
         action: Action,
         message: &[u8],
-    ) -> io::Result<()> {
-        self.enter(conn, *state)?;
-        match action {
+    ) -> Event {
+        let sends_text = action == Action::SendMessage;
+        let done = self.enter(conn, state).and_then(|()| match action {
             Action::Send(commands) => send_commands(conn.get_mut(), &commands),
             Action::Read | Action::Close => Ok(()),
-            Action::SendMessage => {
-                send_message(conn.get_mut(), message)?;
-                // The text and its dot are out: the next reply is the one for the whole
-                // message, and it gets the longest wait (§4.5.3.2.6).
-                *state = self.step(*state, State::Dot);
-                self.enter(conn, *state)
-            }
+            Action::SendMessage => send_message(conn.get_mut(), message),
+        });
+        match done {
+            Err(e) => Event::Lost(e.into()),
+            Ok(()) if sends_text => Event::TextSent,
+            Ok(()) => match read_reply(conn) {
+                Ok(reply) => Event::Reply(reply),
+                Err(e) => Event::Lost(e),
+            },
         }
     }
     // ANCHOR_END: client_run
 
     // ANCHOR: client_transition
+    /// The one door for every change of state: logs it, with its section of RFC 5321.
+    fn transition(&mut self, state: State, event: Event) -> (State, Action) {
+        let (next, action) = match event {
+            // The text and its dot are out: the next reply is for the whole message,
+            // and it gets the longest wait (§4.5.3.2.6).
+            Event::TextSent => (State::Dot, Action::Read),
+            Event::Lost(error) => self.lost(state, error),
+            Event::Reply(reply) => self.answer(state, reply),
+        };
+        let section = match action {
+            Action::Close if next == State::Done && state != State::Quit => "§3.8",
+            _ => next.section(),
+        };
+        log::debug!(target: TRACE, "{}: {state:?} -> {next:?} (RFC 5321 {section})", self.host);
+        (next, action)
+    }
+
     /// The whole client in one table: (state, reply) → (next state, action).
-    fn transition(&mut self, state: State, reply: ServerReply) -> (State, Action) {
+    fn answer(&mut self, state: State, reply: ServerReply) -> (State, Action) {
         match (state, reply) {
             // §4.1.1.10: whatever the answer to QUIT, we are done.
             (State::Quit, _) => (State::Done, Action::Close),
@@ -590,6 +619,9 @@ impl Client<'_> {
             }
 
             (State::Greeting, reply) if reply.code == 220 => {
+                // §4.2: the greeting's text starts with the server's name (for logs).
+                let name = reply.lines[0].split(' ').next().unwrap_or_default();
+                self.host = name.to_string();
                 (State::Ehlo, send(format!("EHLO {}", self.my_name)))
             }
             // §3.1: a 554 greeting says "no service here", and the server waits for QUIT.
@@ -757,12 +789,6 @@ impl Client<'_> {
         }
     }
 
-    /// Logs a transition and returns the new state.
-    fn step(&self, from: State, to: State) -> State {
-        log::debug!(target: TRACE, "{}: {from:?} -> {to:?}", self.host);
-        to
-    }
-
     /// Sets the stream's timeout for `state` (§4.5.3.2), if it changes.
     fn enter<S: Read + SetTimeout>(
         &mut self,
@@ -791,14 +817,12 @@ impl Client<'_> {
 
     // ANCHOR: lost
     /// The connection failed, or the server broke the protocol, while in `state`.
-    fn lost(
-        mut self,
-        state: State,
-        error: ClientError,
-    ) -> Result<Vec<RecipientOutcome>, ClientError> {
-        log::debug!(target: TRACE, "{}: {state:?} -> {:?} ({error})", self.host, State::Done);
+    fn lost(&mut self, state: State, error: ClientError) -> (State, Action) {
+        log::debug!(target: TRACE, "{}: {error}", self.host);
         if state.decided_nothing() {
-            return Err(error);
+            // The whole attempt failed: the caller may try the next host.
+            self.broken = Some(error);
+            return (State::Done, Action::Close);
         }
         // §3.8: treat it as a 451 for every recipient still undecided. (After QUIT, all
         // are decided: the message was delivered with the final 250, §6.1.)
@@ -807,12 +831,15 @@ impl Client<'_> {
             other => other.to_string(),
         };
         self.settle_undecided(RecipientOutcome::Deferred(why));
-        self.finish()
+        (State::Done, Action::Close)
     }
     // ANCHOR_END: lost
 
     /// The result of the attempt.
     fn finish(self) -> Result<Vec<RecipientOutcome>, ClientError> {
+        if let Some(error) = self.broken {
+            return Err(error);
+        }
         if let Some(reply) = self.refusal {
             return Err(ClientError::Refused(reply));
         }

@@ -1,4 +1,4 @@
-//! A small synchronous DNS client: just enough to find where mail goes (DESIGN rule 11).
+//! A small synchronous DNS client: just enough to find where mail goes (RFC 5321 §5.1).
 //!
 //! RFC 5321 §5.1 starts every delivery with a DNS lookup. postie asks two
 //! questions — "which hosts take mail for this domain?" (MX) and "at which
@@ -515,8 +515,8 @@ impl Resolver for DnsClient {
 }
 
 /// MX through [`DnsClient`] (the nameservers of resolv.conf), addresses
-/// through the system's getaddrinfo (so `/etc/hosts` counts too), as in
-/// DESIGN rule 11: used when no `--dns-server` is given.
+/// through the system's getaddrinfo (so `/etc/hosts` counts too), as every
+/// other program on the machine does: used when no `--dns-server` is given.
 #[derive(Debug, Clone)]
 pub struct SystemResolver {
     dns: DnsClient,

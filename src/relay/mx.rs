@@ -26,6 +26,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use crate::relay::dns::{random_u64, DnsError, Mx, Resolver};
+use crate::status::Status;
 
 /// One host to try, with its addresses in the order to try them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,15 +58,15 @@ pub enum RouteError {
 
 impl RouteError {
     /// The enhanced status code (RFC 3463) for a DSN or a log line.
-    pub fn status(&self) -> (u8, u16, u16) {
+    pub fn status(&self) -> Status {
         match self {
-            RouteError::NullMx => (5, 1, 10),
-            RouteError::NoSuchDomain => (5, 1, 2),
-            RouteError::LoopsBackToMe => (5, 4, 6),
+            RouteError::NullMx => Status(5, 1, 10),
+            RouteError::NoSuchDomain => Status(5, 1, 2),
+            RouteError::LoopsBackToMe => Status(5, 4, 6),
             // RFC 3463 X.4.4: "the necessary routing information was
             // unavailable from the directory server" — both a failed MX
             // lookup and hosts without addresses.
-            RouteError::Temporary(_) => (4, 4, 4),
+            RouteError::Temporary(_) => Status(4, 4, 4),
         }
     }
 
@@ -327,7 +328,7 @@ mod tests {
     fn we_as_the_best_mx_would_loop() {
         let error = route_as("example.test", &three_hosts(), "a.example.test").unwrap_err();
         assert_eq!(error, RouteError::LoopsBackToMe);
-        assert_eq!(error.status(), (5, 4, 6));
+        assert_eq!(error.status(), Status(5, 4, 6));
         assert!(error.is_permanent());
         // Names compare ignoring case and a trailing dot.
         let error = route_as("example.test", &three_hosts(), "A.Example.TEST.").unwrap_err();
@@ -371,7 +372,7 @@ mod tests {
             .host("nullmx.test", &["192.0.2.1"]);
         let error = route("nullmx.test", &dns).unwrap_err();
         assert_eq!(error, RouteError::NullMx);
-        assert_eq!(error.status(), (5, 1, 10));
+        assert_eq!(error.status(), Status(5, 1, 10));
         assert!(error.is_permanent());
     }
 
@@ -418,7 +419,7 @@ mod tests {
     fn nxdomain_is_permanent() {
         let error = route("nosuch.test", &FakeResolver::default()).unwrap_err();
         assert_eq!(error, RouteError::NoSuchDomain);
-        assert_eq!(error.status(), (5, 1, 2));
+        assert_eq!(error.status(), Status(5, 1, 2));
         assert!(error.is_permanent());
     }
 
@@ -433,7 +434,7 @@ mod tests {
             matches!(&error, RouteError::Temporary(why) if why.contains("example.test")),
             "{error}"
         );
-        assert_eq!(error.status(), (4, 4, 4));
+        assert_eq!(error.status(), Status(4, 4, 4));
         assert!(!error.is_permanent());
     }
 

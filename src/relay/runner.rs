@@ -32,10 +32,12 @@ use crate::relay::bounce::{bounce_message, Action as DsnAction, Bounce, FailedRe
 use crate::relay::client::{deliver, Envelope as ClientEnvelope, RecipientOutcome};
 use crate::relay::dns::{DnsClient, Resolver, SystemResolver};
 use crate::relay::mx::{next_hops, Hop, RouteError};
-use crate::relay::queue::{Entry, QueuedRecipient, RecipientState};
-use crate::smtp::accept::Storage;
-use crate::smtp::address::{parse_mailbox, ForwardPath, Host};
+use crate::smtp::address::{parse_mailbox, Host};
+use crate::smtp::received::return_path;
+use crate::status::Status;
 use crate::store::id::MessageId;
+use crate::store::spool::{Entry, QueuedRecipient, RecipientState};
+use crate::store::{Place, Storage};
 
 /// The running relay: stop it with the flag given to [`start`].
 pub struct Relay {
@@ -43,7 +45,7 @@ pub struct Relay {
     storage: Arc<Storage>,
     resolver: Box<dyn Resolver>,
     /// Entries a worker is busy with, so the scheduler does not hand them out twice.
-    busy: Mutex<HashSet<String>>,
+    busy: Mutex<HashSet<MessageId>>,
 }
 
 /// Starts the scheduler and the workers. They run until `stopping` is set.
@@ -52,7 +54,7 @@ pub fn start(
     storage: Arc<Storage>,
     stopping: Arc<AtomicBool>,
 ) -> io::Result<JoinHandle<()>> {
-    // DESIGN 11: with --dns-server, one server answers MX and address queries (tests use
+    // With --dns-server, one server answers MX and address queries (tests use
     // dnsmasq); otherwise MX from /etc/resolv.conf and addresses from getaddrinfo.
     let resolver: Box<dyn Resolver> = match config.relay.dns_server {
         Some(server) => Box::new(DnsClient::new(vec![server])),
@@ -72,7 +74,7 @@ pub fn start(
         busy: Mutex::new(HashSet::new()),
     });
     let workers = relay.config.relay.workers;
-    let (jobs, queue) = sync_channel::<String>(workers);
+    let (jobs, queue) = sync_channel::<MessageId>(workers);
     let queue = Arc::new(Mutex::new(queue));
     for n in 0..workers {
         let (relay, queue) = (relay.clone(), queue.clone());
@@ -83,6 +85,10 @@ pub fn start(
     thread::Builder::new()
         .name("queue runner".into())
         .spawn(move || {
+            // The spool's bell rings for every message queued, and a worker rings it
+            // when it is free again: either way, look at once instead of in a second.
+            let bell = relay.storage.spool.bell();
+            let mut rings = bell.rings();
             while !stopping.load(Ordering::SeqCst) {
                 for id in relay.due() {
                     // Never block here: with every worker busy, the entry waits a tick.
@@ -92,7 +98,7 @@ pub fn start(
                         Err(TrySendError::Disconnected(_)) => return,
                     }
                 }
-                relay.storage.wait_for_queued(Duration::from_secs(1));
+                rings = bell.wait_past(rings, Duration::from_secs(1));
             }
             // Dropping `jobs` ends the workers once they finish what they are doing.
         })
@@ -101,7 +107,7 @@ pub fn start(
 impl Relay {
     // ANCHOR: due
     /// Entries whose next attempt is due and that no worker holds; marks them busy.
-    fn due(&self) -> Vec<String> {
+    fn due(&self) -> Vec<MessageId> {
         let entries = match self.storage.spool.list() {
             Ok(entries) => entries,
             Err(e) => {
@@ -130,7 +136,7 @@ impl Relay {
     }
     // ANCHOR_END: due
 
-    fn work(&self, queue: &Mutex<Receiver<String>>) {
+    fn work(&self, queue: &Mutex<Receiver<MessageId>>) {
         loop {
             let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
             let Ok(id) = job else { return };
@@ -141,11 +147,11 @@ impl Relay {
             // A worker is free: wake the runner, which may have left due entries for the
             // next tick when every worker was busy (without this, a flushed queue drains
             // only a few entries per second).
-            self.storage.notify_queued();
+            self.storage.spool.bell().ring();
         }
     }
 
-    fn release(&self, id: &str) {
+    fn release(&self, id: &MessageId) {
         self.busy
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -155,7 +161,7 @@ impl Relay {
     // ANCHOR: attempt
     /// One delivery attempt for one queue entry: every pending recipient, each domain
     /// in parallel.
-    fn attempt(&self, id: &str) -> io::Result<()> {
+    fn attempt(&self, id: &MessageId) -> io::Result<()> {
         let mut entry = self.storage.spool.load(id)?;
         let message = match self.storage.spool.read_message(id) {
             Ok(message) => message,
@@ -236,7 +242,8 @@ impl Relay {
                 for (i, recipient) in entry.recipients.iter_mut().enumerate() {
                     if recipient.state == RecipientState::Pending {
                         recipient.state = RecipientState::Failed;
-                        recipient.status = Some("4.4.7".into());
+                        // RFC 3463 X.4.7: "delivery time expired".
+                        recipient.status = Some(Status(4, 4, 7));
                         recipient.diagnostic = Some(format!(
                             "gave up after {} attempts; last error: {why}",
                             entry.attempts
@@ -274,10 +281,9 @@ impl Relay {
         let hops = match self.route(domain) {
             Ok(hops) => hops,
             Err(e) if e.is_permanent() => {
-                let (a, b, c) = e.status();
                 return (
                     all(Outcome::Failed {
-                        status: format!("{a}.{b}.{c}"),
+                        status: e.status(),
                         diagnostic: e.to_string(),
                     }),
                     None,
@@ -375,7 +381,7 @@ impl Relay {
             .map(|&i| &entry.recipients[i])
             .map(|r| FailedRecipient {
                 address: r.address.clone(),
-                status: r.status.clone().unwrap_or_else(|| "5.0.0".into()),
+                status: r.status,
                 diagnostic: r.diagnostic.clone(),
                 remote_mta: r.remote.clone(),
                 action: DsnAction::Failed,
@@ -386,7 +392,7 @@ impl Relay {
         let dsn = bounce_message(&Bounce {
             reporting_mta: &self.config.hostname,
             original_sender: &entry.reverse_path,
-            original_id: &entry.id,
+            original_id: &entry.id.to_string(),
             arrival_date: time::OffsetDateTime::from_unix_timestamp(entry.arrived as i64)
                 .unwrap_or(now),
             recipients: &recipients,
@@ -407,38 +413,33 @@ impl Relay {
     // ANCHOR: send_bounce
     /// A bounce travels like any message from `<>`: into a local mailbox, or the queue.
     fn send_bounce(&self, id: &MessageId, to: &str, dsn: &[u8]) -> io::Result<()> {
-        use std::io::Write;
         let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
         let mailbox = parse_mailbox(to).map_err(|e| invalid(e.to_string()))?;
-        // Our own notice, not a client's request: the relay networks do not apply.
-        let local =
-            matches!(&mailbox.host, Host::Domain(d) if self.config.policy.is_local_domain(d));
-        let decision = if local {
-            let from_ourselves: IpAddr = [127, 0, 0, 1].into();
-            self.config
-                .policy
-                .decide(&ForwardPath::Mailbox(mailbox), from_ourselves)
-        } else {
-            Decision::Relay
+        // Our own notice, not a client's request: who may relay does not matter.
+        let policy = &self.config.policy;
+        let decision = match &mailbox.host {
+            Host::Domain(domain) if policy.is_local_domain(domain) => {
+                policy.local_mailbox(mailbox.local_part.as_str(), domain.as_str())
+            }
+            _ => Decision::Relay,
         };
-        match decision {
-            Decision::Local(path) => {
-                let mut delivery = self.storage.maildir.begin(id, &[path])?;
-                delivery.write_all(b"Return-Path: <>\r\n")?;
-                delivery.write_all(dsn)?;
-                delivery.commit()?;
-            }
-            Decision::Relay => {
-                let entry = Entry::new(id, "", vec![QueuedRecipient::pending(to)]);
-                self.storage.spool.enqueue(id, &entry, dsn)?;
-                self.storage.notify_queued();
-            }
+        let (place, message) = match decision {
+            // Return-Path: only at final delivery (RFC 5321 §4.4).
+            Decision::Local(path) => (
+                Place::Mailbox(path),
+                [return_path("").as_bytes(), dsn].concat(),
+            ),
+            Decision::Relay => (
+                Place::Queue(Entry::new(id, "", vec![QueuedRecipient::pending(to)])),
+                dsn.to_vec(),
+            ),
             other => {
                 return Err(invalid(format!(
                     "the sender's address is not deliverable: {other:?}"
                 )))
             }
-        }
+        };
+        self.storage.keep(id, place, &message)?;
         log::info!("bounce {id} sent to <{to}>");
         Ok(())
     }
@@ -464,7 +465,7 @@ impl Resolver for NoResolver {
 enum Outcome {
     Delivered(String),
     Deferred(String),
-    Failed { status: String, diagnostic: String },
+    Failed { status: Status, diagnostic: String },
 }
 
 impl From<RecipientOutcome> for Outcome {
@@ -476,7 +477,7 @@ impl From<RecipientOutcome> for Outcome {
             RecipientOutcome::Failed(reply) => Outcome::Failed {
                 status: reply
                     .enhanced()
-                    .unwrap_or_else(|| format!("{}.0.0", reply.code / 100)),
+                    .unwrap_or_else(|| Status::other((reply.code / 100) as u8)),
                 diagnostic: reply.summary(),
             },
         }

@@ -16,66 +16,16 @@
 
 use std::io::{self, ErrorKind, Write};
 use std::net::IpAddr;
-use std::path::Path;
-use std::sync::{Condvar, Mutex};
 
-use crate::relay::queue::{Entry, QueuedRecipient, Spool, SpoolWriter};
 use crate::security::Security;
 use crate::smtp::command::Body;
 use crate::smtp::received::{received, return_path, Trace};
 use crate::smtp::session::{Destination, Envelope, Hello};
 use crate::store::id::MessageId;
-use crate::store::maildir::{Delivery, Maildir};
-
-/// Where accepted mail is kept: the local mailboxes and the outbound queue.
-pub struct Storage {
-    pub maildir: Maildir,
-    pub spool: Spool,
-    /// Rung whenever a message is queued, so the relay does not wait for its next tick.
-    queued: (Mutex<bool>, Condvar),
-}
-
-impl Storage {
-    /// Opens (and, after a crash, cleans up) the Maildir root and the spool.
-    pub fn open(maildir: &Path, spool: &Path, hostname: &str) -> io::Result<Storage> {
-        let maildir = Maildir::open(maildir, hostname).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("cannot use maildir {}: {e}", maildir.display()),
-            )
-        })?;
-        let spool = Spool::open(spool)
-            .and_then(|queue| queue.recover().map(|_| queue))
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot use spool {}: {e}", spool.display()),
-                )
-            })?;
-        Ok(Storage {
-            maildir,
-            spool,
-            queued: (Mutex::new(false), Condvar::new()),
-        })
-    }
-
-    /// Tells the relay that something new is in the queue.
-    pub fn notify_queued(&self) {
-        let (flag, bell) = &self.queued;
-        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        bell.notify_all();
-    }
-
-    /// Waits until something is queued or `timeout` passes.
-    pub fn wait_for_queued(&self, timeout: std::time::Duration) {
-        let (flag, bell) = &self.queued;
-        let guard = flag.lock().unwrap_or_else(|p| p.into_inner());
-        let (mut guard, _) = bell
-            .wait_timeout_while(guard, timeout, |queued| !*queued)
-            .unwrap_or_else(|p| p.into_inner());
-        *guard = false;
-    }
-}
+use crate::store::maildir::Delivery;
+use crate::store::spool::{Entry, QueuedRecipient, SpoolWriter};
+/// Where accepted mail is kept; it lives in [`crate::store`].
+pub use crate::store::Storage;
 
 // ANCHOR: incoming
 /// A message being received: its local copy, its queued copy, or both.
@@ -173,7 +123,7 @@ impl Incoming {
     // ANCHOR: commit
     /// Makes every copy durable. `Ok` means the message is ours: the session says 250.
     /// `Err` means nothing was acknowledged: the session says 451 (or 452 if the disk is full).
-    pub fn commit(self, storage: &Storage) -> Result<MessageId, ErrorKind> {
+    pub fn commit(self) -> Result<MessageId, ErrorKind> {
         if let Some(kind) = self.failed {
             return Err(kind);
         }
@@ -186,7 +136,6 @@ impl Incoming {
             writer
                 .commit(&entry)
                 .map_err(|e| log_error(&self.id, "queue", e))?;
-            storage.notify_queued();
         }
         Ok(self.id)
     }

@@ -220,7 +220,7 @@ impl Smtp {
     /// an `Incoming` dropped without `commit` leaves nothing behind.
     fn end_of_data(&self, outcome: Result<u64, Refusal>, message: Incoming) -> MessageOutcome {
         let result = match outcome {
-            Ok(_size) => match message.commit(&self.storage) {
+            Ok(_size) => match message.commit() {
                 Ok(id) => MessageOutcome::Stored { id: id.to_string() },
                 Err(kind) => MessageOutcome::NotStored(kind),
             },

@@ -18,17 +18,8 @@ use std::io::ErrorKind;
 /// RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets including the code and CRLF.
 pub const MAX_REPLY_LINE: usize = 512;
 
-// ANCHOR: status
-/// An enhanced status code `class.subject.detail` (RFC 3463 §2), e.g. `2.1.5`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Status(pub u8, pub u16, pub u16);
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.0, self.1, self.2)
-    }
-}
-// ANCHOR_END: status
+/// The enhanced status code (RFC 3463) of a reply: one type for every protocol.
+pub use crate::status::Status;
 
 // ANCHOR: reply
 /// One SMTP reply, possibly multi-line (RFC 5321 §4.2.1).

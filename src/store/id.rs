@@ -3,9 +3,11 @@
 //!
 //! An id is made from the clock, the process id and a process-wide counter, never from
 //! anything a client sent. All of postie's threads share one pid, so the counter is what
-//! keeps two messages accepted in the same microsecond apart.
+//! keeps two messages accepted in the same microsecond apart. An id read back (a queue
+//! file's name) goes through [`FromStr`], which takes only what [`fmt::Display`] writes.
 
 use std::fmt;
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,7 +20,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 static PID: OnceLock<u32> = OnceLock::new();
 
 /// A unique message id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageId {
     secs: u64,
     micros: u32,
@@ -74,6 +76,49 @@ impl fmt::Display for MessageId {
 }
 // ANCHOR_END: display
 
+/// Text that is not a message id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAnId(pub String);
+
+impl fmt::Display for NotAnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} is not a postie message id", self.0)
+    }
+}
+
+impl std::error::Error for NotAnId {}
+
+/// Reads `<secs>M<usec>P<pid>Q<n>` back: four decimal numbers, nothing else, so that
+/// the id of a queue file names that file and no other.
+impl FromStr for MessageId {
+    type Err = NotAnId;
+
+    fn from_str(text: &str) -> Result<MessageId, NotAnId> {
+        let wrong = || NotAnId(text.to_string());
+        // Digits only: `u64::from_str` would also take a leading `+`.
+        let number = |part: &str| -> Result<u64, NotAnId> {
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(wrong());
+            }
+            part.parse().map_err(|_| wrong())
+        };
+        let (secs, rest) = text.split_once('M').ok_or_else(wrong)?;
+        let (micros, rest) = rest.split_once('P').ok_or_else(wrong)?;
+        let (pid, n) = rest.split_once('Q').ok_or_else(wrong)?;
+        let id = MessageId {
+            secs: number(secs)?,
+            micros: u32::try_from(number(micros)?).map_err(|_| wrong())?,
+            pid: u32::try_from(number(pid)?).map_err(|_| wrong())?,
+            n: number(n)?,
+        };
+        // One spelling per id: no leading zeros, which Display never writes.
+        if id.to_string() != text {
+            return Err(wrong());
+        }
+        Ok(id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +155,26 @@ mod tests {
         assert_eq!(id.to_string(), "1795827860M42P7Q3");
         assert_eq!(id.file_name("mx.example"), "1795827860.M42P7Q3.mx.example");
         assert!(!id.to_string().contains('.'));
+    }
+
+    #[test]
+    fn from_str_reads_what_display_writes() {
+        let id = MessageId::new();
+        assert_eq!(id.to_string().parse::<MessageId>(), Ok(id));
+        let id: MessageId = "1795827860M42P7Q3".parse().unwrap();
+        assert_eq!(id.secs(), 1795827860);
+        for wrong in [
+            "",
+            "1795827860M42P7",
+            "1795827860.M42P7Q3",
+            "1795827860M42P7Q3.host",
+            "1795827860M042P7Q3",
+            "1795827860M+42P7Q3",
+            "x795827860M42P7Q3",
+            "1795827860M42P99999999999Q3",
+            "../1795827860M42P7Q3",
+        ] {
+            assert!(wrong.parse::<MessageId>().is_err(), "{wrong:?}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! From an address to a directory name: the one gate between what a client
-//! typed and a path on our disk (DESIGN rule 8).
+//! typed and a path on our disk (ARCHITECTURE.md, *mailbox names are never raw
+//! input*).
 //!
 //! A recipient `Local.Part@Example.ORG` is stored under
 //! `<root>/example.org/local.part/`. Both halves come from the client, so

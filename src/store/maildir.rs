@@ -1,4 +1,5 @@
-//! Durable local delivery: "250 means it is on disk" (DESIGN rule 7).
+//! Durable local delivery: "250 means it is on disk" (RFC 5321 §6.1; ARCHITECTURE.md,
+//! *250 only after the fsyncs*).
 //!
 //! Mail for a local domain goes into Maildir folders, in the format of
 //! <https://cr.yp.to/proto/maildir.html>, one per recipient:
@@ -23,7 +24,7 @@
 //! Unique names follow the Maildir spec: `<secs>.M<usec>P<pid>Q<n>.<host>`,
 //! made from the message's [`MessageId`]. Names are never derived from
 //! addresses or message text; directory names come only from [`SafeName`]s
-//! (DESIGN rule 8).
+//! (ARCHITECTURE.md, *mailbox names are never raw input*).
 //!
 //! Deliberately left out:
 //! - Copies for several recipients are hard links to one file: one write,
@@ -36,19 +37,30 @@
 //!
 //! A production server would hand the message to a local delivery agent
 //! (LMTP, Dovecot's `deliver`) and map recipients through a user database.
+//!
+//! Steps 1 and 3 are [`crate::store::durable`]'s, which the queue uses too. After
+//! each delivery the Maildir rings its [`Bell`]; reading the mailboxes back is
+//! [`crate::store::folder`]'s job.
 
+use crate::store::bell::Bell;
+use crate::store::durable::{sync_dir, TmpFile};
 use crate::store::id::MessageId;
-use crate::store::mailbox::SafeName;
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use crate::store::mailbox::{domain_name, mailbox_name, SafeName};
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Messages being written.
+pub(crate) const TMP: &str = "tmp";
+/// Delivered, not yet seen by a mail reader.
+pub(crate) const NEW: &str = "new";
+/// Seen by a mail reader, with flags in the name.
+pub(crate) const CUR: &str = "cur";
 
 /// The three subdirectories of every Maildir.
-const SUBDIRS: [&str; 3] = ["tmp", "new", "cur"];
-
-/// How much of a message is buffered before it is written to the file.
-const WRITE_BUFFER: usize = 64 * 1024;
+const SUBDIRS: [&str; 3] = [TMP, NEW, CUR];
 
 /// The root of all local mailboxes.
 #[derive(Debug)]
@@ -56,6 +68,8 @@ pub struct Maildir {
     root: PathBuf,
     /// The hostname as it appears in file names.
     host: String,
+    /// Rung after every delivery (see [`Maildir::bell`]).
+    bell: Arc<Bell>,
 }
 
 /// Where one recipient's copy goes.
@@ -82,6 +96,7 @@ impl Maildir {
             // The Maildir spec: "replace / with \057 and : with \072".
             host: hostname.replace('/', "\\057").replace(':', "\\072"),
             root,
+            bell: Arc::new(Bell::new()),
         };
         maildir
             .check_writable()
@@ -99,6 +114,40 @@ impl Maildir {
     /// The directory that holds one subdirectory per local domain.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Every mailbox that has a directory, `<root>/<domain>/<mailbox>`, sorted; names
+    /// that the gate of [`crate::store::mailbox`] would not give (another program's
+    /// directories) are left out.
+    pub fn mailboxes(&self) -> io::Result<Vec<MailboxPath>> {
+        let mut found = Vec::new();
+        for domain in subdirectories(&self.root)? {
+            let Ok(safe_domain) = domain_name(&domain) else {
+                continue;
+            };
+            if safe_domain.as_str() != domain {
+                continue;
+            }
+            for mailbox in subdirectories(&self.root.join(&domain))? {
+                match mailbox_name(&mailbox) {
+                    Ok(safe) if safe.as_str() == mailbox => found.push(MailboxPath {
+                        domain: safe_domain.clone(),
+                        mailbox: safe,
+                    }),
+                    _ => continue,
+                }
+            }
+        }
+        found.sort_by(|a, b| {
+            (a.domain.as_str(), a.mailbox.as_str()).cmp(&(b.domain.as_str(), b.mailbox.as_str()))
+        });
+        Ok(found)
+    }
+
+    /// Rings once after every delivery, in any mailbox: a reader waiting for new mail
+    /// (an IMAP IDLE, RFC 2177) waits on it, then looks.
+    pub fn bell(&self) -> &Bell {
+        &self.bell
     }
 
     // ANCHOR: begin
@@ -123,18 +172,13 @@ impl Maildir {
             ));
         };
         let name = id.file_name(&self.host);
-        let tmp = first.join("tmp").join(&name);
         // O_CREAT|O_EXCL: never write into a file that already exists.
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let file = TmpFile::create(first.join(TMP).join(&name))?;
         Ok(Delivery {
-            out: BufWriter::with_capacity(WRITE_BUFFER, file),
-            tmp,
+            file,
             name,
             mailboxes,
+            bell: Arc::clone(&self.bell),
         })
     }
     // ANCHOR_END: begin
@@ -181,7 +225,7 @@ impl Maildir {
         let mut removed = 0;
         for domain in real_subdirectories(&self.root)? {
             for mailbox in real_subdirectories(&domain)? {
-                let tmp = mailbox.join("tmp");
+                let tmp = mailbox.join(TMP);
                 if !is_real_dir(&tmp) {
                     continue;
                 }
@@ -203,22 +247,23 @@ impl Maildir {
 /// the temporary file: nothing was delivered.
 #[derive(Debug)]
 pub struct Delivery {
-    out: BufWriter<File>,
     /// `<first mailbox>/tmp/<name>`
-    tmp: PathBuf,
+    file: TmpFile,
     /// The unique file name, the same in every `new/`.
     name: String,
     /// One directory per distinct mailbox.
     mailboxes: Vec<PathBuf>,
+    /// The Maildir's bell, rung once the message is there.
+    bell: Arc<Bell>,
 }
 
 impl Write for Delivery {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.out.write(buf)
+        self.file.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.file.flush()
     }
 }
 
@@ -228,64 +273,33 @@ impl Delivery {
     /// Only after `Ok` may the server reply 250.
     pub fn commit(mut self) -> io::Result<()> {
         // The bytes reach the disk before any name in new/ points at them.
-        self.out.flush()?;
-        self.out.get_ref().sync_all()?;
-        let mut linked = Vec::new();
-        if let Err(err) = self.link_into_new(&mut linked) {
-            // Nothing half-delivered: a failed commit leaves no copy anywhere.
-            for path in &linked {
-                if let Err(e) = fs::remove_file(path) {
-                    log::error!("cannot undo {}: {e}", path.display());
-                }
-            }
-            return Err(err);
-        }
+        self.file.sync()?;
+        // Nothing half-delivered: a failed link leaves no copy anywhere.
+        self.link_into_new()?;
         log::debug!(
             "delivered {} to {} mailbox(es)",
             self.name,
             self.mailboxes.len()
         );
+        self.bell.ring();
         Ok(())
         // Dropping `self` now removes the name in tmp/.
     }
     // ANCHOR_END: commit
 
     // ANCHOR: link_into_new
-    /// Links the file into every `new/`, recording each link made, then
-    /// syncs each `new/` so the links survive a crash.
-    fn link_into_new(&self, linked: &mut Vec<PathBuf>) -> io::Result<()> {
-        for mailbox in &self.mailboxes {
-            let target = mailbox.join("new").join(&self.name);
-            fs::hard_link(&self.tmp, &target)?;
-            linked.push(target);
-        }
-        for mailbox in &self.mailboxes {
-            sync_dir(&mailbox.join("new"))?;
-        }
-        Ok(())
+    /// Links the file into every `new/`, then syncs each `new/` so the links
+    /// survive a crash; if one fails, the links made are removed.
+    fn link_into_new(&self) -> io::Result<()> {
+        let targets: Vec<PathBuf> = self
+            .mailboxes
+            .iter()
+            .map(|mailbox| mailbox.join(NEW).join(&self.name))
+            .collect();
+        self.file.link_into(&targets)
     }
     // ANCHOR_END: link_into_new
 }
-
-// ANCHOR: drop
-impl Drop for Delivery {
-    /// The name in tmp/ is never needed after this: after a commit the
-    /// message lives on in new/; without one it was never acknowledged.
-    fn drop(&mut self) {
-        if let Err(e) = fs::remove_file(&self.tmp) {
-            // Harmless: the next start-up sweeps tmp/.
-            log::warn!("cannot remove {}: {e}", self.tmp.display());
-        }
-    }
-}
-// ANCHOR_END: drop
-
-// ANCHOR: sync_dir
-/// Makes the names in a directory durable: open it and fsync it.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-// ANCHOR_END: sync_dir
 
 /// A directory, not a symbolic link to one: the sweep stays under the root.
 fn is_real_dir(path: &Path) -> bool {
@@ -309,10 +323,29 @@ fn context(err: io::Error, doing: &str, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("{doing} {}: {err}", path.display()))
 }
 
+/// The names of the subdirectories of `dir` that are UTF-8 and do not start with a dot;
+/// none when `dir` does not exist.
+fn subdirectories(dir: &Path) -> io::Result<Vec<String>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(e),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if let Some(name) = entry.file_name().to_str() {
+            if !name.starts_with('.') && entry.file_type()?.is_dir() {
+                names.push(name.to_string());
+            }
+        }
+    }
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::mailbox::{domain_name, mailbox_name};
     use std::collections::HashSet;
     use std::os::unix::fs::PermissionsExt;
     use std::sync::Arc;

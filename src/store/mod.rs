@@ -1,5 +1,86 @@
-//! Where accepted mail goes: the Maildir tree, and the safe names that lead there.
+//! Mail at rest: everything postie keeps on disk, and the only code that touches it.
+//!
+//! | what | module |
+//! |---|---|
+//! | how a file becomes durable: tmp, fsync, rename or link, fsync the directory | [`durable`] |
+//! | local mailboxes, written: one file per message in `new/` | [`maildir`] |
+//! | local mailboxes, read: ids, flags, `new/` → `cur/`, delete | [`folder`], [`flags`] |
+//! | from an address to a directory name that cannot escape the root | [`mailbox`] |
+//! | message ids, shared by the 250 reply, the file names and the queue | [`id`] |
+//! | the outbound queue: message, envelope, and how far each recipient got | [`spool`] |
+//! | telling a waiting thread that something changed | [`bell`] |
+//!
+//! [`Storage`] holds the two places mail can be kept: the Maildir for mail that has
+//! arrived, the spool for mail that is leaving. Protocols (SMTP, POP3, the relay) use
+//! these types and never name a directory such as `new/` or `cur/` themselves.
+//!
+//! Left out: a database or index of any kind. The file system is the store, as in
+//! qmail and Dovecot's Maildir; a production server adds an index for speed.
 
+pub mod bell;
+pub mod durable;
+pub mod flags;
+pub mod folder;
 pub mod id;
 pub mod mailbox;
 pub mod maildir;
+pub mod spool;
+#[cfg(test)]
+pub(crate) mod testing;
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use id::MessageId;
+use maildir::{MailboxPath, Maildir};
+use spool::{Entry, Spool};
+
+/// Where accepted mail is kept: the local mailboxes and the outbound queue.
+#[derive(Debug)]
+pub struct Storage {
+    pub maildir: Maildir,
+    pub spool: Spool,
+}
+
+/// Where one whole message goes: decided by the policy, kept by [`Storage::keep`].
+#[derive(Debug)]
+pub enum Place {
+    /// Final delivery into a local mailbox.
+    Mailbox(MailboxPath),
+    /// The outbound queue, with this envelope.
+    Queue(Entry),
+}
+
+impl Storage {
+    /// Opens (and, after a crash, cleans up) the Maildir root and the spool.
+    pub fn open(maildir: &Path, spool: &Path, hostname: &str) -> io::Result<Storage> {
+        let maildir = Maildir::open(maildir, hostname).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot use maildir {}: {e}", maildir.display()),
+            )
+        })?;
+        let spool = Spool::open(spool)
+            .and_then(|queue| queue.recover().map(|_| queue))
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot use spool {}: {e}", spool.display()),
+                )
+            })?;
+        Ok(Storage { maildir, spool })
+    }
+
+    /// Keeps a whole message, already in memory, durably in its place: postie's own
+    /// messages (bounces) go this way. `Ok` means it is on disk and rang its bell.
+    pub fn keep(&self, id: &MessageId, place: Place, message: &[u8]) -> io::Result<()> {
+        match place {
+            Place::Mailbox(path) => {
+                let mut delivery = self.maildir.begin(id, &[path])?;
+                delivery.write_all(message)?;
+                delivery.commit()
+            }
+            Place::Queue(entry) => self.spool.enqueue(id, &entry, message),
+        }
+    }
+}

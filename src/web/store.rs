@@ -1,122 +1,85 @@
-//! [`Mail`] over the Maildir tree: `<root>/<domain>/<user>/{new,cur}`, with the
-//! Maildir conventions POP3 follows too (<https://cr.yp.to/proto/maildir.html>):
-//! a message's id is its unique name (before `:2,`), the `S` flag in `cur/` means
-//! read, marking anything moves the file from `new/` to `cur/`, deleting unlinks it.
-//! So a message read on the web is read in POP3, and one deleted in POP3 is gone here.
+//! [`Mail`] over the store: the mailboxes of [`crate::store::maildir::Maildir`], each
+//! read through [`crate::store::folder::Folder`], the same API POP3 uses. So a message
+//! read on the web carries the Maildir `S` flag that POP3 and any Maildir reader see,
+//! and one deleted here is gone for them too (and the reverse).
 //!
-//! New mail: the bell is the newest modification time of the `new/` directories,
-//! looked at every quarter second while someone waits (a delivery renames a file into
-//! `new/`, which changes its time).
+//! New mail: the Maildir's bell, which rings after every delivery.
 //!
-//! Left out: this module reads the tree itself until the store's mailbox API
-//! (`store::folder`, with a bell the Maildir rings) lands on main; then it becomes a
-//! thin adapter over that and names no directory.
+//! Left out: a message is found by listing its folder (the store keeps no index), so
+//! opening one message costs a directory listing of its mailbox.
 
-use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
-use super::mail::{is_mailbox, Item, Mail};
+use super::mail::{Item, Mail};
+use crate::store::flags::Flag;
+use crate::store::folder::{Folder, Message};
+use crate::store::mailbox::{domain_name, mailbox_name};
+use crate::store::maildir::MailboxPath;
+use crate::store::Storage;
 
-/// The Maildir tree under `root`.
-pub struct MaildirMail {
-    root: PathBuf,
+/// The local mailboxes of a running server.
+pub struct StoreMail {
+    storage: Arc<Storage>,
 }
 
-impl MaildirMail {
-    pub fn new(root: &Path) -> MaildirMail {
-        MaildirMail {
-            root: root.to_path_buf(),
-        }
+impl StoreMail {
+    pub fn new(storage: Arc<Storage>) -> StoreMail {
+        StoreMail { storage }
     }
 
-    /// `bob@localhost` → `<root>/localhost/bob`, only for names the gate accepts.
-    fn dir(&self, mailbox: &str) -> Option<PathBuf> {
+    /// `bob@localhost`, through the store's gate.
+    fn folder(&self, mailbox: &str) -> Option<Folder> {
         let (local, domain) = mailbox.rsplit_once('@')?;
-        is_mailbox(mailbox).then(|| self.root.join(domain).join(local))
+        let path = MailboxPath {
+            domain: domain_name(domain).ok()?,
+            mailbox: mailbox_name(local).ok()?,
+        };
+        Some(Folder::open(self.storage.maildir.root(), &path))
     }
 
-    /// Where the message is now, and its flags.
-    fn find(&self, mailbox: &str, unique: &str) -> io::Result<Option<(PathBuf, String)>> {
-        let Some(dir) = self.dir(mailbox) else {
+    /// The folder and the message called `unique` in it.
+    fn find(&self, mailbox: &str, unique: &str) -> io::Result<Option<(Folder, Message)>> {
+        let Some(folder) = self.folder(mailbox) else {
             return Ok(None);
         };
-        for sub in ["new", "cur"] {
-            for path in files(&dir.join(sub))? {
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                let (id, flags) = name.split_once(":2,").unwrap_or((name, ""));
-                if id == unique {
-                    return Ok(Some((path.clone(), flags.to_string())));
-                }
-            }
-        }
-        Ok(None)
-    }
-
-    /// The newest change to any `new/` directory, in nanoseconds.
-    fn newest_delivery(&self) -> u64 {
-        let mut newest = 0;
-        for mailbox in self.mailboxes().unwrap_or_default() {
-            if let Some(dir) = self.dir(&mailbox) {
-                let modified = fs::metadata(dir.join("new"))
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos() as u64);
-                newest = newest.max(modified);
-            }
-        }
-        newest
+        let found = folder.list()?.into_iter().find(|m| m.id() == unique);
+        Ok(found.map(|message| (folder, message)))
     }
 }
 
-impl Mail for MaildirMail {
+impl Mail for StoreMail {
     fn mailboxes(&self) -> io::Result<Vec<String>> {
-        let mut boxes = Vec::new();
-        for domain in subdirs(&self.root)? {
-            for user in subdirs(&self.root.join(&domain))? {
-                let name = format!("{user}@{domain}");
-                if is_mailbox(&name) {
-                    boxes.push(name);
-                }
-            }
-        }
-        boxes.sort();
-        Ok(boxes)
+        Ok(self
+            .storage
+            .maildir
+            .mailboxes()?
+            .into_iter()
+            .map(|path| format!("{}@{}", path.mailbox, path.domain))
+            .collect())
     }
 
     fn list(&self, mailbox: &str) -> io::Result<Vec<Item>> {
-        let Some(dir) = self.dir(mailbox) else {
+        let Some(folder) = self.folder(mailbox) else {
             return Ok(vec![]);
         };
-        let mut items = Vec::new();
-        for sub in ["new", "cur"] {
-            for path in files(&dir.join(sub))? {
-                let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-                    continue;
-                };
-                let (unique, flags) = name.split_once(":2,").unwrap_or((name, ""));
-                let octets = match fs::metadata(&path) {
-                    Ok(m) => m.len(),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(e),
-                };
-                items.push(Item {
-                    unique: unique.to_string(),
-                    read: flags.contains('S'),
-                    octets,
-                });
-            }
-        }
-        items.sort_by_cached_key(Item::received);
-        Ok(items)
+        Ok(folder
+            .list()?
+            .iter()
+            .map(|m| Item {
+                unique: m.id().to_string(),
+                read: m.flags().contains(Flag::Seen),
+                octets: m.octets(),
+            })
+            .collect())
     }
 
     fn read(&self, mailbox: &str, unique: &str) -> io::Result<Option<Vec<u8>>> {
         match self.find(mailbox, unique)? {
-            Some((path, _)) => match fs::read(path) {
+            Some((folder, message)) => match folder.read(&message) {
                 Ok(bytes) => Ok(Some(bytes)),
+                // Another reader deleted it between the listing and the read.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(e),
             },
@@ -124,86 +87,34 @@ impl Mail for MaildirMail {
         }
     }
 
+    // ANCHOR: set_read
     fn set_read(&self, mailbox: &str, unique: &str, read: bool) -> io::Result<bool> {
-        let (Some((path, flags)), Some(dir)) = (self.find(mailbox, unique)?, self.dir(mailbox))
-        else {
+        let Some((folder, mut message)) = self.find(mailbox, unique)? else {
             return Ok(false);
         };
-        let mut letters: Vec<char> = flags.chars().filter(|&c| c != 'S').collect();
         if read {
-            letters.push('S');
-        }
-        letters.sort_unstable();
-        letters.dedup();
-        let flags: String = letters.into_iter().collect();
-        let target = dir.join("cur").join(format!("{unique}:2,{flags}"));
-        if target != path {
-            fs::create_dir_all(dir.join("cur"))?;
-            fs::rename(&path, &target)?;
+            folder.add_flag(&mut message, Flag::Seen)?;
+        } else {
+            folder.remove_flag(&mut message, Flag::Seen)?;
         }
         Ok(true)
     }
+    // ANCHOR_END: set_read
 
     fn delete(&self, mailbox: &str, unique: &str) -> io::Result<bool> {
-        match self.find(mailbox, unique)? {
-            Some((path, _)) => match fs::remove_file(path) {
-                Ok(()) => Ok(true),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-                Err(e) => Err(e),
-            },
-            None => Ok(false),
-        }
+        let Some((folder, message)) = self.find(mailbox, unique)? else {
+            return Ok(false);
+        };
+        folder.delete(&message)?;
+        folder.sync()?;
+        Ok(true)
     }
 
     fn deliveries(&self) -> u64 {
-        self.newest_delivery()
+        self.storage.maildir.bell().rings()
     }
 
     fn wait_for_delivery(&self, seen: u64, timeout: Duration) -> u64 {
-        let until = Instant::now() + timeout;
-        loop {
-            let now = self.newest_delivery();
-            if now != seen || Instant::now() >= until {
-                return now;
-            }
-            std::thread::sleep(Duration::from_millis(250).min(until - Instant::now()));
-        }
+        self.storage.maildir.bell().wait_past(seen, timeout)
     }
-}
-
-/// Plain files not starting with a dot; none for a directory that does not exist.
-fn files(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(e),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        let visible = !entry.file_name().to_string_lossy().starts_with('.');
-        if visible && entry.file_type()?.is_file() {
-            out.push(entry.path());
-        }
-    }
-    Ok(out)
-}
-
-/// Names of the subdirectories (not starting with a dot) that are UTF-8.
-fn subdirs(dir: &Path) -> io::Result<Vec<String>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(e),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        if let Some(name) = entry.file_name().to_str() {
-            if !name.starts_with('.') && entry.file_type()?.is_dir() {
-                out.push(name.to_string());
-            }
-        }
-    }
-    Ok(out)
 }

@@ -10,8 +10,8 @@
 //! ```
 //!
 //! The order of writing is the whole trick. The message is written, fsynced and renamed
-//! into `messages/` first; then the envelope, likewise, into `envelopes/`; then both
-//! directories are fsynced. An entry *exists* when its envelope exists. A crash at any
+//! into `messages/` first, and `messages/` fsynced; then the envelope, likewise, into
+//! `envelopes/` (both the way of [`crate::store::durable`]). An entry *exists* when its envelope exists. A crash at any
 //! moment leaves either a complete entry or an orphan message without an envelope, which
 //! [`Spool::recover`] removes at start-up: it was never acknowledged with 250, so its
 //! sender still has it.
@@ -35,17 +35,33 @@
 //! Updates write a new envelope and rename it over the old one, so a reader never sees
 //! half a file.
 //!
+//! Every committed message rings the spool's [`Bell`], so the relay (which waits on it)
+//! need not wait for its next look at the directory.
+//!
 //! Left out: a queue index in memory (the runner lists the directory), priorities,
-//! hashed subdirectories for very large queues (Postfix and qmail have both).
+//! hashed subdirectories for very large queues (Postfix and qmail have both). What
+//! happens to an entry (when to try, where to, when to give up) is the relay's business,
+//! not the spool's.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{self, DirBuilder, File};
+use std::io::{self, Write};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::status::Status;
+use crate::store::bell::Bell;
+use crate::store::durable::{self, sync_dir, TmpFile};
 use crate::store::id::MessageId;
 
 const MAGIC: &str = "postie-envelope 1";
+
+/// Files being written.
+const TMP: &str = "tmp";
+/// One file per message, named by its id.
+const MESSAGES: &str = "messages";
+/// One envelope per message: an entry exists when its envelope does.
+const ENVELOPES: &str = "envelopes";
 
 // ANCHOR: recipient_state
 /// How far one recipient got.
@@ -77,7 +93,7 @@ pub struct QueuedRecipient {
     pub address: String,
     pub state: RecipientState,
     /// RFC 3463 status of the last answer, e.g. `5.1.1` (for the bounce).
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// The host that gave it (for the bounce's Remote-MTA).
     pub remote: Option<String>,
     /// What the remote server (or postie) said (for Diagnostic-Code).
@@ -105,7 +121,7 @@ impl QueuedRecipient {
 /// A queue entry: the envelope of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub id: String,
+    pub id: MessageId,
     /// The reverse path without brackets; empty for `<>` (a bounce: never bounced again).
     pub reverse_path: String,
     /// When we accepted it (seconds since 1970).
@@ -128,7 +144,7 @@ impl Entry {
     /// A new entry, due at once.
     pub fn new(id: &MessageId, reverse_path: &str, recipients: Vec<QueuedRecipient>) -> Entry {
         Entry {
-            id: id.to_string(),
+            id: id.clone(),
             reverse_path: reverse_path.to_string(),
             arrived: id.secs(),
             eight_bit: false,
@@ -168,7 +184,7 @@ impl Entry {
                 "rcpt\t{}\t{}\t{}\t{}\t{}\n",
                 r.state.as_str(),
                 r.address,
-                opt(&r.status),
+                r.status.map_or("-".to_string(), |s| s.to_string()),
                 opt(&r.remote),
                 opt(&r.diagnostic)
             );
@@ -177,13 +193,13 @@ impl Entry {
     }
 
     /// Reads an envelope file's text; `id` comes from the file name.
-    pub fn from_text(id: &str, text: &str) -> Result<Entry, String> {
+    pub fn from_text(id: &MessageId, text: &str) -> Result<Entry, String> {
         let mut lines = text.lines();
         if lines.next() != Some(MAGIC) {
             return Err(format!("{id}: not a postie envelope"));
         }
         let mut entry = Entry {
-            id: id.to_string(),
+            id: id.clone(),
             reverse_path: String::new(),
             arrived: 0,
             eight_bit: false,
@@ -218,7 +234,10 @@ impl Entry {
                     entry.recipients.push(QueuedRecipient {
                         address: address.to_string(),
                         state,
-                        status: opt(status),
+                        // Older postie wrote any code a server sent, leading zeros and
+                        // all (`5.01.1`); one that RFC 3463 §2 refuses reads as none,
+                        // and the bounce says `5.0.0`, as it always did for it.
+                        status: status.parse().ok(),
                         remote: opt(remote),
                         diagnostic: opt(diagnostic),
                     });
@@ -300,16 +319,21 @@ fn field(value: &str) -> String {
 #[derive(Debug)]
 pub struct Spool {
     root: PathBuf,
+    /// Rung by every commit (see [`Spool::bell`]).
+    bell: Arc<Bell>,
 }
 
 impl Spool {
     /// Opens the spool, creating its directories if missing. Safe while a server runs
     /// (`postie queue` uses it).
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Spool> {
-        let spool = Spool { root: root.into() };
+        let spool = Spool {
+            root: root.into(),
+            bell: Arc::new(Bell::new()),
+        };
         let mut builder = DirBuilder::new();
         builder.recursive(true).mode(0o700);
-        for dir in ["tmp", "messages", "envelopes"] {
+        for dir in [TMP, MESSAGES, ENVELOPES] {
             builder.create(spool.root.join(dir))?;
         }
         Ok(spool)
@@ -321,16 +345,13 @@ impl Spool {
     /// acknowledged with 250: their senders still have them.
     pub fn recover(&self) -> io::Result<usize> {
         let mut removed = 0;
-        for entry in fs::read_dir(self.root.join("tmp"))? {
+        for entry in fs::read_dir(self.root.join(TMP))? {
             fs::remove_file(entry?.path())?;
             removed += 1;
         }
-        for entry in fs::read_dir(self.root.join("messages"))? {
+        for entry in fs::read_dir(self.root.join(MESSAGES))? {
             let entry = entry?;
-            if !self
-                .envelope_path(&entry.file_name().to_string_lossy())
-                .exists()
-            {
+            if !self.root.join(ENVELOPES).join(entry.file_name()).exists() {
                 log::info!(
                     "removing unacknowledged queue file {}",
                     entry.path().display()
@@ -347,28 +368,28 @@ impl Spool {
         &self.root
     }
 
-    fn envelope_path(&self, id: &str) -> PathBuf {
-        self.root.join("envelopes").join(id)
+    /// Rings once for every message committed to the queue: the relay waits on it.
+    pub fn bell(&self) -> &Bell {
+        &self.bell
     }
 
-    fn message_path(&self, id: &str) -> PathBuf {
-        self.root.join("messages").join(id)
+    fn envelope_path(&self, id: &MessageId) -> PathBuf {
+        self.root.join(ENVELOPES).join(id.to_string())
+    }
+
+    fn message_path(&self, id: &MessageId) -> PathBuf {
+        self.root.join(MESSAGES).join(id.to_string())
     }
 
     /// Starts writing the message of a new entry.
     pub fn begin(&self, id: &MessageId) -> io::Result<SpoolWriter> {
-        let id = id.to_string();
-        let tmp = self.root.join("tmp").join(&id);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let file = TmpFile::create(self.root.join(TMP).join(id.to_string()))?;
         Ok(SpoolWriter {
-            out: BufWriter::with_capacity(64 * 1024, file),
-            tmp: Some(tmp),
-            id,
-            root: self.root.clone(),
+            file,
+            message: self.message_path(id),
+            envelope: self.envelope_path(id),
+            envelope_tmp: self.root.join(TMP).join(format!("{id}.envelope")),
+            bell: Arc::clone(&self.bell),
         })
     }
 
@@ -382,8 +403,12 @@ impl Spool {
     /// Every entry in the queue. An unreadable envelope is logged and skipped.
     pub fn list(&self) -> io::Result<Vec<Entry>> {
         let mut entries = Vec::new();
-        for file in fs::read_dir(self.root.join("envelopes"))? {
-            let id = file?.file_name().to_string_lossy().into_owned();
+        for file in fs::read_dir(self.root.join(ENVELOPES))? {
+            let name = file?.file_name().to_string_lossy().into_owned();
+            let Ok(id) = name.parse::<MessageId>() else {
+                log::error!("queue: {name:?} in envelopes/ is not a message id; ignored");
+                continue;
+            };
             match self.load(&id) {
                 Ok(entry) => entries.push(entry),
                 // Delivered and removed by another thread between read_dir and load.
@@ -391,31 +416,27 @@ impl Spool {
                 Err(e) => log::error!("queue entry {id}: {e}"),
             }
         }
-        entries.sort_by(|a, b| (a.arrived, &a.id).cmp(&(b.arrived, &b.id)));
+        entries.sort_by_cached_key(|e| (e.arrived, e.id.to_string()));
         Ok(entries)
     }
 
-    pub fn load(&self, id: &str) -> io::Result<Entry> {
+    pub fn load(&self, id: &MessageId) -> io::Result<Entry> {
         let text = fs::read_to_string(self.envelope_path(id))?;
         Entry::from_text(id, &text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
-    pub fn read_message(&self, id: &str) -> io::Result<Vec<u8>> {
+    pub fn read_message(&self, id: &MessageId) -> io::Result<Vec<u8>> {
         fs::read(self.message_path(id))
     }
 
     // ANCHOR: update
     /// Records progress: a new envelope replaces the old one atomically.
     pub fn update(&self, entry: &Entry) -> io::Result<()> {
-        write_durably(
-            &self.root.join("tmp").join(format!("{}.envelope", entry.id)),
+        durable::replace(
+            self.root.join(TMP).join(format!("{}.envelope", entry.id)),
+            &self.envelope_path(&entry.id),
             entry.to_text().as_bytes(),
-        )?;
-        fs::rename(
-            self.root.join("tmp").join(format!("{}.envelope", entry.id)),
-            self.envelope_path(&entry.id),
-        )?;
-        sync_dir(&self.root.join("envelopes"))
+        )
     }
     // ANCHOR_END: update
 
@@ -433,9 +454,9 @@ impl Spool {
     // ANCHOR: remove
     /// Removes a finished entry: the envelope first, so a crash in between leaves only
     /// an orphan message, which `recover` cleans up.
-    pub fn remove(&self, id: &str) -> io::Result<()> {
+    pub fn remove(&self, id: &MessageId) -> io::Result<()> {
         fs::remove_file(self.envelope_path(id))?;
-        sync_dir(&self.root.join("envelopes"))?;
+        sync_dir(&self.root.join(ENVELOPES))?;
         fs::remove_file(self.message_path(id))
     }
     // ANCHOR_END: remove
@@ -443,74 +464,54 @@ impl Spool {
 
 /// The message of a new entry, being written. Dropped without `commit`, it leaves nothing.
 pub struct SpoolWriter {
-    out: BufWriter<File>,
-    /// `Some` until committed.
-    tmp: Option<PathBuf>,
-    id: String,
-    root: PathBuf,
+    /// `tmp/<id>`
+    file: TmpFile,
+    /// `messages/<id>`
+    message: PathBuf,
+    /// `envelopes/<id>`
+    envelope: PathBuf,
+    /// `tmp/<id>.envelope`
+    envelope_tmp: PathBuf,
+    bell: Arc<Bell>,
 }
 
 impl Write for SpoolWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.out.write(buf)
+        self.file.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.file.flush()
     }
 }
 
 impl SpoolWriter {
     // ANCHOR: spool_commit
     /// Makes the entry durable, in the order that keeps a crash harmless: message file
-    /// synced and renamed into `messages/`, envelope synced and renamed into `envelopes/`,
-    /// both directories synced. Only after `Ok` may the server reply 250.
-    pub fn commit(mut self, entry: &Entry) -> io::Result<()> {
-        let Some(tmp) = self.tmp.take() else {
-            return Err(io::Error::other("spool entry committed twice"));
-        };
-        let result = (|| {
-            self.out.flush()?;
-            self.out.get_ref().sync_all()?;
-            fs::rename(&tmp, self.root.join("messages").join(&self.id))?;
-            sync_dir(&self.root.join("messages"))?;
-            let envelope_tmp = self.root.join("tmp").join(format!("{}.envelope", self.id));
-            write_durably(&envelope_tmp, entry.to_text().as_bytes())?;
-            fs::rename(&envelope_tmp, self.root.join("envelopes").join(&self.id))?;
-            sync_dir(&self.root.join("envelopes"))
-        })();
+    /// synced and renamed into `messages/`, `messages/` synced; envelope synced and
+    /// renamed into `envelopes/`, `envelopes/` synced. Only after `Ok` may the server
+    /// reply 250.
+    pub fn commit(self, entry: &Entry) -> io::Result<()> {
+        let SpoolWriter {
+            mut file,
+            message,
+            envelope,
+            envelope_tmp,
+            bell,
+        } = self;
+        let result = file
+            .sync()
+            .and_then(|()| file.rename_into(&message))
+            .and_then(|()| durable::replace(envelope_tmp, &envelope, entry.to_text().as_bytes()));
         if result.is_err() {
             // Nothing is queued without its envelope; remove what we wrote.
-            let _ = fs::remove_file(&tmp);
-            let _ = fs::remove_file(self.root.join("messages").join(&self.id));
+            let _ = fs::remove_file(&message);
+            return result;
         }
-        result
+        bell.ring();
+        Ok(())
     }
     // ANCHOR_END: spool_commit
-}
-
-impl Drop for SpoolWriter {
-    fn drop(&mut self) {
-        if let Some(tmp) = &self.tmp {
-            let _ = fs::remove_file(tmp);
-        }
-    }
-}
-
-/// Writes a new file and syncs it before returning.
-fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]
@@ -529,7 +530,7 @@ mod tests {
         entry.eight_bit = true;
         entry.recipients[1] = QueuedRecipient {
             state: RecipientState::Failed,
-            status: Some("5.1.1".into()),
+            status: Some(Status(5, 1, 1)),
             remote: Some("mx.c.test".into()),
             diagnostic: Some("550 5.1.1 no such user".into()),
             ..entry.recipients[1].clone()
@@ -554,7 +555,77 @@ mod tests {
             Some("550 5.1.1 no such  user")
         );
         assert_eq!(back.recipients[1].domain(), "c.test");
-        assert!(Entry::from_text("x", "garbage").is_err());
+        assert!(Entry::from_text(&id, "garbage").is_err());
+    }
+
+    /// An envelope as the postie before the `Status` type wrote it, byte for byte: it
+    /// must still read, so that an upgrade keeps the queue.
+    #[test]
+    fn an_envelope_written_by_older_postie_still_reads() {
+        let id: MessageId = "1795830318M995737P5828Q1".parse().unwrap();
+        let text = "postie-envelope 1\n\
+            from\talice@a.test\n\
+            arrived\t1795830318\n\
+            body\t7bit\n\
+            smtputf8\tno\n\
+            attempts\t2\n\
+            next-attempt\t1795830618\n\
+            last-error\t127.0.0.1 [127.0.0.1]: Connection refused (os error 111)\n\
+            rcpt\tpending\tbob@b.test\t-\t-\t-\n\
+            rcpt\tfailed\tcarol@c.test\t5.1.1\tmx.c.test\t550 5.1.1 no such user\n\
+            rcpt\tfailed\tdave@d.test\t5.1.10\t-\t556 5.1.10 null MX\n\
+            rcpt\tfailed\terin@e.test\t5.01.1\tmx.e.test\t550 5.01.1 sloppy server\n\
+            rcpt\tdelivered\tfrank@f.test\t-\tmx.f.test\t250 2.0.0 OK\n";
+        let entry = Entry::from_text(&id, text).unwrap();
+        assert_eq!(entry.id, id);
+        assert_eq!(entry.reverse_path, "alice@a.test");
+        assert_eq!(entry.attempts, 2);
+        let statuses: Vec<Option<Status>> = entry.recipients.iter().map(|r| r.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                None,
+                Some(Status(5, 1, 1)),
+                Some(Status(5, 1, 10)),
+                // A leading zero is not RFC 3463: no status, so the bounce says 5.0.0.
+                None,
+                None
+            ]
+        );
+        assert_eq!(
+            entry.recipients[3].diagnostic.as_deref(),
+            Some("550 5.01.1 sloppy server")
+        );
+        assert_eq!(entry.recipients[4].state, RecipientState::Delivered);
+        // Written back, the valid codes are exactly as they were.
+        let again = entry.to_text();
+        assert!(again
+            .contains("rcpt\tfailed\tcarol@c.test\t5.1.1\tmx.c.test\t550 5.1.1 no such user\n"));
+        assert!(again.contains("rcpt\tfailed\tdave@d.test\t5.1.10\t-\t556 5.1.10 null MX\n"));
+        assert_eq!(Entry::from_text(&id, &again).unwrap(), entry);
+    }
+
+    #[test]
+    fn every_commit_rings_the_bell() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let seen = spool.bell().rings();
+        let id = MessageId::new();
+        spool.enqueue(&id, &sample(&id), b"x").unwrap();
+        assert_eq!(spool.bell().rings(), seen + 1);
+        // An entry that is not committed rings nothing.
+        drop(spool.begin(&MessageId::new()).unwrap());
+        assert_eq!(spool.bell().rings(), seen + 1);
+    }
+
+    #[test]
+    fn a_stray_file_in_envelopes_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        let id = MessageId::new();
+        spool.enqueue(&id, &sample(&id), b"x").unwrap();
+        fs::write(dir.path().join("envelopes").join("notes.txt"), "hi").unwrap();
+        assert_eq!(spool.list().unwrap().len(), 1);
     }
 
     #[test]
@@ -599,7 +670,7 @@ mod tests {
         entry.next_attempt = entry.arrived + 300;
         let text = listing(std::slice::from_ref(&entry), entry.arrived + 120);
         for part in [
-            &entry.id[..],
+            &entry.id.to_string()[..],
             "age 2m",
             "<alice@example.org>",
             "<bob@b.test>  pending",
@@ -644,6 +715,6 @@ mod tests {
         assert_eq!(spool.list().unwrap().len(), 1);
         assert!(!dir.path().join("messages").join("orphan").exists());
         assert!(!dir.path().join("tmp").join("partial").exists());
-        assert_eq!(spool.read_message(&kept.to_string()).unwrap(), b"kept");
+        assert_eq!(spool.read_message(&kept).unwrap(), b"kept");
     }
 }
