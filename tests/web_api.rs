@@ -397,3 +397,48 @@ fn events_announce_each_new_message() {
     assert_eq!(item["Subject"], "live");
     assert_eq!(item["ID"], get_json(addr, "/api/v1/message/latest")["ID"]);
 }
+
+#[test]
+fn the_queue_and_retry_now() {
+    let server = TestServer::start_with(web_config);
+    let addr = http_addr(&server);
+    // Mail for another domain from loopback is relayed: it waits in the queue (the
+    // tests' DNS server answers nothing).
+    let reply = send_message(
+        &server,
+        "alice@example.org",
+        &["carol@elsewhere.test"],
+        &message("away", "x"),
+    );
+    assert!(reply.starts_with("250 "), "{reply}");
+    let queue = get_json(addr, "/api/v1/queue");
+    let entries = queue["queue"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{queue}");
+    let entry = &entries[0];
+    assert_eq!(entry["From"], "alice@example.org");
+    assert_eq!(entry["Recipients"][0]["Address"], "carol@elsewhere.test");
+    assert_eq!(entry["Recipients"][0]["State"], "pending");
+    for field in ["ID", "Arrived", "Attempts", "NextAttempt", "LastError"] {
+        assert!(!entry[field].is_null(), "{field}");
+    }
+    let page = get(addr, "/queue");
+    assert!(page.text().contains("carol@elsewhere.test"));
+    let token = {
+        let text = page.text();
+        let start = text.find("name=\"csrf\" value=\"").unwrap() + 19;
+        text[start..].split('"').next().unwrap().to_string()
+    };
+    let form = "Content-Type: application/x-www-form-urlencoded";
+    assert_eq!(
+        request(addr, "POST", "/queue/retry", &[form], b"").status,
+        403
+    );
+    let retry = request(
+        addr,
+        "POST",
+        "/queue/retry",
+        &[form],
+        format!("csrf={token}").as_bytes(),
+    );
+    assert_eq!(retry.status, 303, "{}", retry.text());
+}

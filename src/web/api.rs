@@ -15,6 +15,7 @@
 //! | `GET`, `DELETE /api/v1/search?query=` | like `/messages`, for a search |
 //! | `GET /api/v1/sessions`, `/api/v1/sessions/{ID}` | postie's own: SMTP transcripts |
 //! | `GET /api/v1/events` | postie's own: `event: new` per new message (SSE) |
+//! | `GET /api/v1/queue` | postie's own: the outbound queue (admins) |
 //!
 //! Shapes as in Mailpit's swagger: PUT and DELETE answer `200` with the body `ok`
 //! (its client treats anything else as an error); lists are `[]`, never null.
@@ -139,7 +140,8 @@ pub fn route(
         (["message", id, "part", part], _) if get => attachment(view, viewer, id, part),
         (["sessions"], _) if get => super::sessions::list_json(view, viewer),
         (["sessions", id], _) if get => super::sessions::one_json(view, viewer, id),
-        (["info" | "messages" | "search" | "sessions"], _)
+        (["queue"], _) if get => queue(view, viewer),
+        (["info" | "messages" | "search" | "sessions" | "queue"], _)
         | (["message", _] | ["message", _, "raw" | "headers"], _)
         | (["message", _, "part", _], _)
         | (["sessions", _], _) => Ok(Response::text(
@@ -162,6 +164,21 @@ fn allowed(rest: &[&str]) -> &'static str {
 }
 
 type Answer = std::io::Result<Response>;
+
+/// `{"queue": [...]}`: each queued message, its recipients, attempts, next attempt and
+/// last error. Only an admin sees it (it names other people's mail).
+fn queue(view: &View, viewer: &Viewer) -> Answer {
+    if !viewer.is_admin() {
+        return Ok(not_found("API endpoint"));
+    }
+    #[derive(Serialize)]
+    struct Queue {
+        queue: Vec<super::mail::Queued>,
+    }
+    Ok(Response::json(&Queue {
+        queue: view.mail.queue()?,
+    }))
+}
 
 fn info(view: &View, viewer: &Viewer, started: std::time::Instant) -> Answer {
     let items = view.items(viewer, None)?;

@@ -71,7 +71,45 @@ pub trait Mail: Send + Sync {
     fn deliveries(&self) -> u64;
     /// Waits until the count is past `seen`, or `timeout`; returns the count.
     fn wait_for_delivery(&self, seen: u64, timeout: Duration) -> u64;
+    /// The outbound queue, oldest first (none by default).
+    fn queue(&self) -> io::Result<Vec<Queued>> {
+        Ok(vec![])
+    }
+    /// Asks the relay to try every queued message now.
+    fn retry_queue(&self) -> io::Result<()> {
+        Err(io::Error::other("this store has no queue"))
+    }
 }
+
+// ANCHOR: queued
+/// One message in the outbound queue (`GET /api/v1/queue`).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Queued {
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// The reverse path; empty for a bounce.
+    pub from: String,
+    pub recipients: Vec<QueuedTo>,
+    /// RFC 3339.
+    pub arrived: String,
+    pub attempts: u32,
+    /// RFC 3339.
+    pub next_attempt: String,
+    pub last_error: String,
+}
+
+/// One recipient of a queued message, and how far it got.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct QueuedTo {
+    pub address: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: &'static str,
+    /// What the remote server said last, if anything.
+    pub diagnostic: String,
+}
+// ANCHOR_END: queued
 // ANCHOR_END: mail
 
 /// A message's id, checked: which mailbox, which unique name.

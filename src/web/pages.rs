@@ -9,14 +9,14 @@
 //! | `/message/{ID}/html` | the HTML part, sanitized, under its own CSP |
 //! | `POST /message/{ID}/read`, `/unread`, `/delete` | the Maildir flag, the file |
 //! | `/sessions`, `/sessions/{ID}` | the last SMTP sessions and their transcripts |
+//! | `/queue`, `POST /queue/retry` | the outbound queue, and "retry now" (admins) |
 //! | `/login`, `POST /login`, `POST /logout` | with `--users` |
 //! | `/static/app.js`, `/static/style.css` | the only script and style |
 //!
 //! Every form carries the CSRF token of [`super::auth`]; the pages' own policy
 //! allows scripts from this origin only (no inline script, no CDN).
 //!
-//! Left out: the queue page (the spool's reading side is being moved into the store);
-//! a page of its own per mailbox (the list filters by mailbox instead).
+//! Left out: a page of its own per mailbox (the list filters by mailbox instead).
 
 use askama::Template;
 
@@ -147,6 +147,13 @@ pub struct SessionPage {
 }
 
 #[derive(Template)]
+#[template(path = "queue.html")]
+pub struct QueuePage {
+    pub nav: Nav,
+    pub entries: Vec<super::mail::Queued>,
+}
+
+#[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage {
     pub nav: Nav,
@@ -268,6 +275,29 @@ pub fn route(
         }
         (["sessions"], "GET" | "HEAD") => sessions_page(view, viewer, nav),
         (["sessions", id], "GET" | "HEAD") => session_page(view, viewer, id, nav),
+        (["queue"], "GET" | "HEAD") if viewer.is_admin() => match view.mail.queue() {
+            Ok(entries) => render(QueuePage { nav, entries }),
+            Err(e) => Response::text(
+                Status::INTERNAL_ERROR,
+                format!("The queue cannot be read: {e}"),
+            ),
+        },
+        (["queue", "retry"], "POST") if viewer.is_admin() => {
+            let form = request.form();
+            if !auth.csrf_ok(request, form.get("csrf").map(String::as_str)) {
+                return Response::text(
+                    Status::FORBIDDEN,
+                    "The form's CSRF token is missing or stale; reload the page and try again.",
+                );
+            }
+            match view.mail.retry_queue() {
+                Ok(()) => Response::redirect("/queue"),
+                Err(e) => Response::text(
+                    Status::INTERNAL_ERROR,
+                    format!("Cannot ask for a retry: {e}"),
+                ),
+            }
+        }
         ([""] | ["message", _] | ["message", _, "html"] | ["sessions"] | ["sessions", _], _) => {
             method_not_allowed("GET, HEAD")
         }

@@ -3,20 +3,24 @@
 //! read on the web carries the Maildir `S` flag that POP3 and any Maildir reader see,
 //! and one deleted here is gone for them too (and the reverse).
 //!
-//! New mail: the Maildir's bell, which rings after every delivery.
+//! New mail: the Maildir's bell, which rings after every delivery. The outbound
+//! queue: the store's spool, listed as `postie queue` lists it; "retry now" asks the
+//! relay to flush it, as `postie queue --flush` does.
 //!
 //! Left out: a message is found by listing its folder (the store keeps no index), so
 //! opening one message costs a directory listing of its mailbox.
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
-use super::mail::{Item, Mail};
+use super::mail::{Item, Mail, Queued, QueuedTo};
+use super::message::rfc3339;
 use crate::store::flags::Flag;
 use crate::store::folder::{Folder, Message};
 use crate::store::mailbox::{domain_name, mailbox_name};
 use crate::store::maildir::MailboxPath;
+use crate::store::spool::RecipientState;
 use crate::store::Storage;
 
 /// The local mailboxes of a running server.
@@ -117,4 +121,44 @@ impl Mail for StoreMail {
     fn wait_for_delivery(&self, seen: u64, timeout: Duration) -> u64 {
         self.storage.maildir.bell().wait_past(seen, timeout)
     }
+
+    fn queue(&self) -> io::Result<Vec<Queued>> {
+        let at = |secs: u64| rfc3339(UNIX_EPOCH + Duration::from_secs(secs));
+        let mut entries = self.storage.spool.list()?;
+        entries.sort_by_key(|e| e.arrived);
+        Ok(entries
+            .into_iter()
+            .map(|e| Queued {
+                id: e.id.to_string(),
+                from: e.reverse_path.clone(),
+                recipients: e
+                    .recipients
+                    .iter()
+                    .map(|r| QueuedTo {
+                        address: r.address.clone(),
+                        state: match r.state {
+                            RecipientState::Pending => "pending",
+                            RecipientState::Delivered => "delivered",
+                            RecipientState::Failed => "failed",
+                        },
+                        diagnostic: r.diagnostic.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+                arrived: at(e.arrived),
+                attempts: e.attempts,
+                next_attempt: at(e.next_attempt),
+                last_error: e.last_error.clone().unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    // ANCHOR: retry_queue
+    /// What `postie queue --flush` does: the relay sees the request within a second;
+    /// the bell wakes it at once.
+    fn retry_queue(&self) -> io::Result<()> {
+        self.storage.spool.request_flush()?;
+        self.storage.spool.bell().ring();
+        Ok(())
+    }
+    // ANCHOR_END: retry_queue
 }
