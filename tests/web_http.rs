@@ -165,3 +165,52 @@ fn over_the_cap_is_503() {
     let reply = get(addr, "/api/v1/info");
     assert_eq!(reply.status, 503, "{}", reply.text());
 }
+
+#[test]
+fn https_serves_the_same_and_the_login_cookie_is_secure() {
+    use common::{any_port, client_tls_config, users_with_passwords, Protocol, POP3_PASSWORD};
+    let server = TestServer::start_with_tls(|config| {
+        config.set_listener(Protocol::Https, any_port());
+        config.policy.users = Some(users_with_passwords(&["bob@localhost"]));
+    });
+    let addr = server.addr_of(Protocol::Https).unwrap();
+    let over_tls = |text: &str| {
+        let socket = TcpStream::connect(addr).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let connection = rustls::ClientConnection::new(
+            client_tls_config(&server.cert()),
+            "localhost".try_into().unwrap(),
+        )
+        .unwrap();
+        let mut tls = rustls::StreamOwned::new(connection, socket);
+        tls.write_all(text.as_bytes()).unwrap();
+        read_reply(&mut tls).expect("a response over TLS")
+    };
+    let info = over_tls(&format!(
+        "GET /api/v1/info HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(info.status, 401, "accounts: the API wants Basic");
+    let body = format!(
+        "address=bob%40localhost&password={}",
+        POP3_PASSWORD.replace(' ', "+")
+    );
+    let login = over_tls(&format!(
+        "POST /login HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    assert_eq!(login.status, 303, "{}", login.text());
+    let cookie = login.header("set-cookie").unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // Plain HTTP on the TLS port gets no answer in HTTP.
+    let plain = raw(
+        addr,
+        format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes(),
+    );
+    assert!(plain.is_none(), "{plain:?}");
+}
