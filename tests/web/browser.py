@@ -52,6 +52,26 @@ def send(port, subject, text=None, html=None, sender=("Alice Example", "alice@ex
         smtp.send_message(message)
 
 
+def smuggle(port):
+    """A session that tries to end its message with a bare LF and start a second one."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        reader = raw.makefile("rb")
+
+        def reply():
+            while True:
+                line = reader.readline()
+                if line[3:4] != b"-":
+                    return line
+
+        reply()
+        for command in [b"EHLO smuggler.example", b"MAIL FROM:<eve@example.org>", b"RCPT TO:<bob@localhost>", b"DATA"]:
+            raw.sendall(command + b"\r\n")
+            reply()
+        raw.sendall(b"Subject: one\r\n\r\nhello\n.\nMAIL FROM:<eve@example.org>\r\n")
+        assert reply().startswith(b"5")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -136,8 +156,10 @@ fetch('{beacon_url}/fetch'); new Image().src='{beacon_url}/script-img';</script>
         driver.back()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "pre.transcript"))
         shot("session")
+        smuggle(args.smtp_port)
         driver.get(args.url + "/sessions")
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "table.sessions tbody tr")) >= 5)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "table.sessions tbody tr")) >= 6)
+        assert "refused" in driver.find_element(By.CSS_SELECTOR, "table.sessions tbody tr").text
         shot("sessions")
         ok("session page")
 
