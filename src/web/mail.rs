@@ -14,6 +14,7 @@
 use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::store::folder::Message;
 use crate::store::mailbox::{domain_name, mailbox_name};
 
 /// One message as a list shows it, before anyone reads its bytes.
@@ -25,6 +26,9 @@ pub struct Item {
     pub read: bool,
     /// Its size as stored.
     pub octets: u64,
+    /// Where the store last saw it, so that reading it needs no search; `None` when
+    /// the item was not made by a listing.
+    pub stored: Option<Message>,
 }
 
 impl Item {
@@ -61,8 +65,8 @@ pub trait Mail: Send + Sync {
     fn mailboxes(&self) -> io::Result<Vec<String>>;
     /// A mailbox's messages, oldest first; a mailbox without mail is empty.
     fn list(&self, mailbox: &str) -> io::Result<Vec<Item>>;
-    /// A message's bytes as stored; `None` if it is not there (any more).
-    fn read(&self, mailbox: &str, unique: &str) -> io::Result<Option<Vec<u8>>>;
+    /// A listed message's bytes as stored; `None` if it is not there (any more).
+    fn read(&self, mailbox: &str, item: &Item) -> io::Result<Option<Vec<u8>>>;
     /// Sets or clears the read (`S`) flag; false if the message is not there.
     fn set_read(&self, mailbox: &str, unique: &str, read: bool) -> io::Result<bool>;
     /// Removes a message; false if it was not there.
@@ -179,6 +183,7 @@ pub mod fake {
                 unique: unique.into(),
                 read: false,
                 octets: bytes.len() as u64,
+                stored: None,
             };
             let mut boxes = self.boxes.lock().unwrap();
             boxes
@@ -199,11 +204,11 @@ pub mod fake {
                 .map(|m| m.iter().map(|(i, _)| i.clone()).collect())
                 .unwrap_or_default())
         }
-        fn read(&self, mailbox: &str, unique: &str) -> io::Result<Option<Vec<u8>>> {
+        fn read(&self, mailbox: &str, item: &Item) -> io::Result<Option<Vec<u8>>> {
             let boxes = self.boxes.lock().unwrap();
             Ok(boxes.get(mailbox).and_then(|m| {
                 m.iter()
-                    .find(|(i, _)| i.unique == unique)
+                    .find(|(i, _)| i.unique == item.unique)
                     .map(|(_, b)| b.clone())
             }))
         }
@@ -261,6 +266,7 @@ mod tests {
             unique: "1795829745.M399954P9554Q1.vm".into(),
             read: false,
             octets: 1,
+            stored: None,
         };
         assert_eq!(item.smtp_id(), "1795829745M399954P9554Q1");
         let since = item.received().duration_since(UNIX_EPOCH).unwrap();

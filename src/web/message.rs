@@ -334,6 +334,7 @@ mod tests {
             unique: "1795829745.M399954P9554Q1.mx".into(),
             read: false,
             octets: bytes.len() as u64,
+            stored: None,
         }
     }
 

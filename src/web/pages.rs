@@ -558,6 +558,7 @@ fn session_row(detail: &sessions::SessionDetail) -> SessionRow {
                             .to_string(),
                         read: true,
                         octets: 0,
+                        stored: None,
                     }
                     .smtp_id(),
                 )

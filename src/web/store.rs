@@ -75,12 +75,18 @@ impl Mail for StoreMail {
                 unique: m.id().to_string(),
                 read: m.flags().contains(Flag::Seen),
                 octets: m.octets(),
+                stored: Some(m.clone()),
             })
             .collect())
     }
 
-    fn read(&self, mailbox: &str, unique: &str) -> io::Result<Option<Vec<u8>>> {
-        match self.find(mailbox, unique)? {
+    fn read(&self, mailbox: &str, item: &Item) -> io::Result<Option<Vec<u8>>> {
+        // A listed item knows where its file is; the folder looks again if it moved.
+        let found = match (&item.stored, self.folder(mailbox)) {
+            (Some(message), Some(folder)) => Some((folder, message.clone())),
+            _ => self.find(mailbox, &item.unique)?,
+        };
+        match found {
             Some((folder, message)) => match folder.read(&message) {
                 Ok(bytes) => Ok(Some(bytes)),
                 // Another reader deleted it between the listing and the read.

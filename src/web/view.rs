@@ -111,7 +111,7 @@ impl View {
                 let (mut matched, mut matched_unread) = (0, 0);
                 for (mailbox, item) in &items {
                     let hit = if query.needs_content() {
-                        let Some(bytes) = self.mail.read(mailbox, &item.unique)? else {
+                        let Some(bytes) = self.mail.read(mailbox, item)? else {
                             continue;
                         };
                         let summary =
@@ -150,7 +150,7 @@ impl View {
     pub fn summary(&self, mailbox: &str, item: &Item) -> io::Result<Option<Summary>> {
         Ok(self
             .mail
-            .read(mailbox, &item.unique)?
+            .read(mailbox, item)?
             .map(|bytes| message::summary(item, mailbox, &bytes, self.session_of(item))))
     }
 
@@ -183,7 +183,7 @@ impl View {
         };
         Ok(self
             .mail
-            .read(&mailbox, &item.unique)?
+            .read(&mailbox, &item)?
             .map(|bytes| (mailbox, item, bytes)))
     }
     // ANCHOR_END: find
