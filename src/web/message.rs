@@ -156,13 +156,23 @@ fn snippet(text: &str) -> String {
 
 /// What the list needs of one message.
 pub fn summary(item: &Item, mailbox: &str, bytes: &[u8], session: Option<u64>) -> Summary {
+    let parsed = MessageParser::default().parse(bytes);
+    summary_of(item, mailbox, parsed.as_ref(), session)
+}
+
+/// [`summary`] of a message already parsed (`None`: it could not be).
+fn summary_of(
+    item: &Item,
+    mailbox: &str,
+    parsed: Option<&mail_parser::Message<'_>>,
+    session: Option<u64>,
+) -> Summary {
     let id = MessageRef {
         mailbox: mailbox.to_string(),
         unique: item.unique.clone(),
     }
     .id();
-    let parsed = MessageParser::default().parse(bytes);
-    let (from, to, cc, bcc, reply_to, subject, message_id, attachments, text) = match &parsed {
+    let (from, to, cc, bcc, reply_to, subject, message_id, attachments, text) = match parsed {
         Some(m) => (
             addresses(m.from()).into_iter().next().unwrap_or_default(),
             addresses(m.to()),
@@ -202,8 +212,8 @@ pub fn summary(item: &Item, mailbox: &str, bytes: &[u8], session: Option<u64>) -
 
 /// The whole message.
 pub fn detail(item: &Item, mailbox: &str, bytes: &[u8], session: Option<u64>) -> Detail {
-    let head = summary(item, mailbox, bytes, session);
     let parsed = MessageParser::default().parse(bytes);
+    let head = summary_of(item, mailbox, parsed.as_ref(), session);
     let mut out = Detail {
         id: head.id,
         message_id: head.message_id,
