@@ -52,6 +52,23 @@ pub struct Args {
     /// a certificate.
     #[arg(long, value_name = "ADDR")]
     pub imaps_listen: Option<SocketAddr>,
+    /// Serve the web view and its API here (HTTP/1.1); `none` turns it off. A
+    /// non-loopback address needs --users.
+    #[arg(long, value_name = "ADDR|none", default_value = "127.0.0.1:8025", value_parser = parse_optional_addr)]
+    pub http_listen: MaybeAddr,
+
+    /// Also serve the web view over TLS (HTTPS) here; needs a certificate.
+    #[arg(long, value_name = "ADDR")]
+    pub https_listen: Option<SocketAddr>,
+
+    /// How many SMTP sessions' transcripts the web view keeps (0: none).
+    #[arg(long, value_name = "N", default_value_t = crate::config::WebConfig::default().keep_sessions)]
+    pub keep_sessions: usize,
+
+    /// An account (from --users) that may see every mailbox, the sessions and the
+    /// queue in the web view; repeat for several.
+    #[arg(long = "admin", value_name = "ADDRESS")]
+    pub admins: Vec<String>,
 
     /// Our name in the greeting and in Received: headers [default: this machine's hostname].
     #[arg(long, value_name = "NAME")]
@@ -241,6 +258,20 @@ pub enum UserAction {
 }
 // ANCHOR_END: args
 
+/// An address, or `none`: a listener that is on by default and can be turned off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaybeAddr(pub Option<SocketAddr>);
+
+/// `127.0.0.1:8025`, or `none` for no listener.
+pub fn parse_optional_addr(text: &str) -> Result<MaybeAddr, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(MaybeAddr(None));
+    }
+    text.parse()
+        .map(|addr| MaybeAddr(Some(addr)))
+        .map_err(|_| format!("{text:?}: write an address like 127.0.0.1:8025, or none"))
+}
+
 /// `90`, `90s`, `5m`, `1h`, `5d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -356,6 +387,8 @@ impl Args {
             (Protocol::Pop3s, self.pop3s_listen),
             (Protocol::Imap, self.imap_listen),
             (Protocol::Imaps, self.imaps_listen),
+            (Protocol::Http, self.http_listen.0),
+            (Protocol::Https, self.https_listen),
         ]
         .into_iter()
         .filter_map(|(protocol, addr)| Some((protocol, addr?)))
@@ -368,6 +401,17 @@ impl Args {
                 ));
             }
         }
+        // ANCHOR: web_rule
+        // The web view without accounts shows every mailbox to whoever connects:
+        // only this machine may connect then.
+        if users_missing_for_web(&listeners, policy.users.is_some()) {
+            return Err(
+                "--http-listen or --https-listen on a non-loopback address needs --users: \
+                 without accounts the web view shows every mailbox to anyone who connects"
+                    .into(),
+            );
+        }
+        // ANCHOR_END: web_rule
         let limits = Limits {
             max_message_size: self.max_message_size,
             max_recipients: self.max_recipients,
@@ -398,6 +442,15 @@ impl Args {
             tls,
             allow_plaintext_auth: self.allow_plaintext_auth,
             directory,
+            web: crate::config::WebConfig {
+                keep_sessions: self.keep_sessions,
+                admins: self
+                    .admins
+                    .iter()
+                    .map(|a| a.trim().to_lowercase())
+                    .collect(),
+                ..crate::config::WebConfig::default()
+            },
         })
     }
 
@@ -437,6 +490,14 @@ impl Args {
     }
 }
 
+/// Does a web listener face the network while there are no accounts?
+fn users_missing_for_web(listeners: &[(Protocol, SocketAddr)], users: bool) -> bool {
+    !users
+        && listeners.iter().any(|(protocol, addr)| {
+            matches!(protocol, Protocol::Http | Protocol::Https) && !addr.ip().is_loopback()
+        })
+}
+
 // ANCHOR: machine_hostname
 /// This machine's name (getaddrinfo's sibling, gethostname), or `localhost` when it
 /// has none that is a valid domain: the greeting must never be empty.
@@ -473,6 +534,27 @@ mod tests {
         assert!(c.policy.may_relay("127.0.0.1".parse().unwrap()));
         assert!(c.policy.may_relay("::1".parse().unwrap()));
         assert!(!c.policy.may_relay("192.0.2.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn web_listeners() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.listen_address(Protocol::Http).map(|a| a.to_string()),
+            Some("127.0.0.1:8025".to_string()),
+            "on by default, on loopback"
+        );
+        assert_eq!(c.web.keep_sessions, 100);
+        let c = config(&["--http-listen", "none"]).unwrap();
+        assert_eq!(c.listen_address(Protocol::Http), None);
+        let refused = config(&["--http-listen", "0.0.0.0:8025"]).unwrap_err();
+        assert!(refused.contains("needs --users"), "{refused}");
+        assert!(config(&["--http-listen", "[::1]:8025"]).is_ok());
+        assert!(config(&["--http-listen", "nowhere"]).is_err());
+        assert!(
+            config(&["--https-listen", "127.0.0.1:8443"]).is_err(),
+            "needs a certificate"
+        );
     }
 
     #[test]

@@ -79,6 +79,36 @@ impl Default for Limits {
 }
 // ANCHOR_END: limits
 
+// ANCHOR: http_limits
+/// The web view's HTTP limits (RFC 9110, RFC 9112 leave them to the server).
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// A request's head (request line and header fields): larger is 431 (RFC 6585 §5).
+    /// 16 KiB, as nginx's and Go's defaults are of the same order (8 KiB, 1 MiB).
+    pub max_head: usize,
+    /// A request's body: larger is 413. The API's bodies are short lists of ids.
+    pub max_body: usize,
+    /// A whole head must arrive within this, however its bytes trickle in (408).
+    pub head_timeout: Duration,
+    /// A body, once its head has arrived.
+    pub body_timeout: Duration,
+    /// Each read and write on the socket (the listener's timeout).
+    pub idle_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> HttpLimits {
+        HttpLimits {
+            max_head: 16 * 1024,
+            max_body: 1024 * 1024,
+            head_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+        }
+    }
+}
+// ANCHOR_END: http_limits
+
 // ANCHOR: service
 /// What a listening socket offers. Each listener serves one kind; the accept loop is
 /// the same for all of them.
@@ -110,6 +140,10 @@ pub enum Protocol {
     Imap,
     /// IMAP over implicit TLS (RFC 8314 §3.3), with `--imaps-listen`.
     Imaps,
+    /// The web view and its API over HTTP/1.1 (RFC 9112), with `--http-listen`.
+    Http,
+    /// The same over TLS (RFC 9110 §4.2.2), with `--https-listen`.
+    Https,
 }
 
 impl Protocol {
@@ -124,6 +158,8 @@ impl Protocol {
             Protocol::Pop3s => "pop3s",
             Protocol::Imap => "imap",
             Protocol::Imaps => "imaps",
+            Protocol::Http => "http",
+            Protocol::Https => "https",
         }
     }
 
@@ -131,7 +167,10 @@ impl Protocol {
     pub fn implicit_tls(self) -> bool {
         matches!(
             self,
-            Protocol::Smtp(Service::SubmissionTls) | Protocol::Pop3s | Protocol::Imaps
+            Protocol::Smtp(Service::SubmissionTls)
+                | Protocol::Pop3s
+                | Protocol::Imaps
+                | Protocol::Https
         )
     }
 
@@ -145,6 +184,8 @@ impl Protocol {
             Protocol::Pop3s => "--pop3s-listen",
             Protocol::Imap => "--imap-listen",
             Protocol::Imaps => "--imaps-listen",
+            Protocol::Http => "--http-listen",
+            Protocol::Https => "--https-listen",
         }
     }
 }
@@ -180,7 +221,33 @@ pub struct Config {
     /// `--directory`: users, aliases, lists and passwords from LDAP instead of the users
     /// file (see `crate::directory`).
     pub directory: Option<crate::directory::DirectoryConfig>,
+    /// The web view's settings.
+    pub web: WebConfig,
 }
+
+// ANCHOR: web_config
+/// The web view's settings (`--http-listen`, `--keep-sessions`, `--admin`).
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub limits: HttpLimits,
+    /// How many SMTP sessions' transcripts to keep in memory for the sessions page
+    /// (0: record none, and pay nothing).
+    pub keep_sessions: usize,
+    /// Accounts that may see every mailbox, the sessions and the queue (with
+    /// `--users`; without it, everyone on loopback may).
+    pub admins: Vec<String>,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            limits: HttpLimits::default(),
+            keep_sessions: 100,
+            admins: Vec::new(),
+        }
+    }
+}
+// ANCHOR_END: web_config
 
 /// A static route, like a Postfix transport map entry: mail for `domain` goes to
 /// `host:port`, whatever DNS says.
@@ -285,6 +352,7 @@ impl Config {
             tls: None,
             allow_plaintext_auth: false,
             directory: None,
+            web: WebConfig::default(),
         }
     }
 

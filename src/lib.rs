@@ -26,6 +26,8 @@
 //! | flags and limits | [`config`], [`cli`] |
 //! | reading the mail back: POP3 on the same Maildir ([`store::folder`]) | [`pop3`] |
 //! | reading and filing it: IMAP, folders and all ([`store::maildirpp`]) | [`imap`] |
+//! | HTTP/1.1: requests, limits, keep-alive | [`http`] |
+//! | the web view: pages, a Mailpit-compatible API, the SMTP sessions | [`web`] |
 //! | grading any SMTP server, chapter by chapter (`postie check`) | [`check`] |
 // ANCHOR_END: map
 
@@ -38,6 +40,7 @@ pub mod cli;
 pub mod config;
 pub mod date;
 pub mod directory;
+pub mod http;
 pub mod imap;
 pub mod policy;
 pub mod pop3;
@@ -49,6 +52,7 @@ pub mod smtp;
 pub mod status;
 pub mod store;
 pub mod tls;
+pub mod web;
 pub mod wire;
 
 // Round-trip properties of the parsers and writers (proptest).

@@ -84,9 +84,11 @@ fn main() -> ExitCode {
     // ANCHOR_END: signals
     // The "listening" lines come once every listener and the relay run, so whoever
     // waits for them (a test, a script) finds the whole server started.
-    let (pop3, pop3s) = (
+    let (pop3, pop3s, http, https) = (
         server.addr_of(Protocol::Pop3),
         server.addr_of(Protocol::Pop3s),
+        server.addr_of(Protocol::Http),
+        server.addr_of(Protocol::Https),
     );
     let submission = [
         (Service::Submission, "submission (RFC 6409)"),
@@ -111,6 +113,12 @@ fn main() -> ExitCode {
         if let Some(addr) = addr {
             log::info!("{what} listening on {addr}");
         }
+    }
+    if let Some(http) = http {
+        log::info!("web view and API on http://{http}/");
+    }
+    if let Some(https) = https {
+        log::info!("web view and API over TLS on https://{https}/");
     }
     log::info!(
         "postie listening on {addr}; mail for {domains} goes to {}",

@@ -5,6 +5,8 @@
 //! [`Service`] — SMTP's three ([`SmtpService`]: plain SMTP,
 //! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and IMAP's
 //! two ([`ImapService`]) — and
+//! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and the
+//! web view's two ([`HttpService`] serving [`Web`]: HTTP and HTTPS) — and
 //! hands them to the shared listeners ([`crate::wire::Listeners`]), which accept, give
 //! each client a thread, keep the cap and run the shutdown. Every protocol shares the
 //! connection cap and the shutdown (an idle POP3 client hears `-ERR [SYS/TEMP]`).
@@ -20,6 +22,7 @@ use std::thread::JoinHandle;
 
 use crate::config::{Config, Protocol};
 use crate::directory::Directory;
+use crate::http::HttpService;
 use crate::imap::connection::{ImapService, Opener};
 use crate::imap::maildir::{Deliveries, MaildirFolders};
 use crate::policy::Policy;
@@ -27,7 +30,9 @@ use crate::pop3::connection::Pop3Service;
 use crate::relay;
 use crate::smtp::accept::Storage;
 use crate::smtp::listener::SmtpService;
-use crate::wire::{Listeners, Service, Stopper};
+use crate::web::store::StoreMail;
+use crate::web::Web;
+use crate::wire::{Listeners, Recorder, Service, Stopper};
 
 /// A bound server, ready to `run`.
 pub struct Server {
@@ -94,6 +99,23 @@ impl Server {
         )?);
         let mut listeners = Listeners::new(config.max_connections, config.threads);
         let mut addresses = Vec::new();
+        // The web view's sessions page: a ring of the last SMTP transcripts, kept only
+        // when there is a web listener to show them.
+        let web_listens = config
+            .listeners
+            .iter()
+            .any(|(p, _)| matches!(p, Protocol::Http | Protocol::Https));
+        let recorder = if web_listens {
+            Recorder::new(config.web.keep_sessions)
+        } else {
+            None
+        };
+        let web: Arc<Web> = Arc::new(Web::new(
+            Arc::new(StoreMail::new(storage.clone())),
+            recorder.clone(),
+            policy.clone(),
+            config.web.admins.clone(),
+        ));
         for &(protocol, addr) in &config.listeners {
             if protocol.implicit_tls() && config.tls.is_none() {
                 return Err(io::Error::other(format!(
@@ -102,12 +124,10 @@ impl Server {
                 )));
             }
             let service: Arc<dyn Service> = match protocol {
-                Protocol::Smtp(service) => Arc::new(SmtpService::new(
-                    &config,
-                    service,
-                    policy.clone(),
-                    storage.clone(),
-                )),
+                Protocol::Smtp(service) => Arc::new(
+                    SmtpService::new(&config, service, policy.clone(), storage.clone())
+                        .with_recorder(recorder.clone()),
+                ),
                 Protocol::Pop3 => Arc::new(Pop3Service::new(&config, policy.clone(), false)),
                 Protocol::Pop3s => Arc::new(Pop3Service::new(&config, policy.clone(), true)),
                 Protocol::Imap | Protocol::Imaps => Arc::new(ImapService::new(
@@ -115,6 +135,16 @@ impl Server {
                     policy.clone(),
                     imap_folders(&config, &storage),
                     protocol == Protocol::Imaps,
+                )),
+                Protocol::Http => Arc::new(HttpService::new(
+                    web.clone(),
+                    config.web.limits.clone(),
+                    None,
+                )),
+                Protocol::Https => Arc::new(HttpService::new(
+                    web.clone(),
+                    config.web.limits.clone(),
+                    config.tls.clone(),
                 )),
             };
             addresses.push((protocol, listeners.bind(addr, service)?));

@@ -48,6 +48,10 @@ const FLAGS: &[&str] = &[
     "--directory-cache-ttl",
     "--directory-ca",
     "--directory-starttls",
+    "--http-listen",
+    "--https-listen",
+    "--keep-sessions",
+    "--admin",
 ];
 
 /// A running postie; killed (and reaped) when dropped, whatever happened.
@@ -158,6 +162,9 @@ fn start_server(maildir: &Path, extra: &[&str]) -> (Child, SocketAddr) {
             HOSTNAME,
             "--domain",
             "localhost",
+            // Not the default 127.0.0.1:8025: tests run side by side.
+            "--http-listen",
+            "127.0.0.1:0",
         ];
         args.extend_from_slice(extra);
         let mut child = Child::spawn(&args);
@@ -240,6 +247,20 @@ fn a_bad_listen_address_is_a_one_line_error() {
     assert_usage_error(&[
         "--listen",
         "nowhere",
+        "--maildir",
+        maildir.to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn a_web_view_on_the_network_without_users_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("mail");
+    assert_usage_error(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--http-listen",
+        "0.0.0.0:0",
         "--maildir",
         maildir.to_str().unwrap(),
     ]);

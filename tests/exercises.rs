@@ -84,6 +84,8 @@ impl Postie {
             // As in test_config: no MX lookup may reach the machine's real resolver.
             "--dns-server",
             "127.0.0.1:9",
+            "--http-listen",
+            "none",
         ];
         args.extend_from_slice(flags);
         let child = Command::new(BIN)

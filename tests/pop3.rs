@@ -363,6 +363,7 @@ fn trace_shows_the_pop3_dialogue_but_never_the_password() {
     let log = std::fs::File::create(path("log")).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_postie"))
         .args(["--listen", "127.0.0.1:0", "--pop3-listen", "127.0.0.1:0"])
+        .args(["--http-listen", "none"])
         .args(["--maildir", &path("mail"), "--spool", &path("spool")])
         .args([
             "--users",

@@ -17,7 +17,7 @@ use super::session::{Action, Effect, Input, MessageOutcome, Session};
 use crate::config::Limits;
 use crate::store::witness;
 use crate::wire::conversation::trace_line;
-use crate::wire::{Conversation, Dialogue, Event, ReadError, Render, Stream};
+use crate::wire::{Conversation, Dialogue, Event, ReadError, Render, Side, Stream, Transcript};
 
 impl Render for Reply {
     fn write_to(&self, out: &mut Vec<u8>) {
@@ -33,6 +33,8 @@ pub struct Smtp {
     /// Our name, for the `Received:` field.
     hostname: String,
     limits: Limits,
+    /// Where the web view's sessions page gets this session from, if it keeps them.
+    transcript: Option<Arc<Transcript>>,
 }
 // ANCHOR_END: smtp
 
@@ -43,6 +45,36 @@ impl Smtp {
             storage,
             hostname: hostname.to_string(),
             limits,
+            transcript: None,
+        }
+    }
+
+    /// Records this session (lines, transitions, what it delivered) in `transcript`.
+    pub fn with_transcript(mut self, transcript: Option<Arc<Transcript>>) -> Smtp {
+        if transcript.is_some() {
+            self.session.record_transitions();
+        }
+        self.transcript = transcript;
+        self
+    }
+
+    /// Passes the session's transitions, and the name it was given in HELO or EHLO,
+    /// on to the transcript.
+    fn note(&mut self, line: Option<&[u8]>) {
+        let Some(transcript) = &self.transcript else {
+            return;
+        };
+        if let Some(line) = line {
+            let text = String::from_utf8_lossy(line);
+            let mut words = text.split_whitespace();
+            if let (Some(verb), Some(name)) = (words.next(), words.next()) {
+                if verb.eq_ignore_ascii_case("EHLO") || verb.eq_ignore_ascii_case("HELO") {
+                    transcript.set_helo(name);
+                }
+            }
+        }
+        for transition in self.session.take_transitions() {
+            transcript.push(Side::State, &transition);
         }
     }
 }
@@ -53,7 +85,17 @@ impl Dialogue for Smtp {
     const NAME: &'static str = "SMTP";
 
     fn handle(&mut self, event: Event<'_>) -> Action {
-        self.session.handle(Input::from(event))
+        let line = match &event {
+            Event::Line(line) if self.transcript.is_some() => Some(line.text().to_vec()),
+            _ => None,
+        };
+        let action = self.session.handle(Input::from(event));
+        self.note(line.as_deref());
+        action
+    }
+
+    fn transcript(&self) -> Option<Arc<Transcript>> {
+        self.transcript.clone()
     }
 
     fn line_limit(&self) -> usize {
@@ -126,6 +168,7 @@ impl Smtp {
             envelope,
             session.security(),
         );
+        let (mut lines, mut octets) = (0u64, 0u64);
         let end = loop {
             // Each line of text too must arrive in time (a message is bounded by its
             // size limit, so the number of lines is bounded too).
@@ -134,6 +177,8 @@ impl Smtp {
                     let line = trace_line(client, line, |text| {
                         session.shown(&String::from_utf8_lossy(text))
                     });
+                    lines += 1;
+                    octets += line.raw().len() as u64;
                     match decoder.feed(line) {
                         DataLine::Content(bytes) => message.write(bytes),
                         DataLine::Discard => {}
@@ -151,7 +196,23 @@ impl Smtp {
                 Err(ReadError::Io(e)) => return Err(e),
             }
         };
-        Ok(Some(self.session.handle(end)))
+        if let Some(transcript) = &self.transcript {
+            let how = match &end {
+                Input::BareNewlineInData => ", the last not ended by CRLF alone",
+                Input::Wire(Event::TimedOut) => ", then silence",
+                _ => "",
+            };
+            transcript.push(
+                Side::Note,
+                &format!("message text: {lines} lines, {octets} octets{how}"),
+            );
+            if let Input::MessageEnd(MessageOutcome::Stored { id }) = &end {
+                transcript.delivered(id);
+            }
+        }
+        let action = self.session.handle(end);
+        self.note(None);
+        Ok(Some(action))
     }
     // ANCHOR_END: receive_message
 

@@ -17,7 +17,7 @@ use super::reply::Reply;
 use super::session::Session;
 use crate::config::{Config, Limits, Service, Settings};
 use crate::policy::Policy;
-use crate::wire::{self, Accepted, TlsMode};
+use crate::wire::{self, Accepted, Recorder, TlsMode};
 
 // ANCHOR: smtp_service
 /// One SMTP listener's service.
@@ -27,6 +27,8 @@ pub struct SmtpService {
     policy: Arc<dyn Policy>,
     storage: Arc<Storage>,
     tls: TlsMode,
+    /// The last sessions' transcripts, for the web view; `None`: none kept.
+    recorder: Option<Arc<Recorder>>,
 }
 // ANCHOR_END: smtp_service
 
@@ -46,7 +48,14 @@ impl SmtpService {
                 config: config.tls.clone(),
                 implicit: service == Service::SubmissionTls,
             },
+            recorder: None,
         }
+    }
+
+    /// Keeps each session's transcript in `recorder`.
+    pub fn with_recorder(mut self, recorder: Option<Arc<Recorder>>) -> SmtpService {
+        self.recorder = recorder;
+        self
     }
 
     fn limits(&self) -> &Limits {
@@ -109,6 +118,11 @@ impl wire::Service for SmtpService {
             self.storage.clone(),
             &self.settings.hostname,
             self.limits().clone(),
+        )
+        .with_transcript(
+            self.recorder
+                .as_ref()
+                .map(|recorder| recorder.begin(wire::Service::name(self), peer)),
         );
         let line_timeout = self.limits().command_timeout;
         wire::converse(client, &self.tls, line_timeout, smtp, greeting);

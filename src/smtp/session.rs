@@ -247,6 +247,9 @@ pub struct Session {
     security: Security,
     /// Failed AUTH attempts on this connection.
     auth_failures: u32,
+    /// Transitions not yet collected by [`Session::take_transitions`]; `None`: not
+    /// recorded (the web view's sessions page asks for them).
+    transitions: Option<Vec<String>>,
 }
 
 impl Session {
@@ -268,6 +271,7 @@ impl Session {
             errors: 0,
             security: Security::default(),
             auth_failures: 0,
+            transitions: None,
         };
         (session, greeting)
     }
@@ -275,6 +279,20 @@ impl Session {
 
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// From now on, keep each transition (as `--trace` logs it) for
+    /// [`Session::take_transitions`].
+    pub fn record_transitions(&mut self) {
+        self.transitions.get_or_insert_with(Vec::new);
+    }
+
+    /// The transitions since the last call, oldest first.
+    pub fn take_transitions(&mut self) -> Vec<String> {
+        self.transitions
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     pub fn client(&self) -> SocketAddr {
@@ -941,6 +959,9 @@ impl Session {
         };
         let to = next.name();
         log::debug!(target: TRACE, "{} {what} ({rfc}{section}): {from} -> {to}", self.client);
+        if let Some(transitions) = &mut self.transitions {
+            transitions.push(format!("{from} -> {to}: {what} ({rfc}{section})"));
+        }
         self.state = next;
     }
     // ANCHOR_END: enter

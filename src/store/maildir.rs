@@ -45,7 +45,7 @@
 use crate::store::bell::Bell;
 use crate::store::durable::{sync_dir, TmpFile};
 use crate::store::id::MessageId;
-use crate::store::mailbox::SafeName;
+use crate::store::mailbox::{domain_name, mailbox_name, SafeName};
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -114,6 +114,34 @@ impl Maildir {
     /// The directory that holds one subdirectory per local domain.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Every mailbox that has a directory, `<root>/<domain>/<mailbox>`, sorted; names
+    /// that the gate of [`crate::store::mailbox`] would not give (another program's
+    /// directories) are left out.
+    pub fn mailboxes(&self) -> io::Result<Vec<MailboxPath>> {
+        let mut found = Vec::new();
+        for domain in subdirectories(&self.root)? {
+            let Ok(safe_domain) = domain_name(&domain) else {
+                continue;
+            };
+            if safe_domain.as_str() != domain {
+                continue;
+            }
+            for mailbox in subdirectories(&self.root.join(&domain))? {
+                match mailbox_name(&mailbox) {
+                    Ok(safe) if safe.as_str() == mailbox => found.push(MailboxPath {
+                        domain: safe_domain.clone(),
+                        mailbox: safe,
+                    }),
+                    _ => continue,
+                }
+            }
+        }
+        found.sort_by(|a, b| {
+            (a.domain.as_str(), a.mailbox.as_str()).cmp(&(b.domain.as_str(), b.mailbox.as_str()))
+        });
+        Ok(found)
     }
 
     /// Rings once after every delivery, in any mailbox: a reader waiting for new mail
@@ -295,10 +323,29 @@ fn context(err: io::Error, doing: &str, path: &Path) -> io::Error {
     io::Error::new(err.kind(), format!("{doing} {}: {err}", path.display()))
 }
 
+/// The names of the subdirectories of `dir` that are UTF-8 and do not start with a dot;
+/// none when `dir` does not exist.
+fn subdirectories(dir: &Path) -> io::Result<Vec<String>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(e),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if let Some(name) = entry.file_name().to_str() {
+            if !name.starts_with('.') && entry.file_type()?.is_dir() {
+                names.push(name.to_string());
+            }
+        }
+    }
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::mailbox::{domain_name, mailbox_name};
     use std::collections::HashSet;
     use std::os::unix::fs::PermissionsExt;
     use std::sync::Arc;

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use rustls::ServerConfig;
 
 use super::line::{Line, LineReader, ReadError};
+use super::transcript::{Side, Transcript};
 use super::transport::Stream;
 use crate::tls::TlsInfo;
 use crate::TRACE;
@@ -107,6 +108,11 @@ pub trait Dialogue {
     /// Called just before the last reply is sent (POP3 lets go of its maildrop lock
     /// first, so a client that has read the goodbye may log in again at once).
     fn closing(&mut self) {}
+    /// Where this conversation's lines are to be recorded, if anywhere (the web
+    /// view's sessions page); `None` by default: nothing is recorded.
+    fn transcript(&self) -> Option<Arc<Transcript>> {
+        None
+    }
 }
 // ANCHOR_END: dialogue
 
@@ -141,6 +147,8 @@ pub struct Conversation<S> {
     /// How long one whole line may take to arrive.
     line_timeout: Duration,
     watch: Watch,
+    /// Every line in and out is recorded here too, when there is one.
+    transcript: Option<Arc<Transcript>>,
 }
 
 impl<S: Stream> Conversation<S> {
@@ -152,7 +160,13 @@ impl<S: Stream> Conversation<S> {
             tls: None,
             line_timeout,
             watch: Watch::default(),
+            transcript: None,
         }
+    }
+
+    /// The transcript this conversation records into, if any.
+    pub fn transcript(&self) -> Option<&Arc<Transcript>> {
+        self.transcript.as_ref()
     }
 
     /// Lets the client ask for TLS (STARTTLS, STLS) with this certificate.
@@ -174,6 +188,19 @@ impl<S: Stream> Conversation<S> {
     // ANCHOR: run
     /// Greets the client and serves it until a goodbye or disconnection.
     pub fn run<P: Dialogue>(mut self, dialogue: &mut P, greeting: P::Reply) -> io::Result<End> {
+        self.transcript = dialogue.transcript();
+        let end = self.converse(dialogue, greeting);
+        if let Some(transcript) = &self.transcript {
+            transcript.end(match &end {
+                Ok(End::Closed) => "closed",
+                Ok(End::Disconnected) => "disconnected",
+                Err(_) => "dropped",
+            });
+        }
+        end
+    }
+
+    fn converse<P: Dialogue>(&mut self, dialogue: &mut P, greeting: P::Reply) -> io::Result<End> {
         self.send(&greeting);
         loop {
             let event = if self.stopping() {
@@ -189,7 +216,12 @@ impl<S: Stream> Conversation<S> {
                 let deadline = Instant::now() + self.line_timeout;
                 self.reader.set_deadline(Some(deadline));
                 match self.reader.read_line(limit) {
-                    Ok(line) => Event::Line(trace_line(client, line, |text| dialogue.shown(text))),
+                    Ok(line) => {
+                        if let Some(transcript) = &self.transcript {
+                            transcript.push(Side::Client, &dialogue.shown(line.text()));
+                        }
+                        Event::Line(trace_line(client, line, |text| dialogue.shown(text)))
+                    }
                     Err(ReadError::TooLong) => Event::LineTooLong,
                     Err(ReadError::TimedOut) => Event::TimedOut,
                     // A stopping server wakes us by closing our side for reading.
@@ -313,6 +345,11 @@ impl<S: Stream> Conversation<S> {
     pub fn send(&mut self, reply: &impl Render) {
         let start = self.pending.len();
         reply.write_to(&mut self.pending);
+        if let Some(transcript) = &self.transcript {
+            for line in String::from_utf8_lossy(&self.pending[start..]).lines() {
+                transcript.push(Side::Server, line);
+            }
+        }
         if log::log_enabled!(target: TRACE, log::Level::Trace) {
             for line in String::from_utf8_lossy(&self.pending[start..]).lines() {
                 log::trace!(target: TRACE, "{} S: {line}", self.client);

@@ -9,6 +9,7 @@
 //! | the loop: a line in, the session's action out, replies flushed per batch | [`conversation`] |
 //! | listeners: accept, a thread per client, the cap, shutdown | [`listener`] |
 //! | ready threads for new clients | [`pool`] |
+//! | the last sessions' transcripts, for the web view | [`transcript`] |
 //!
 //! A protocol (SMTP, POP3) adds a folder of its own beside this one with its session
 //! (lines in, actions out) and its effects, and implements [`Dialogue`] and
@@ -18,10 +19,12 @@ pub mod conversation;
 pub mod line;
 pub mod listener;
 pub mod pool;
+pub mod transcript;
 pub mod transport;
 
 pub use conversation::{Action, Conversation, Dialogue, End, Event, Render, Watch};
 pub use line::{Line, LineReader, ReadError};
 pub use listener::{converse, Accepted, Listeners, Service, Stopper, TlsMode};
 pub use pool::Threads;
+pub use transcript::{Recorder, Side, Transcript};
 pub use transport::{Duplex, Stream, Transport};

@@ -27,6 +27,7 @@ impl Postie {
             .args(["--listen", "127.0.0.1:0", "--hostname", "mx.example.test"])
             .args(["--domain", "localhost", "--maildir", &path("mail")])
             .args(["--spool", &path("spool"), "--dns-server", "127.0.0.1:9"])
+            .args(["--http-listen", "none"])
             .args(flags)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

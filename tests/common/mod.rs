@@ -4,6 +4,7 @@
 
 pub mod imap;
 pub mod tools;
+pub mod web;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
