@@ -39,6 +39,15 @@ const FLAGS: &[&str] = &[
     "--submission-listen",
     "--smtps-listen",
     "--pop3s-listen",
+    "--directory",
+    "--directory-base",
+    "--directory-bind-dn",
+    "--directory-password-file",
+    "--directory-filter",
+    "--directory-timeout",
+    "--directory-cache-ttl",
+    "--directory-ca",
+    "--directory-starttls",
 ];
 
 /// A running postie; killed (and reaped) when dropped, whatever happened.

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use super::command::{parse, Command, Kind};
 use super::response::{Response, Status};
 use crate::config::Settings;
-use crate::policy::Policy;
+use crate::policy::{LoginFailure, Policy};
 use crate::sasl;
 use crate::security::Security;
 use crate::store::maildir::MailboxPath;
@@ -463,14 +463,22 @@ impl Session {
     /// LOGIN, or AUTHENTICATE PLAIN's decoded response.
     fn login(&mut self, tag: &str, address: &str, password: &str) -> Action {
         match self.policy.login(address, password) {
-            Some(mailbox) => Action::Effect(Effect::Login {
+            Ok(mailbox) => Action::Effect(Effect::Login {
                 tag: tag.to_string(),
                 user: User {
                     address: address.to_string(),
                     mailbox,
                 },
             }),
-            None => {
+            // RFC 5530 §3: UNAVAILABLE, "a subsystem is down" (the directory): try
+            // again later; not the client's mistake.
+            Err(LoginFailure::TryLater) => Action::Reply(Response::new().tagged(
+                tag,
+                Status::No,
+                Some("UNAVAILABLE"),
+                "Cannot check the password now; try again later",
+            )),
+            Err(LoginFailure::Refused) => {
                 log::info!("{} IMAP login failed for {address:?}", self.client);
                 self.mistake(Response::new().tagged(
                     tag,
