@@ -23,6 +23,9 @@
 #   BENCH_TMPFS_DIR [/dev/shm]           where the engine Maildir goes (tmpfs)
 #   BENCH_PYTHON                         a python3 that can import aiosmtpd
 #   BENCH_SKIP_BUILD=1                   use the existing target/release/postie
+#   BENCH_POSTIE_FLAGS                   more flags for postie, e.g. "--threads spawn"
+#                                        to measure a new thread per client against
+#                                        the pool of ready threads (the default)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -163,13 +166,15 @@ wait_for_port() {
 # The servers.
 
 start_postie() { # dir port
-    local dir=$1 port=$2
+    local dir=$1 port=$2 extra
+    # Word splitting on purpose: BENCH_POSTIE_FLAGS holds several flags.
+    read -r -a extra <<<"${BENCH_POSTIE_FLAGS:-}"
     mkdir -p "$dir"
     # --max-connections: 100 sessions must never meet the cap while a finished
     # client's thread is still leaving. --max-message-size: room for the big message.
     "$POSTIE" --listen "127.0.0.1:$port" --hostname postie.bench --domain localhost \
         --maildir "$dir/mail" --spool "$dir/spool" --max-connections 2000 \
-        --max-message-size $((400 * 1024 * 1024)) 2>"$dir/postie.log" &
+        --max-message-size $((400 * 1024 * 1024)) ${extra[@]+"${extra[@]}"} 2>"$dir/postie.log" &
     PIDS+=($!)
     wait_for_port "$port"
 }

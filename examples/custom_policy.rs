@@ -2,6 +2,10 @@
 //! is who: they ask a `Policy` (src/policy.rs) four questions — is this domain ours,
 //! may this client relay, does this user exist, is this password right — and build
 //! every decision on the answers. A new answer is a new type, not an edit of the core.
+//! A policy that knows more than yes or no overrides the provided methods too:
+//! `local_mailbox` (an alias's mailbox, a list's `Decision::Group`, or `Decision::TryLater`
+//! when it cannot ask now), `authenticate` and `login`; `src/directory/policy.rs` is
+//! one.
 //!
 //! This one is a classroom's: mail for `class.test` is taken only for the students on
 //! the roster; nobody may relay, not even this machine; nobody logs in.

@@ -45,11 +45,11 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use postie::address::{parse_domain, parse_mailbox, Host};
 use postie::date::rfc5322_date;
 use postie::relay::client::{deliver, Envelope, RecipientOutcome, Timeouts};
 use postie::relay::dns::{DnsClient, DnsError, Resolver, SystemResolver};
 use postie::relay::mx::next_hops;
-use postie::smtp::address::{parse_domain, parse_mailbox, Host};
 use postie::TRACE;
 
 /// Sends one message the way postie's relay does, printing every step.

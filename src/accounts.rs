@@ -25,7 +25,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 
-use crate::smtp::address::parse_mailbox;
+use crate::address::parse_mailbox;
 
 /// The accounts listed in a `--users` file: one address per line, `#` starts a comment.
 /// An address may be followed by its password hash (`postie user add` writes it); only

@@ -10,9 +10,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::accounts::Users;
+use crate::address::parse_domain;
 use crate::config::{Config, Limits, Protocol, RelayConfig, Route, Service, Threads};
+use crate::directory::url::DirectoryUrl;
+use crate::directory::{DirectoryConfig, DEFAULT_FILTER};
 use crate::policy::{Network, Rules};
-use crate::smtp::address::parse_domain;
 
 // ANCHOR: args
 /// postie: a teaching SMTP server. Receives mail for local domains into a Maildir.
@@ -164,6 +166,53 @@ pub struct Args {
     #[arg(long, conflicts_with = "tls_key")]
     pub tls_self_signed: bool,
 
+    /// Take users, aliases, lists and passwords from this LDAP directory instead of a
+    /// users file: ldap://HOST:PORT (StartTLS unless on loopback) or ldaps://HOST:PORT
+    /// (the port defaults to 389 or 636).
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "users",
+        requires = "directory_base"
+    )]
+    pub directory: Option<DirectoryUrl>,
+
+    /// Where directory searches start, e.g. dc=example,dc=test.
+    #[arg(long, value_name = "DN", requires = "directory")]
+    pub directory_base: Option<String>,
+
+    /// Search as this service account [default: anonymously]; its password is the first
+    /// line of --directory-password-file.
+    #[arg(long, value_name = "DN", requires = "directory_password_file")]
+    pub directory_bind_dn: Option<String>,
+
+    /// The file holding --directory-bind-dn's password (never a flag: flags are visible
+    /// to every user of the machine in ps).
+    #[arg(long, value_name = "FILE", requires = "directory_bind_dn")]
+    pub directory_password_file: Option<PathBuf>,
+
+    /// The search filter for an address (RFC 4515); %s is the address, escaped.
+    #[arg(long, value_name = "FILTER", default_value = DEFAULT_FILTER)]
+    pub directory_filter: String,
+
+    /// Seconds the directory may take to connect or to answer; past them, 451 and
+    /// temporary login failures.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub directory_timeout: u64,
+
+    /// How long a directory answer about a recipient is reused (0: never).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub directory_cache_ttl: Duration,
+
+    /// Certificates (PEM) to trust for TLS to the directory [default: the system's,
+    /// /etc/ssl/certs/ca-certificates.crt].
+    #[arg(long, value_name = "FILE")]
+    pub directory_ca: Option<PathBuf>,
+
+    /// StartTLS to the directory even when it is on loopback.
+    #[arg(long)]
+    pub directory_starttls: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -264,6 +313,7 @@ pub fn parse_route(text: &str) -> Result<Route, String> {
 impl Args {
     /// Checks the flags and builds the configuration.
     pub fn into_config(self) -> Result<Config, String> {
+        let directory = self.directory_config()?;
         let hostname = match self.hostname {
             Some(name) => {
                 parse_domain(&name).map_err(|e| format!("--hostname: {e}"))?;
@@ -389,7 +439,43 @@ impl Args {
                     .collect(),
                 ..crate::config::WebConfig::default()
             },
+            directory,
         })
+    }
+
+    /// The directory's settings, its files read now so that a mistake stops start-up.
+    fn directory_config(&self) -> Result<Option<DirectoryConfig>, String> {
+        let Some(url) = &self.directory else {
+            return Ok(None);
+        };
+        let base = self.directory_base.clone().unwrap_or_default();
+        crate::directory::filter::fill(&self.directory_filter, "someone@example.test")
+            .map_err(|e| format!("--directory-filter: {e}"))?;
+        if self.directory_timeout == 0 {
+            return Err("--directory-timeout must be at least 1".into());
+        }
+        let mut config = DirectoryConfig::new(
+            url.clone(),
+            base,
+            crate::directory::trust(self.directory_ca.as_deref())?,
+        );
+        if let (Some(dn), Some(file)) = (&self.directory_bind_dn, &self.directory_password_file) {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("--directory-password-file {}: {e}", file.display()))?;
+            let password = text.lines().next().unwrap_or_default().to_string();
+            if password.is_empty() {
+                return Err(format!(
+                    "--directory-password-file {}: empty",
+                    file.display()
+                ));
+            }
+            config.bind = Some((dn.clone(), password));
+        }
+        config.filter = self.directory_filter.clone();
+        config.timeout = Duration::from_secs(self.directory_timeout);
+        config.cache_ttl = self.directory_cache_ttl;
+        config.force_starttls = self.directory_starttls;
+        Ok(Some(config))
     }
 }
 
@@ -524,5 +610,34 @@ mod tests {
         assert_eq!(c.limits.command_timeout, Duration::from_secs(3600));
         let c = config(&["--timeout", "3600", "--command-timeout", "60"]).unwrap();
         assert_eq!(c.limits.command_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_directory_flags() {
+        let base = ["--directory-base", "dc=example,dc=test"];
+        let with = |more: &[&str]| {
+            let mut args = vec!["--directory", "ldap://127.0.0.1:3389"];
+            args.extend_from_slice(&base);
+            args.extend_from_slice(more);
+            config(&args)
+        };
+        let c = with(&[]).unwrap();
+        let d = c.directory.expect("a directory");
+        assert_eq!(d.url.port, 3389);
+        assert_eq!(d.filter, crate::directory::DEFAULT_FILTER);
+        assert_eq!(d.cache_ttl, Duration::from_secs(30));
+        assert!(d.bind.is_none());
+        assert!(config(&[]).unwrap().directory.is_none());
+        // Mistakes: no base, a bad URL, a bad filter, the users file as well, a bind DN
+        // without its password file (or a missing one), a zero timeout.
+        assert!(config(&["--directory", "ldap://h"]).is_err());
+        assert!(config(&["--directory", "http://h", base[0], base[1]]).is_err());
+        assert!(with(&["--directory-filter", "(mail=%s"]).is_err());
+        assert!(with(&["--users", "/dev/null"]).is_err());
+        assert!(with(&["--directory-bind-dn", "cn=x"]).is_err());
+        let missing = ["--directory-password-file", "/nonexistent/pw"];
+        assert!(with(&["--directory-bind-dn", "cn=x", missing[0], missing[1]]).is_err());
+        assert!(with(&["--directory-timeout", "0"]).is_err());
+        assert!(with(&["--directory-ca", "/nonexistent/ca.pem"]).is_err());
     }
 }

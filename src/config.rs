@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::policy::Rules;
-use crate::relay::client::Timeouts;
 pub use crate::wire::Threads;
 
 // ANCHOR: limits
@@ -198,6 +197,9 @@ pub struct Config {
     pub allow_plaintext_auth: bool,
     /// The web view's settings.
     pub web: WebConfig,
+    /// `--directory`: users, aliases, lists and passwords from LDAP instead of the users
+    /// file (see `crate::directory`).
+    pub directory: Option<crate::directory::DirectoryConfig>,
 }
 
 // ANCHOR: web_config
@@ -231,6 +233,40 @@ pub struct Route {
     pub domain: String,
     pub host: String,
     pub port: u16,
+}
+
+// ANCHOR: timeouts
+/// How long to wait at each stage (RFC 5321 §4.5.3.2). The limit applies to each read
+/// and each write again: "a timer is set for each SMTP command and for each buffer of
+/// the data transfer", never one timer for the whole session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    /// §4.5.3.2.1: for the 220 greeting (busy servers delay it on purpose).
+    pub greeting: Duration,
+    /// §4.5.3.2.2, §4.5.3.2.3: for the reply to EHLO, MAIL, RCPT and QUIT.
+    pub command: Duration,
+    /// §4.5.3.2.4: for the 354 after DATA.
+    pub data_init: Duration,
+    /// §4.5.3.2.5: for each write of message text.
+    pub data_block: Duration,
+    /// §4.5.3.2.6: for the reply after the final dot. Long, because giving up here while
+    /// the server delivers means the message arrives twice.
+    pub data_end: Duration,
+}
+// ANCHOR_END: timeouts
+
+impl Default for Timeouts {
+    /// The minimums of RFC 5321 §4.5.3.2.
+    fn default() -> Timeouts {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        Timeouts {
+            greeting: minutes(5),
+            command: minutes(5),
+            data_init: minutes(2),
+            data_block: minutes(3),
+            data_end: minutes(10),
+        }
+    }
 }
 
 // ANCHOR: relay_config
@@ -293,6 +329,7 @@ impl Config {
             tls: None,
             allow_plaintext_auth: false,
             web: WebConfig::default(),
+            directory: None,
         }
     }
 

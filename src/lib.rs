@@ -13,12 +13,13 @@
 //! | the loop: read a line, ask the session, write the reply (every protocol) | [`wire::conversation`] |
 //! | 220 greeting, EHLO, MAIL, RCPT, DATA, QUIT: the state machine | [`smtp::session`] |
 //! | one line becomes a command | [`smtp::command`] |
-//! | paths, mailboxes, domains | [`smtp::address`] |
+//! | paths, mailboxes, domains (every part uses them) | [`address`] |
 //! | every reply, with its code and enhanced status code | [`smtp::reply`], [`status`] |
 //! | AUTH: the mechanisms, masked in the trace; SASL itself | [`smtp::auth`], [`sasl`] |
 //! | message text after 354 | [`smtp::connection`] |
 //! | message text: the lone dot, dot-stuffing, smuggling defence | [`smtp::data`] |
 //! | who is who: our domains, relaying, users, passwords | [`policy`], [`accounts`], [`security`] |
+//! | who is who, asked of LDAP: users, aliases, lists, logins | [`directory`] |
 //! | Received: and Return-Path: trace headers; dates | [`smtp::received`], [`date`] |
 //! | "250" only once it is on disk | [`smtp::accept`], [`store`] |
 //! | the outbound queue's schedule, MX lookup, the client, bounces | [`relay`] |
@@ -32,10 +33,12 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod address;
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod date;
+pub mod directory;
 pub mod http;
 pub mod policy;
 pub mod pop3;

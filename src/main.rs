@@ -48,6 +48,13 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(e) => return fail(&e),
     };
+    if let Some(directory) = &config.directory {
+        log::info!(
+            "who is who: the directory at {} under {}",
+            directory.url,
+            directory.base
+        );
+    }
     let (domains, maildir) = (
         config.policy.local_domains.join(", "),
         config.maildir.clone(),
@@ -153,7 +160,7 @@ fn add_user(users: Option<&std::path::Path>, address: &str) -> ExitCode {
     let Some(path) = users else {
         return fail("postie user add needs --users FILE (the file postie is started with)");
     };
-    if let Err(e) = postie::smtp::address::parse_mailbox(address) {
+    if let Err(e) = postie::address::parse_mailbox(address) {
         return fail(&format!("{address:?}: {e}"));
     }
     let password = match read_password() {

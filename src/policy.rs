@@ -3,9 +3,12 @@
 //!
 //! The sessions never read the configuration to answer these: they ask a [`Policy`].
 //! postie's own answers come from the flags and the users file ([`Rules`]); another
-//! policy (a directory, a database, a classroom experiment) is a new type implementing
-//! the four questions, and the sessions do not change. `examples/custom_policy.rs`
-//! shows one.
+//! policy (a database, a classroom experiment) is a new type implementing the required
+//! questions, and the sessions do not change. `examples/custom_policy.rs` shows one;
+//! the directory (`crate::directory`) is another, which also overrides `local_mailbox`,
+//! `authenticate` and `login`: an address may be an alias or a list, and an outage is "try later", never
+//! a guess (the variants [`Decision::Group`], [`Decision::TryLater`] and
+//! [`LoginFailure::TryLater`] exist for it).
 //!
 //! No open relay (RFC 5321 §3.6.1; see ARCHITECTURE.md): mail for a domain that is not
 //! ours is accepted only from trusted networks (`--relay-network`, loopback by default);
@@ -19,7 +22,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use crate::accounts::Users;
-use crate::smtp::address::{ForwardPath, Host};
+use crate::address::{ForwardPath, Host};
 use crate::store::mailbox::{domain_name, mailbox_name, NameError};
 use crate::store::maildir::MailboxPath;
 
@@ -85,8 +88,10 @@ impl fmt::Display for Network {
 }
 
 // ANCHOR: policy_trait
-/// The questions about who is who. The four required methods are the whole of a
-/// policy; [`Policy::decide`] and [`Policy::login`] build on them.
+/// The questions about who is who. The required methods are the whole of a policy;
+/// [`Policy::decide`], [`Policy::local_mailbox`], [`Policy::authenticate`] and
+/// [`Policy::login`] build on them, and a policy that knows more (aliases, lists, an
+/// outage) overrides those.
 pub trait Policy: Send + Sync {
     /// Is `domain` one of ours? Domains are case-insensitive (RFC 1035 §2.3.3).
     fn is_local_domain(&self, domain: &str) -> bool;
@@ -139,22 +144,31 @@ pub trait Policy: Send + Sync {
     // ANCHOR_END: decide
 
     // ANCHOR: login
-    /// A login (POP3's USER and PASS; any protocol's): the name is the full address.
-    /// Returns the mailbox, or `None` for every kind of "no", so that the answer does
-    /// not tell which part was wrong.
-    fn login(&self, address: &str, password: &str) -> Option<MailboxPath> {
-        // Verify first, for every name: an unknown user costs the same hashing time.
-        if !self.check_password(address, password) {
-            return None;
+    /// Is `password` right for `address`, or can that not be known now? SMTP AUTH asks
+    /// this (it needs no mailbox); a policy that may be unreachable overrides it.
+    fn authenticate(&self, address: &str, password: &str) -> Result<(), LoginFailure> {
+        match self.check_password(address, password) {
+            true => Ok(()),
+            false => Err(LoginFailure::Refused),
         }
-        let (local_part, domain) = address.rsplit_once('@')?;
+    }
+
+    /// A login that opens a mailbox (POP3's USER and PASS; any reading protocol's): the
+    /// name is the full address. Returns the mailbox, or one `Refused` for every kind
+    /// of "no", so that the answer does not tell which part was wrong; `TryLater` when
+    /// the answer cannot be known now.
+    fn login(&self, address: &str, password: &str) -> Result<MailboxPath, LoginFailure> {
+        // Verify first, for every name: an unknown user costs the same hashing time.
+        self.authenticate(address, password)?;
+        let refused = |_| LoginFailure::Refused;
+        let (local_part, domain) = address.rsplit_once('@').ok_or(LoginFailure::Refused)?;
         let domain = domain.to_ascii_lowercase();
         if !self.is_local_domain(&domain) {
-            return None;
+            return Err(LoginFailure::Refused);
         }
-        Some(MailboxPath {
-            domain: domain_name(&domain).ok()?,
-            mailbox: mailbox_name(local_part).ok()?,
+        Ok(MailboxPath {
+            domain: domain_name(&domain).map_err(refused)?,
+            mailbox: mailbox_name(local_part).map_err(refused)?,
         })
     }
     // ANCHOR_END: login
@@ -201,8 +215,25 @@ pub enum Decision {
     Relay,
     /// Another domain, from a client that may not relay (550 5.7.1).
     RelayDenied,
+    /// A list: one copy into each of these mailboxes, for one RCPT (250 once).
+    Group(Vec<MailboxPath>),
+    /// The answer cannot be known now (the directory is down): 451 4.3.0, and the
+    /// client tries again later. Never a guess either way.
+    TryLater,
 }
 // ANCHOR_END: decision
+
+// ANCHOR: login_failure
+/// Why a login did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// Wrong name or password, or no such user (SMTP 535, POP3 `-ERR [AUTH]`).
+    Refused,
+    /// Cannot be checked now, or too many failures for this address just now (SMTP
+    /// 454 4.7.0, POP3 `-ERR [SYS/TEMP]`).
+    TryLater,
+}
+// ANCHOR_END: login_failure
 
 // ANCHOR: rules
 impl Policy for Rules {
@@ -246,7 +277,7 @@ impl Policy for Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::address::parse_forward_path;
+    use crate::address::parse_forward_path;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

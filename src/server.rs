@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::config::{Config, Protocol};
+use crate::directory::Directory;
 use crate::http::HttpService;
 use crate::policy::Policy;
 use crate::pop3::connection::Pop3Service;
@@ -57,10 +58,17 @@ impl ShutdownHandle {
 
 impl Server {
     /// Opens the Maildir and the spool and binds every listener, with the policy the
-    /// flags and the users file describe; each error is the user's to fix, and says
-    /// which flag to look at.
+    /// flags describe: the directory with `--directory`, else the users file; each
+    /// error is the user's to fix, and says which flag to look at.
     pub fn bind(config: Config) -> io::Result<Server> {
-        let policy: Arc<dyn Policy> = Arc::new(config.policy.clone());
+        let policy: Arc<dyn Policy> = match &config.directory {
+            Some(directory) => Arc::new(Directory::new(
+                directory.clone(),
+                config.policy.clone(),
+                config.limits.max_recipients,
+            )),
+            None => Arc::new(config.policy.clone()),
+        };
         Server::bind_with_policy(config, policy)
     }
 

@@ -50,24 +50,39 @@ impl Status {
     }
 }
 
-/// Text that is not an RFC 3463 status code.
+/// Text that does not read back as the value it should name: the one error of the
+/// `FromStr`s for what postie writes and later reads again (a status code here, a
+/// message id in `store::id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotAStatus(pub String);
+pub struct Malformed {
+    /// What the text should have been, with its article: "an RFC 3463 status code".
+    pub what: &'static str,
+    pub text: String,
+}
 
-impl fmt::Display for NotAStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} is not an RFC 3463 status code", self.0)
+impl Malformed {
+    pub fn new(what: &'static str, text: &str) -> Malformed {
+        Malformed {
+            what,
+            text: text.to_string(),
+        }
     }
 }
 
-impl std::error::Error for NotAStatus {}
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} is not {}", self.text, self.what)
+    }
+}
+
+impl std::error::Error for Malformed {}
 
 // ANCHOR: from_str
 impl FromStr for Status {
-    type Err = NotAStatus;
+    type Err = Malformed;
 
-    fn from_str(text: &str) -> Result<Status, NotAStatus> {
-        let wrong = || NotAStatus(text.to_string());
+    fn from_str(text: &str) -> Result<Status, Malformed> {
+        let wrong = || Malformed::new("an RFC 3463 status code", text);
         // 1*3digit, and (RFC 3463 §2) "without leading zero digits".
         let number = |part: &str| -> Option<u16> {
             let digits = (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit());

@@ -19,7 +19,12 @@
 //!    calls itself the last chapter is the last, and every transcript shows the
 //!    `# command:` that reproduces it;
 //! 10. every block quotation is RFC 5321's or RFC 5322's text, word for word (when the
-//!     texts are at hand: `$POSTIE_RFC_DIR` or `../shared/rfc`).
+//!     texts are at hand: `$POSTIE_RFC_DIR` or `../shared/rfc`);
+//! 11. no listing or transcript is included twice, unless the second showing says why
+//!     (`<!-- again: reason -->` on the line above);
+//! 12. every chapter ends the same way: "What can go wrong", then its exercises, each
+//!     opening with its goal, difficulty and time, and naming the peers (dnsmasq,
+//!     smtp-sink) its tests need.
 //!
 //! The listings and transcripts themselves are never copied into the book: mdBook
 //! includes them when it builds, and `cargo test` replays the transcripts against the
@@ -499,6 +504,66 @@ fn every_include_names_an_existing_file_and_anchor() {
     );
 }
 
+/// The mark that lets a listing be shown a second time: on the line just above the
+/// include directive, or just above the code fence that holds it, an HTML comment
+/// `<!-- again: why the reader needs it here too -->` (mdBook does not show it).
+const AGAIN: &str = "<!-- again:";
+
+/// The reason given by the `<!-- again: ... -->` mark for the include on `line` (1-based)
+/// of `text`, if there is one.
+fn again_reason(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut above = line.checked_sub(2)?;
+    if lines.get(above)?.trim_start().starts_with("```") {
+        above = above.checked_sub(1)?;
+    }
+    let mark = lines.get(above)?.trim();
+    let reason = mark.strip_prefix(AGAIN)?.strip_suffix("-->")?.trim();
+    (!reason.is_empty()).then(|| reason.to_string())
+}
+
+/// No listing or transcript is shown twice without a reason: in the order a reader meets
+/// them (the order of `SUMMARY.md`), every include directive that takes the same file
+/// and the same part of it as an earlier one must carry the mark [`AGAIN`] with a
+/// reason. The first showing needs none. A link back to the first one is usually better.
+#[test]
+fn no_listing_is_included_twice_without_a_reason() {
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    let mut problems = Vec::new();
+    for chapter in chapters() {
+        let page = book_src().join(&chapter.file);
+        let text = read(&page);
+        for inc in includes_in(&page, &text) {
+            let key = format!("{}:{:?}", inc.target.display(), inc.selector);
+            let at = format!("{}:{}", shown(&page), inc.line);
+            match seen.get(&key) {
+                None => {
+                    seen.insert(key, at);
+                }
+                Some(first) => {
+                    if again_reason(&text, inc.line).is_none() {
+                        problems.push(format!(
+                            "{at}: {} is already shown at {first}; link to it, or say why it \
+                             is shown again with `{AGAIN} reason -->` on the line above",
+                            inc.text
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert_no_problems("listings included twice", problems);
+}
+
+#[test]
+fn the_again_mark_is_read_where_it_stands() {
+    let page = "<!-- again: the new arm -->\n```rust,ignore\n{{#include a.rs:x}}\n```\n\n\
+                <!-- again: -->\n{{#include a.rs:y}}\ntext\n{{#include a.rs:z}}\n";
+    assert_eq!(again_reason(page, 3).as_deref(), Some("the new arm"));
+    assert_eq!(again_reason(page, 7), None, "an empty reason is no reason");
+    assert_eq!(again_reason(page, 9), None);
+}
+
 // ---------------------------------------------------------------------------------------
 // 2. Anchors are unique and closed
 
@@ -872,70 +937,131 @@ fn exercise_ids(text: &str) -> Vec<String> {
     found
 }
 
-/// The chapter number an exercise id belongs to: `ex19b` → 19.
-fn chapter_of_exercise(id: &str) -> usize {
-    id[2..4].parse().expect("two digits")
-}
-
 /// The exercise ids a chapter with `count` exercises must use: `ex07` for one,
 /// `ex19a`, `ex19b`... for several.
 fn ids_for_chapter(number: usize, count: usize) -> Vec<String> {
-    if count == 1 {
-        vec![format!("ex{number:02}")]
-    } else {
-        (0..count)
-            .map(|i| format!("ex{number:02}{}", (b'a' + i as u8) as char))
-            .collect()
+    ids_for_family(number, &[count]).concat()
+}
+
+/// The ids of the exercises of top-level chapter `number` and its sections, `counts`
+/// being how many `## Exercise` sections each of those pages has, in reading order
+/// (the chapter's own page first). The exercises are lettered in reading order, `a`,
+/// `b`, `c`...; the first one drops its `a` when it is alone on its page. So one
+/// exercise is `ex07`; two on one page `ex19a`, `ex19b`; one in chapter 16 and one in
+/// its section 16.1 `ex16`, `ex16b`. Adding an exercise to a section never renames
+/// one that exists.
+fn ids_for_family(number: usize, counts: &[usize]) -> Vec<Vec<String>> {
+    let mut index = 0;
+    let mut ids = Vec::new();
+    for &count in counts {
+        let mut page = Vec::new();
+        for _ in 0..count {
+            if index == 0 && count == 1 {
+                page.push(format!("ex{number:02}"));
+            } else {
+                page.push(format!("ex{number:02}{}", (b'a' + index as u8) as char));
+            }
+            index += 1;
+        }
+        ids.push(page);
     }
+    ids
+}
+
+/// `[16, 1]` → `"16.1"`.
+fn dotted(number: &[usize]) -> String {
+    number
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// How many `## Exercise...` sections a page has.
+fn exercise_sections(text: &str) -> usize {
+    text.lines()
+        .filter(|l| l.starts_with("## Exercise"))
+        .count()
+}
+
+/// Every exercise id of the book, with the page (chapter or section) that sets it, as
+/// [`ids_for_family`] numbers them.
+fn exercise_pages(chapters: &[Chapter]) -> Vec<(String, Chapter)> {
+    let mut out = Vec::new();
+    let numbered: Vec<&Chapter> = chapters.iter().filter(|c| !c.number.is_empty()).collect();
+    let mut i = 0;
+    while i < numbered.len() {
+        let top = numbered[i].number[0];
+        let family: Vec<&Chapter> = numbered[i..]
+            .iter()
+            .take_while(|c| c.number[0] == top)
+            .copied()
+            .collect();
+        i += family.len();
+        let counts: Vec<usize> = family
+            .iter()
+            .map(|c| exercise_sections(&read(&book_src().join(&c.file))))
+            .collect();
+        for (page, ids) in family.iter().zip(ids_for_family(top, &counts)) {
+            for id in ids {
+                out.push((id, (*page).clone()));
+            }
+        }
+    }
+    out
 }
 
 /// **What "exercise numbers match their chapter" means.** mdBook numbers the chapters
 /// of `SUMMARY.md` in order (see [`chapters_of`]): the Introduction is 1, Performance
-/// the last number. A chapter's exercises are its `## Exercise...` sections. Their ids
-/// are `ex` and the chapter's number in two digits (`ex07` in chapter 7); a chapter
-/// with two or more exercises adds a letter in order (`ex19a`, `ex19b`). So:
+/// the last number. A chapter's exercises are its `## Exercise...` sections, on its
+/// own page and on the pages of its sections (`16.1`). Their ids are `ex` and the
+/// top-level chapter's number in two digits (`ex07` in chapter 7), lettered as
+/// [`ids_for_family`] says when there are several (`ex19a`, `ex19b`; `ex16` in chapter
+/// 16 and `ex16b` in 16.1). So:
 ///
-/// 1. each page with `k` exercise sections mentions, after its first one, exactly the
-///    ids [`ids_for_chapter`] gives for its number and `k`, and no other (with `k > 1`,
-///    the bare `ex19` may appear too: it runs all of them);
+/// 1. each page with `k` exercise sections mentions, after its first one, exactly its
+///    ids, and no other chapter's (the bare `ex19` may appear too: it runs all of
+///    them; and so may the ids of the chapter's other pages);
 /// 2. the test functions of `tests/exercises.rs` are exactly those ids (`ex19a_...`),
-///    and each sits under a `// Chapter N, Title:` comment whose N is its number and
-///    whose title is the chapter's title in `SUMMARY.md`;
+///    and each sits under a `// Chapter N, Title:` comment whose N is the number of
+///    its page (`16.1` for a section) and whose title is the page's title in
+///    `SUMMARY.md`;
 /// 3. every `book/solutions/exNN-*.patch` is one of those ids (checked with the
 ///    README's table in `the_solutions_readme_lists_every_patch`).
-///
-/// Only top-level chapters may have exercises: a section (`16.1`) has no two-digit id.
 #[test]
 fn exercise_numbers_match_their_chapters() {
     let mut problems = Vec::new();
-    let mut all_ids = BTreeSet::new();
+    let chapters = chapters();
+    let pages = exercise_pages(&chapters);
+    let all_ids: BTreeSet<String> = pages.iter().map(|(id, _)| id.clone()).collect();
     let mut title_of = std::collections::BTreeMap::new();
-    for chapter in chapters() {
-        let page = book_src().join(&chapter.file);
-        let text = read(&page);
-        let count = text
-            .lines()
-            .filter(|l| l.starts_with("## Exercise"))
-            .count();
+    for chapter in &chapters {
+        let text = read(&book_src().join(&chapter.file));
+        let count = exercise_sections(&text);
         if count == 0 {
             continue;
         }
-        let [number] = chapter.number[..] else {
-            problems.push(format!(
-                "{}: has exercises but is numbered {:?} in SUMMARY.md; only top-level \
-                 chapters may have exercises",
-                chapter.file, chapter.number
-            ));
-            continue;
-        };
-        title_of.insert(number, chapter.title.clone());
-        let wanted: BTreeSet<String> = ids_for_chapter(number, count).into_iter().collect();
+        let number = dotted(&chapter.number);
+        title_of.insert(number.clone(), chapter.title.clone());
+        let wanted: BTreeSet<String> = pages
+            .iter()
+            .filter(|(_, page)| page == chapter)
+            .map(|(id, _)| id.clone())
+            .collect();
         let first = text.find("\n## Exercise").expect("counted above");
         let mut mentioned: BTreeSet<String> = exercise_ids(&text[first..]).into_iter().collect();
-        if count > 1 {
+        if count > 1 || wanted.iter().any(|id| id.len() > 4) {
             // `cargo test --features exercises ex19` runs ex19a and ex19b: allowed.
-            mentioned.remove(&format!("ex{number:02}"));
+            mentioned.remove(&format!("ex{:02}", chapter.number[0]));
         }
+        // A page may point at the exercise of another page of its own chapter (16's
+        // at 16.1's `ex16b`), never at another chapter's.
+        mentioned.retain(|id| {
+            wanted.contains(id)
+                || !pages
+                    .iter()
+                    .any(|(other, page)| other == id && page.number[0] == chapter.number[0])
+        });
         if mentioned != wanted {
             problems.push(format!(
                 "{} is chapter {number} with {count} exercise(s), so its ids are {wanted:?}, \
@@ -943,37 +1069,35 @@ fn exercise_numbers_match_their_chapters() {
                 chapter.file
             ));
         }
-        all_ids.extend(wanted);
     }
 
     let tests = read(&repo().join("tests").join("exercises.rs"));
-    let mut heading: Option<usize> = None;
+    let mut heading: Option<String> = None;
     let mut tested = BTreeSet::new();
     for (n, line) in tests.lines().enumerate() {
         if let Some(rest) = line.strip_prefix("// Chapter ") {
             let number = rest.split(',').next().unwrap_or("");
-            match number.parse::<usize>() {
-                Ok(number) => {
-                    // "// Chapter 19, Reading mail: POP3 (...)": the title as in SUMMARY.md.
-                    let named = title_of.get(&number).is_some_and(|title| {
-                        rest.strip_prefix(&format!("{number}, {title}"))
-                            .is_some_and(|after| after.starts_with([':', ' ']))
-                    });
-                    if !named {
-                        problems.push(format!(
-                            "tests/exercises.rs:{}: \"// Chapter {rest}\", but chapter {number} \
-                             with exercises is {:?} in SUMMARY.md",
-                            n + 1,
-                            title_of.get(&number)
-                        ));
-                    }
-                    heading = Some(number);
-                }
-                Err(_) => problems.push(format!(
+            if number.is_empty() || !number.split('.').all(|p| p.parse::<usize>().is_ok()) {
+                problems.push(format!(
                     "tests/exercises.rs:{}: \"// Chapter {rest}\": no chapter number",
                     n + 1
-                )),
+                ));
+                continue;
             }
+            // "// Chapter 19, Reading mail: POP3 (...)": the title as in SUMMARY.md.
+            let named = title_of.get(number).is_some_and(|title| {
+                rest.strip_prefix(&format!("{number}, {title}"))
+                    .is_some_and(|after| after.starts_with([':', ' ']))
+            });
+            if !named {
+                problems.push(format!(
+                    "tests/exercises.rs:{}: \"// Chapter {rest}\", but chapter {number} \
+                     with exercises is {:?} in SUMMARY.md",
+                    n + 1,
+                    title_of.get(number)
+                ));
+            }
+            heading = Some(number.to_string());
         }
         if let Some(name) = line
             .trim_start()
@@ -984,17 +1108,20 @@ fn exercise_numbers_match_their_chapters() {
                 .into_iter()
                 .next()
                 .unwrap_or_default();
-            if !all_ids.contains(&id) {
-                problems.push(format!(
+            match pages.iter().find(|(i, _)| *i == id) {
+                None => problems.push(format!(
                     "tests/exercises.rs:{}: fn ex{}: {id:?} is no chapter's exercise id",
                     n + 1,
                     name.split('(').next().unwrap_or("")
-                ));
-            } else if heading != Some(chapter_of_exercise(&id)) {
-                problems.push(format!(
-                    "tests/exercises.rs:{}: {id} sits under the comment for chapter {heading:?}",
-                    n + 1
-                ));
+                )),
+                Some((_, page)) if heading.as_deref() != Some(&dotted(&page.number)) => problems
+                    .push(format!(
+                        "tests/exercises.rs:{}: {id} (chapter {}) sits under the comment for \
+                         chapter {heading:?}",
+                        n + 1,
+                        dotted(&page.number)
+                    )),
+                Some(_) => {}
             }
             tested.insert(id);
         }
@@ -1007,6 +1134,134 @@ fn exercise_numbers_match_their_chapters() {
     assert_no_problems("exercise ids and chapter numbers", problems);
 }
 
+/// The line under every `## Exercise` heading says what the exercise teaches, how hard
+/// it is and how long it takes, in this form (difficulty `easy`, `medium` or `hard`;
+/// a time in minutes or hours):
+///
+/// ```text
+/// **Goal:** what you learn. · **Difficulty:** medium · **Time:** about 1 hour
+/// ```
+///
+/// Exercises that need a peer (dnsmasq, smtp-sink) say so in their text.
+#[test]
+fn every_exercise_states_its_goal_difficulty_and_time() {
+    let mut problems = Vec::new();
+    let mut exercises = 0;
+    for page in pages() {
+        let text = read(&page);
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            if !line.starts_with("## Exercise") {
+                continue;
+            }
+            exercises += 1;
+            let at = format!("{}:{}", shown(&page), n + 1);
+            let first = lines[n + 1..]
+                .iter()
+                .find(|l| !l.trim().is_empty())
+                .copied()
+                .unwrap_or("");
+            if let Some(problem) = exercise_header_problem(first) {
+                problems.push(format!("{at}: {problem}: {first:?}"));
+            }
+            let section: Vec<&str> = lines[n + 1..]
+                .iter()
+                .take_while(|l| !l.starts_with("## "))
+                .copied()
+                .collect();
+            let section = section.join("\n");
+            for (peer, word) in [
+                ("peers::Dnsmasq", "dnsmasq"),
+                ("peers::SmtpSink", "smtp-sink"),
+            ] {
+                let ids = exercise_ids(&section);
+                if needs_peer(&ids, peer) && !section.contains(word) {
+                    problems.push(format!(
+                        "{at}: the tests of {ids:?} start {word}, but the exercise does not say \
+                         that it needs {word}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(exercises > 0, "no exercise in the book?");
+    assert_no_problems("exercise headers (goal, difficulty, time)", problems);
+}
+
+/// Every chapter ends the same way: on a page with exercises, the section just before
+/// the first `## Exercise` is `## What can go wrong`, and nothing but exercises follows.
+#[test]
+fn every_chapter_with_an_exercise_ends_the_same_way() {
+    let mut problems = Vec::new();
+    for page in pages() {
+        let text = read(&page);
+        let (_, prose) = fences_and_prose(&text);
+        let sections: Vec<&str> = prose.lines().filter(|l| l.starts_with("## ")).collect();
+        let Some(first) = sections.iter().position(|s| s.starts_with("## Exercise")) else {
+            continue;
+        };
+        if first == 0 || sections[first - 1].trim_end() != "## What can go wrong" {
+            problems.push(format!(
+                "{}: the section before the first exercise is {:?}, not \"## What can go wrong\"",
+                shown(&page),
+                first.checked_sub(1).map(|i| sections[i])
+            ));
+        }
+        if let Some(after) = sections[first..]
+            .iter()
+            .find(|s| !s.starts_with("## Exercise"))
+        {
+            problems.push(format!(
+                "{}: {after:?} comes after the exercises; they end the chapter",
+                shown(&page)
+            ));
+        }
+    }
+    assert_no_problems("how chapters end", problems);
+}
+
+/// What is wrong with the first line of an exercise section, if anything.
+fn exercise_header_problem(line: &str) -> Option<&'static str> {
+    let Some(rest) = line.strip_prefix("**Goal:** ") else {
+        return Some("the first line under an exercise heading starts with `**Goal:** `");
+    };
+    let Some((goal, rest)) = rest.split_once(" · **Difficulty:** ") else {
+        return Some("no ` · **Difficulty:** ` after the goal");
+    };
+    if goal.trim().len() < 10 {
+        return Some("the goal says too little");
+    }
+    let Some((difficulty, time)) = rest.split_once(" · **Time:** ") else {
+        return Some("no ` · **Time:** ` after the difficulty");
+    };
+    if !matches!(difficulty.trim(), "easy" | "medium" | "hard") {
+        return Some("the difficulty is `easy`, `medium` or `hard`");
+    }
+    if !time.contains(|c: char| c.is_ascii_digit())
+        || !(time.contains("minute") || time.contains("hour"))
+    {
+        return Some("the time is a number of minutes or hours");
+    }
+    None
+}
+
+/// Does any test of `ids` in tests/exercises.rs mention `peer` (`peers::Dnsmasq`)?
+fn needs_peer(ids: &[String], peer: &str) -> bool {
+    let tests = read(&repo().join("tests").join("exercises.rs"));
+    let mut current: Option<String> = None;
+    for line in tests.lines() {
+        if let Some(name) = line.strip_prefix("fn ex") {
+            current = exercise_ids(&format!("ex{name}")).into_iter().next();
+        } else if line.starts_with("// ---") {
+            current = None;
+        }
+        if line.contains(peer) && current.as_ref().is_some_and(|c| ids.contains(c)) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Every `book/solutions/exNN-*.patch` is a row of the table in
 /// `book/solutions/README.md`, every row names a patch that exists, and each row's
 /// chapter (`19, Reading mail: POP3`) is the number and title of that chapter in
@@ -1015,7 +1270,7 @@ fn exercise_numbers_match_their_chapters() {
 fn the_solutions_readme_lists_every_patch() {
     let dir = repo().join("book").join("solutions");
     let readme = read(&dir.join("README.md"));
-    let chapters = chapters();
+    let pages = exercise_pages(&chapters());
     let mut problems = Vec::new();
     let mut listed = BTreeSet::new();
     for (n, line) in readme.lines().enumerate() {
@@ -1034,12 +1289,10 @@ fn the_solutions_readme_lists_every_patch() {
         }
         let id = exercise_ids(&patch).into_iter().next().unwrap_or_default();
         let chapter = cells.get(2).copied().unwrap_or("");
-        let wanted = chapters
+        let wanted = pages
             .iter()
-            .find(|c| {
-                c.number.len() == 1 && !id.is_empty() && c.number[0] == chapter_of_exercise(&id)
-            })
-            .map(|c| format!("{}, {}", c.number[0], c.title));
+            .find(|(i, _)| *i == id)
+            .map(|(_, c)| format!("{}, {}", dotted(&c.number), c.title));
         if wanted.as_deref() != Some(chapter) {
             problems.push(format!(
                 "{at}: {patch} is listed under chapter {chapter:?}; SUMMARY.md says {wanted:?}"
@@ -1170,6 +1423,27 @@ fn the_summary_and_exercise_parsers_read_what_they_should() {
     );
     assert_eq!(ids_for_chapter(7, 1), ["ex07"]);
     assert_eq!(ids_for_chapter(19, 2), ["ex19a", "ex19b"]);
+    assert_eq!(ids_for_family(16, &[1, 1]), [vec!["ex16"], vec!["ex16b"]]);
+    assert_eq!(
+        ids_for_family(15, &[0, 1, 0]),
+        [vec![], vec!["ex15"], vec![]]
+    );
+    assert_eq!(
+        ids_for_family(17, &[2, 1]),
+        [vec!["ex17a", "ex17b"], vec!["ex17c"]]
+    );
+    assert_eq!(dotted(&[16, 1]), "16.1");
+    assert_eq!(
+        exercise_header_problem(
+            "**Goal:** see a limit hold. · **Difficulty:** easy · **Time:** 30 minutes"
+        ),
+        None
+    );
+    assert!(exercise_header_problem("Goal: x").is_some());
+    assert!(exercise_header_problem(
+        "**Goal:** see a limit hold. · **Difficulty:** trivial · **Time:** 30 minutes"
+    )
+    .is_some());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -43,6 +43,15 @@ const FLAGS: &[&str] = &[
     "--https-listen",
     "--keep-sessions",
     "--admin",
+    "--directory",
+    "--directory-base",
+    "--directory-bind-dn",
+    "--directory-password-file",
+    "--directory-filter",
+    "--directory-timeout",
+    "--directory-cache-ttl",
+    "--directory-ca",
+    "--directory-starttls",
 ];
 
 /// A running postie; killed (and reaped) when dropped, whatever happened.

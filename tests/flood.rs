@@ -2,13 +2,17 @@
 //! idle connections, clients that send one byte at a time, a megabyte without a newline,
 //! ten thousand pipelined NOOPs, early talkers, HTTP requests and random garbage.
 //!
-//! Every test is bounded in count and time and stops by itself. The figures (peak
-//! memory, threads, how long a refused client waits for its 421) are printed, not
-//! asserted: timing depends on the machine. Run `cargo test --test flood -- --nocapture`
-//! to see them.
+//! Every test is bounded in count and time and stops by itself. What does not depend
+//! on the machine is asserted: every client gets its reply (each refused client its
+//! 421, each NOOP its 250), a thread per held client and not many more, memory that
+//! does not grow with garbage. What does depend on it — how long a refused client
+//! waits for its 421, NOOPs per second, peak memory — is printed, not asserted:
+//! performance is measured by benchmarks (`benches/`), never by timed assertions in
+//! tests. Run `cargo test --test flood -- --nocapture` to see the figures.
 
 #[path = "common/child.rs"]
 mod child;
+mod common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -130,9 +134,7 @@ fn ensure_open_files(needed: u64) -> bool {
 fn a_thousand_idle_connections_hold_and_the_next_client_gets_421() {
     const CLIENTS: usize = 1000;
     if !ensure_open_files(2 * CLIENTS as u64 + 200) {
-        let why = "cannot raise RLIMIT_NOFILE to 2,200 (ulimit -n)";
-        assert!(std::env::var("CI").is_err(), "{why}");
-        eprintln!("skipped: {why}");
+        common::skip("cannot raise RLIMIT_NOFILE to 2,200 (ulimit -n)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -996,7 +996,7 @@ fn a_flush_retries_every_entry_even_with_one_worker() {
 #[test]
 fn a_bounce_to_a_remote_sender_is_relayed_whatever_the_relay_networks() {
     if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIP: no IPv6 loopback here");
+        skip("no IPv6 loopback ([::1]) on this machine");
         return;
     }
     let Some(sink) = SmtpSink::start(0, &["-f", "RCPT"]) else {

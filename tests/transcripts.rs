@@ -165,7 +165,10 @@ fn parse(name: &str, text: &str) -> Transcript {
         service: Service::Smtp,
         commands: vec![],
     };
+    // Was the line before this one blank? (It splits a group of C: lines.)
+    let mut after_blank = false;
     for (n, line) in text.lines().enumerate() {
+        let blank_before = std::mem::replace(&mut after_blank, false);
         let at = format!("{name}:{}", n + 1);
         if let Some(rest) = line.strip_prefix("# config:") {
             for setting in rest.split_whitespace() {
@@ -200,14 +203,21 @@ fn parse(name: &str, text: &str) -> Transcript {
             t.kept.push(mailbox_count(rest, &at));
         } else if let Some(rest) = line.strip_prefix("# delivered:") {
             t.delivered.push(mailbox_count(rest, &at));
-        } else if line.starts_with('#') || line.trim().is_empty() {
+        } else if let Some(word) = directive_word(line) {
+            // A misspelled directive (`# deliverd:`) would silently drop its check.
+            panic!("{at}: unknown directive `# {word}:` (a comment may not start with a word and a colon)");
+        } else if line.starts_with('#') {
+            continue;
+        } else if line.trim().is_empty() {
+            // A blank line ends a group of C: lines: what follows is another write.
+            after_blank = true;
             continue;
         } else if let Some(sent) = line
             .strip_prefix("C: ")
             .or(line.strip_prefix("C:").filter(|r| r.is_empty()))
         {
             match t.steps.last_mut() {
-                Some(Step::Send(lines)) => lines.push(sent.to_string()),
+                Some(Step::Send(lines)) if !blank_before => lines.push(sent.to_string()),
                 _ => t.steps.push(Step::Send(vec![sent.to_string()])),
             }
         } else if let Some(expected) = line
@@ -223,6 +233,15 @@ fn parse(name: &str, text: &str) -> Transcript {
         }
     }
     t
+}
+
+/// `Some(word)` when a `#` line reads like a directive, `# word:` — a single word of
+/// letters and dashes right after `# `, then a colon.
+fn directive_word(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix("# ")?;
+    let (word, _) = rest.split_once(':')?;
+    let is_word = !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+    is_word.then_some(word)
 }
 
 fn load(file: &str) -> Transcript {
@@ -346,9 +365,11 @@ impl Transcript {
                 self.name
             );
             for message in found {
+                // Stored lines end in CRLF, as they arrived (RFC 5321 §2.3.8): a line
+                // that ends in a bare LF does not count.
                 let has = message
-                    .split(|&b| b == b'\n')
-                    .any(|line| line.strip_suffix(b"\r").unwrap_or(line) == wanted.as_bytes());
+                    .split_inclusive(|&b| b == b'\n')
+                    .any(|line| line.strip_suffix(b"\r\n") == Some(wanted.as_bytes()));
                 assert!(
                     has,
                     "{} ({how}): no line {wanted:?} in {}",
@@ -884,6 +905,36 @@ fn every_file_is_listed_and_well_formed() {
             "{file}: ends with C: lines nobody answers"
         );
     }
+}
+
+/// The parser itself: a misspelled directive is an error, not a comment, and a blank
+/// line splits a group of C: lines into two writes.
+#[test]
+fn the_parser_refuses_unknown_directives_and_splits_at_blank_lines() {
+    let misspelled =
+        std::panic::catch_unwind(|| parse("x.txt", "# deliverd: bob@localhost 1\nS: 220 x\n"));
+    let why = misspelled.expect_err("a misspelled directive must not pass as a comment");
+    let why = why.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(why.contains("unknown directive `# deliverd:`"), "{why}");
+    // A comment in words is still a comment.
+    parse("x.txt", "# The client says hello:\nS: 220 x\n");
+
+    let t = parse("x.txt", "S: 220 x\nC: MAIL\nC: RCPT\n\nC: DATA\nS: 250\n");
+    let sends: Vec<&Vec<String>> = t
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Send(lines) => Some(lines),
+            Step::Expect(_) => None,
+        })
+        .collect();
+    assert_eq!(
+        sends,
+        [
+            &vec!["MAIL".to_string(), "RCPT".to_string()],
+            &vec!["DATA".to_string()]
+        ]
+    );
 }
 
 #[test]

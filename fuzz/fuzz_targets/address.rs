@@ -1,9 +1,9 @@
-//! The address parsers (src/smtp/address.rs) on any text. They must never panic, and
+//! The address parsers (src/address.rs) on any text. They must never panic, and
 //! whatever parses must show (Display) as text that parses again to the same value.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use postie::smtp::address::{
+use postie::address::{
     parse_domain, parse_ehlo_argument, parse_forward_path, parse_mailbox, parse_reverse_path,
     ReversePath,
 };

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use postie::wire::line::LineReader;
 use postie::relay::client::read_reply;
+use postie::wire::line::LineReader;
 
 fuzz_target!(|data: &[u8]| {
     let mut reader = LineReader::new(data);

@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use postie::wire::line::{LineReader, ReadError};
 use postie::smtp::data::{DataDecoder, DataLine};
+use postie::wire::line::{LineReader, ReadError};
 
 fuzz_target!(|input: &[u8]| {
     let [limit, hops, data @ ..] = input else {

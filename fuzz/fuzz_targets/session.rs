@@ -9,12 +9,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
+use postie::config::Settings;
 use postie::config::{Config, Service};
-use postie::wire::line::{LineReader, ReadError};
 use postie::smtp::data::{DataDecoder, DataLine};
 use postie::smtp::reply::Reply;
-use postie::config::Settings;
 use postie::smtp::session::{Action, Effect, Input, MessageOutcome, Session, State};
+use postie::wire::line::{LineReader, ReadError};
 use postie::wire::Event;
 
 fn check(reply: &Reply) {

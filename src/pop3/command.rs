@@ -157,7 +157,6 @@ mod tests {
         let rows: &[(&str, Result<Command, ParseError>)] = &[
             ("CAPA", Ok(Command::Capa)),
             ("stls", Ok(Command::Stls)),
-            ("STLS now", Err(ParseError::Syntax("STLS"))),
             (
                 "user alice@localhost",
                 Ok(Command::User("alice@localhost".into())),
@@ -174,24 +173,43 @@ mod tests {
             ("TOP 1 0", Ok(Command::Top(1, 0))),
             ("UIDL", Ok(Command::Uidl(None))),
             ("UIDL 3", Ok(Command::Uidl(Some(3)))),
-            ("RETR 0", Err(ParseError::Syntax("RETR msg"))),
-            ("RETR -1", Err(ParseError::Syntax("RETR msg"))),
-            ("RETR +1", Err(ParseError::Syntax("RETR msg"))),
-            ("RETR", Err(ParseError::Syntax("RETR msg"))),
-            ("RETR 1 2", Err(ParseError::Syntax("RETR msg"))),
-            ("LIST  1", Err(ParseError::Syntax("LIST [msg]"))),
-            ("TOP 1", Err(ParseError::Syntax("TOP msg lines"))),
-            ("PASS", Err(ParseError::Syntax("PASS password"))),
-            ("PASS ", Err(ParseError::Syntax("PASS password"))),
-            ("USER", Err(ParseError::Syntax("USER name@domain"))),
-            ("STAT now", Err(ParseError::Syntax("STAT"))),
-            ("RETR 99999999999", Err(ParseError::Syntax("RETR msg"))),
             ("APOP alice 0123", Err(ParseError::Unknown)),
             ("HELO", Err(ParseError::Unknown)),
             ("", Err(ParseError::Unknown)),
         ];
         for (line, expected) in rows {
             assert_eq!(&parse(line.as_bytes()), expected, "{line:?}");
+        }
+    }
+
+    /// A line with the right command but the wrong arguments gets the command's usage
+    /// in its `-ERR`: each usage, and the lines that get it.
+    #[test]
+    fn syntax_errors_name_the_usage() {
+        let rows: &[(&'static str, &[&str])] = &[
+            ("STLS", &["STLS now"]),
+            (
+                "RETR msg",
+                &[
+                    "RETR 0",
+                    "RETR -1",
+                    "RETR +1",
+                    "RETR",
+                    "RETR 1 2",
+                    "RETR 99999999999",
+                ],
+            ),
+            ("LIST [msg]", &["LIST  1"]),
+            ("TOP msg lines", &["TOP 1"]),
+            ("PASS password", &["PASS", "PASS "]),
+            ("USER name@domain", &["USER"]),
+            ("STAT", &["STAT now"]),
+        ];
+        for &(usage, lines) in rows {
+            for line in lines {
+                let expected = Err(ParseError::Syntax(usage));
+                assert_eq!(parse(line.as_bytes()), expected, "{line:?}");
+            }
         }
     }
 

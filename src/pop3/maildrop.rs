@@ -190,14 +190,18 @@ fn unique_id(base: &str) -> String {
 mod tests {
     use super::*;
     use crate::store::flags::split_name;
-    use crate::store::testing::{mailbox, put};
+    use crate::store::testing::{mailbox, maildir_with, put};
 
     #[test]
     fn snapshot_of_new_and_cur_oldest_first() {
-        let root = tempfile::tempdir().unwrap();
-        put(root.path(), "alice", "new", "200.M1P1Q2.h", b"two\r\n");
-        put(root.path(), "alice", "cur", "100.M1P1Q1.h:2,S", b"one\n");
-        put(root.path(), "alice", "new", ".hidden", b"x");
+        let root = maildir_with(
+            "alice",
+            &[
+                ("new", "200.M1P1Q2.h", b"two\r\n"),
+                ("cur", "100.M1P1Q1.h:2,S", b"one\n"),
+                ("new", ".hidden", b"x"),
+            ],
+        );
         let drop = Maildrop::open(root.path(), &mailbox("alice")).unwrap();
         assert_eq!(
             drop.entries(),
@@ -260,10 +264,14 @@ mod tests {
     #[test]
     fn flags_and_unique_ids() {
         // RETR's flag: `S` added in ASCII order, the other letters kept.
-        let root = tempfile::tempdir().unwrap();
-        put(root.path(), "grace", "new", "1.M1P1Q1.h", b"x");
-        put(root.path(), "grace", "cur", "2.M1P1Q2.h:2,RF", b"y");
-        put(root.path(), "grace", "cur", "3.M1P1Q3.h:2,S", b"z");
+        let root = maildir_with(
+            "grace",
+            &[
+                ("new", "1.M1P1Q1.h", b"x"),
+                ("cur", "2.M1P1Q2.h:2,RF", b"y"),
+                ("cur", "3.M1P1Q3.h:2,S", b"z"),
+            ],
+        );
         let mut drop = Maildrop::open(root.path(), &mailbox("grace")).unwrap();
         for index in 0..3 {
             drop.mark_seen(index).unwrap();

@@ -169,6 +169,15 @@ impl Reply {
         )
     }
 
+    /// The password cannot be checked now (the directory is down, or this address
+    /// failed too often just now): RFC 3206 `[SYS/TEMP]`, try again later.
+    pub fn cannot_check_now() -> Reply {
+        Reply::err(
+            Some("SYS/TEMP"),
+            "Cannot check the password now, try again later",
+        )
+    }
+
     /// The maildrop could not be read (RFC 3206: `[SYS/TEMP]`).
     pub fn maildrop_unavailable() -> Reply {
         Reply::err(

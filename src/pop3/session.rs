@@ -28,7 +28,7 @@ use super::command::{parse, Command, ParseError};
 use super::maildrop::{Entry, OpenError};
 use super::reply::Reply;
 use crate::config::Settings;
-use crate::policy::Policy;
+use crate::policy::{LoginFailure, Policy};
 use crate::security::Security;
 use crate::store::maildir::MailboxPath;
 use crate::tls::TlsInfo;
@@ -280,8 +280,10 @@ impl Session {
                 // RFC 1939 §7: after a failed PASS, the client starts again with USER.
                 let next = State::Authorization { user: None };
                 match self.policy.login(&name, &password) {
-                    Some(mailbox) => (next, Action::Effect(Effect::OpenMaildrop(mailbox))),
-                    None => (next, Action::Reply(Reply::bad_credentials())),
+                    Ok(mailbox) => (next, Action::Effect(Effect::OpenMaildrop(mailbox))),
+                    Err(LoginFailure::Refused) => (next, Action::Reply(Reply::bad_credentials())),
+                    // RFC 3206 §4: [SYS/TEMP], "the problem is temporary"; try again.
+                    Err(LoginFailure::TryLater) => (next, Action::Reply(Reply::cannot_check_now())),
                 }
             }
             (s @ State::Authorization { user: None }, Pass(_)) => (s, reply_err("Send USER first")),

@@ -39,6 +39,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+pub use crate::config::Timeouts;
 use crate::status::Status;
 use crate::wire::line::{LineReader, ReadError};
 use crate::TRACE;
@@ -250,40 +251,6 @@ pub enum RecipientOutcome {
     Failed(ServerReply),
 }
 // ANCHOR_END: recipient_outcome
-
-// ANCHOR: timeouts
-/// How long to wait at each stage (RFC 5321 §4.5.3.2). The limit applies to each read
-/// and each write again: "a timer is set for each SMTP command and for each buffer of
-/// the data transfer", never one timer for the whole session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Timeouts {
-    /// §4.5.3.2.1: for the 220 greeting (busy servers delay it on purpose).
-    pub greeting: Duration,
-    /// §4.5.3.2.2, §4.5.3.2.3: for the reply to EHLO, MAIL, RCPT and QUIT.
-    pub command: Duration,
-    /// §4.5.3.2.4: for the 354 after DATA.
-    pub data_init: Duration,
-    /// §4.5.3.2.5: for each write of message text.
-    pub data_block: Duration,
-    /// §4.5.3.2.6: for the reply after the final dot. Long, because giving up here while
-    /// the server delivers means the message arrives twice.
-    pub data_end: Duration,
-}
-// ANCHOR_END: timeouts
-
-impl Default for Timeouts {
-    /// The minimums of RFC 5321 §4.5.3.2.
-    fn default() -> Timeouts {
-        let minutes = |m: u64| Duration::from_secs(m * 60);
-        Timeouts {
-            greeting: minutes(5),
-            command: minutes(5),
-            data_init: minutes(2),
-            data_block: minutes(3),
-            data_end: minutes(10),
-        }
-    }
-}
 
 /// A connection whose timeouts can change from one stage to the next.
 ///

@@ -621,12 +621,10 @@ mod tests {
     }
 
     fn mail_and_backup(reply: &mut Packet<'_>) {
-        reply
-            .answers
-            .push(mx_record("example.test", 10, "mail.example.test"));
-        reply
-            .answers
-            .push(mx_record("example.test", 20, "backup.example.test"));
+        reply.answers.extend([
+            mx_record("example.test", 10, "mail.example.test"),
+            mx_record("example.test", 20, "backup.example.test"),
+        ]);
     }
 
     #[test]
@@ -783,21 +781,13 @@ mod tests {
         let a = |ip: [u8; 4]| RData::A(A::from(Ipv4Addr::from(ip)));
         let cname = |target| RData::CNAME(CNAME(Name::new_unchecked(target)));
         let answer = reply_to(&query.to_bytes(), |reply| {
-            reply
-                .answers
-                .push(record("www.example.test", cname("web.example.test")));
-            reply
-                .answers
-                .push(record("web.example.test", cname("host.example.test")));
-            reply
-                .answers
-                .push(record("host.example.test", a([192, 0, 2, 1])));
-            reply
-                .answers
-                .push(record("other.example.test", a([192, 0, 2, 99])));
-            reply
-                .answers
-                .push(mx_record("host.example.test", 10, "mail.example.test"));
+            reply.answers.extend([
+                record("www.example.test", cname("web.example.test")),
+                record("web.example.test", cname("host.example.test")),
+                record("host.example.test", a([192, 0, 2, 1])),
+                record("other.example.test", a([192, 0, 2, 99])),
+                mx_record("host.example.test", 10, "mail.example.test"),
+            ]);
         });
         match query.read_reply(&answer, pick_a) {
             Reply::Answer(Ok(ips)) => assert_eq!(ips, [IpAddr::from([192, 0, 2, 1])]),
@@ -806,12 +796,10 @@ mod tests {
 
         // A CNAME loop ends, with no records.
         let looping = reply_to(&query.to_bytes(), |reply| {
-            reply
-                .answers
-                .push(record("www.example.test", cname("loop.example.test")));
-            reply
-                .answers
-                .push(record("loop.example.test", cname("www.example.test")));
+            reply.answers.extend([
+                record("www.example.test", cname("loop.example.test")),
+                record("loop.example.test", cname("www.example.test")),
+            ]);
         });
         assert!(
             matches!(query.read_reply(&looping, pick_a), Reply::Answer(Ok(ref ips)) if ips.is_empty())

@@ -26,13 +26,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::address::{parse_mailbox, Host};
 use crate::config::Config;
 use crate::policy::{Decision, Policy};
 use crate::relay::bounce::{bounce_message, Action as DsnAction, Bounce, FailedRecipient};
 use crate::relay::client::{deliver, Envelope as ClientEnvelope, RecipientOutcome};
 use crate::relay::dns::{DnsClient, Resolver, SystemResolver};
 use crate::relay::mx::{next_hops, Hop, RouteError};
-use crate::smtp::address::{parse_mailbox, Host};
 use crate::smtp::received::return_path;
 use crate::status::Status;
 use crate::store::id::MessageId;

@@ -211,7 +211,7 @@ fn log_error(id: &MessageId, place: &str, e: io::Error) -> ErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::address::parse_ehlo_argument;
+    use crate::address::parse_ehlo_argument;
     use crate::smtp::command::MailParameters;
     use crate::smtp::session::TlsInfo;
 
@@ -222,7 +222,7 @@ mod tests {
             extended,
         };
         let envelope = |smtputf8| Envelope {
-            reverse_path: crate::smtp::address::ReversePath::Null,
+            reverse_path: crate::address::ReversePath::Null,
             parameters: MailParameters {
                 smtputf8,
                 ..MailParameters::default()

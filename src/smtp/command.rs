@@ -11,11 +11,11 @@
 //!
 //! Left out: BDAT (CHUNKING is not offered).
 
-use super::address::{
+use super::reply::{Reply, Status};
+use crate::address::{
     parse_ehlo_argument, parse_forward_path, parse_reverse_path, AddressError, ForwardPath, Host,
     ReversePath,
 };
-use super::reply::{Reply, Status};
 
 // ANCHOR: command
 /// Every command postie understands.

@@ -15,6 +15,7 @@ use super::data::{DataDecoder, DataLine, Refusal};
 use super::reply::Reply;
 use super::session::{Action, Effect, Input, MessageOutcome, Session};
 use crate::config::Limits;
+use crate::store::witness;
 use crate::wire::conversation::trace_line;
 use crate::wire::{Conversation, Dialogue, Event, ReadError, Render, Side, Stream, Transcript};
 
@@ -221,7 +222,12 @@ impl Smtp {
     fn end_of_data(&self, outcome: Result<u64, Refusal>, message: Incoming) -> MessageOutcome {
         let result = match outcome {
             Ok(_size) => match message.commit() {
-                Ok(id) => MessageOutcome::Stored { id: id.to_string() },
+                Ok(id) => {
+                    // From here on the 250 may be sent: the witness (test builds)
+                    // checks that every sync covering the message came before.
+                    witness::record(|| witness::Event::Acknowledged(id.to_string()));
+                    MessageOutcome::Stored { id: id.to_string() }
+                }
                 Err(kind) => MessageOutcome::NotStored(kind),
             },
             Err(refusal) => MessageOutcome::Refused(refusal),
@@ -239,4 +245,112 @@ impl Smtp {
         result
     }
     // ANCHOR_END: end_of_data
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Service, Settings};
+    use crate::store::witness::{events, Event as Seen};
+    use crate::wire::Duplex;
+    use std::path::{Path, PathBuf};
+
+    /// ARCHITECTURE.md, *250 only after the fsyncs*, seen from inside: a message for two
+    /// local mailboxes and one remote recipient, and then, for every name the message
+    /// got, the file's fsync and a directory fsync that began after the name was made
+    /// and ended before the acknowledgement. Removing any of those fsyncs fails this.
+    #[test]
+    fn a_250_never_precedes_the_syncs_that_cover_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new("mx.example.test");
+        config.maildir = dir.path().join("mail");
+        config.spool = dir.path().join("spool");
+        let storage =
+            Arc::new(Storage::open(&config.maildir, &config.spool, "mx.example.test").unwrap());
+        let input: &[u8] = b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n\
+            RCPT TO:<bob@localhost>\r\nRCPT TO:<carol@localhost>\r\n\
+            RCPT TO:<dave@remote.test>\r\nDATA\r\nSubject: hi\r\n\r\nHello\r\n.\r\nQUIT\r\n";
+        let mut output = Vec::new();
+        let stream = Duplex {
+            input,
+            output: &mut output,
+        };
+        let client = "127.0.0.1:4000".parse().unwrap();
+        let (session, greeting) = Session::new(
+            Settings::new(&config),
+            Service::Smtp,
+            Arc::new(config.policy.clone()),
+            client,
+        );
+        let mut smtp = Smtp::new(session, storage, "mx.example.test", config.limits.clone());
+        let conversation = Conversation::new(stream, client, config.limits.command_timeout);
+        conversation.run(&mut smtp, greeting).unwrap();
+        let replies = String::from_utf8(output).unwrap();
+        assert!(
+            replies.contains("\r\n250 2.0.0 OK: queued as "),
+            "{replies}"
+        );
+
+        // Only this test's files: other tests write down their own at the same time.
+        let ours = |path: &Path| path.starts_with(dir.path());
+        let seen: Vec<Seen> = events()
+            .into_iter()
+            .filter(|event| match event {
+                Seen::FileSynced(p) | Seen::DirSyncStarted(p) | Seen::DirSyncDone(p) => ours(p),
+                Seen::Named { to, .. } => ours(to),
+                Seen::Acknowledged(_) => true,
+            })
+            .collect();
+        let id = replies
+            .split("queued as ")
+            .nth(1)
+            .and_then(|rest| rest.split("\r\n").next())
+            .unwrap()
+            .to_string();
+        let acked = seen
+            .iter()
+            .position(|e| *e == Seen::Acknowledged(id.clone()))
+            .expect("the message was acknowledged");
+        let names: Vec<(usize, &PathBuf, &PathBuf)> = seen[..acked]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match e {
+                Seen::Named { from, to } => Some((i, from, to)),
+                _ => None,
+            })
+            .collect();
+        // bob's and carol's new/, the queue's messages/ and envelopes/.
+        let places = |part: &str| {
+            names
+                .iter()
+                .filter(|(_, _, to)| to.to_string_lossy().contains(part))
+                .count()
+        };
+        assert_eq!(places("/new/"), 2, "{seen:#?}");
+        assert_eq!(places("/messages/"), 1, "{seen:#?}");
+        assert_eq!(places("/envelopes/"), 1, "{seen:#?}");
+        for (named_at, from, to) in names {
+            // The bytes were on disk before the name pointed at them...
+            assert!(
+                seen[..named_at].contains(&Seen::FileSynced(from.clone())),
+                "{} named before its fsync: {seen:#?}",
+                to.display()
+            );
+            // ...and the name was on disk before the 250: a directory fsync that
+            // began after the name was made, and ended before the acknowledgement.
+            let parent = to.parent().unwrap().to_path_buf();
+            let started = seen[named_at..acked]
+                .iter()
+                .position(|e| *e == Seen::DirSyncStarted(parent.clone()))
+                .map(|i| named_at + i);
+            let covered = started.is_some_and(|started| {
+                seen[started..acked].contains(&Seen::DirSyncDone(parent.clone()))
+            });
+            assert!(
+                covered,
+                "{} acknowledged before its directory was synced: {seen:#?}",
+                to.display()
+            );
+        }
+    }
 }

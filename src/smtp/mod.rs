@@ -1,7 +1,6 @@
 //! The SMTP protocol core, free of I/O: commands in, replies out.
 
 pub mod accept;
-pub mod address;
 pub mod auth;
 pub mod command;
 pub mod connection;

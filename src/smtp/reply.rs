@@ -354,12 +354,23 @@ impl Reply {
         Reply::new(504, Some(Status(5, 5, 4)), text)
     }
 
+    // ANCHOR: catalogue_excerpt
     /// 550 5.1.1: no such user here (only with a users file).
     pub fn no_such_user(forward_path: &str) -> Reply {
         Reply::new(
             550,
             Some(Status(5, 1, 1)),
             format!("<{forward_path}>: no such user here"),
+        )
+    }
+
+    /// 451 4.3.0: whether this recipient exists cannot be checked now (the directory
+    /// is down or slow). Never a guess: the client keeps the message and asks again.
+    pub fn cannot_check_now(forward_path: &str) -> Reply {
+        Reply::new(
+            451,
+            Some(Status(4, 3, 0)),
+            format!("<{forward_path}>: cannot check this recipient now, try again later"),
         )
     }
 
@@ -371,6 +382,7 @@ impl Reply {
             format!("<{forward_path}>: Relay access denied"),
         )
     }
+    // ANCHOR_END: catalogue_excerpt
 
     /// 552 5.3.4: bigger than we accept (RFC 1870 §6; RFC 5321 §4.5.3.1.9).
     pub fn message_too_big(max: u64) -> Reply {
@@ -480,6 +492,17 @@ impl Reply {
     /// 235 2.7.0: the client is who it says (RFC 4954 §6).
     pub fn authenticated() -> Reply {
         Reply::new(235, Some(Status(2, 7, 0)), "Authentication successful")
+    }
+
+    /// 454 4.7.0: the password cannot be checked now (RFC 4954 §6, "Temporary
+    /// authentication failure"): the directory is down, or this address failed too
+    /// often just now.
+    pub fn temporary_auth_failure() -> Reply {
+        Reply::new(
+            454,
+            Some(Status(4, 7, 0)),
+            "Temporary authentication failure, try again later",
+        )
     }
 
     /// 535 5.7.8: wrong user name or password (RFC 4954 §6). Which one is not said.
@@ -653,6 +676,8 @@ mod tests {
             Reply::auth_challenge("VXNlcm5hbWU6"),
             Reply::authenticated(),
             Reply::authentication_failed(),
+            Reply::temporary_auth_failure(),
+            Reply::cannot_check_now("a@b"),
             Reply::authentication_cancelled(),
             Reply::cannot_decode_response(),
             Reply::unrecognized_mechanism("X"),

@@ -35,13 +35,13 @@ use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::address::{ForwardPath, Host, ReversePath};
 use super::auth::{self, Mechanism};
 use super::command::{parse, Command, MailParameters};
 use super::data::Refusal;
 use super::reply::{Reply, Status};
+use crate::address::{ForwardPath, Host, ReversePath};
 use crate::config::{Service, Settings};
-use crate::policy::{Decision, Policy};
+use crate::policy::{Decision, LoginFailure, Policy};
 use crate::sasl::{self, Credentials, SaslError};
 use crate::security::Security;
 use crate::store::maildir::MailboxPath;
@@ -703,23 +703,36 @@ impl Session {
             return Reply::too_many_recipients(limits.max_recipients);
         }
         let shown = path.to_string();
-        let destination = match self.policy.decide(&path, self.client.ip()) {
-            Decision::Local(mailbox) => Destination::Local(mailbox),
+        let destinations = match self.policy.decide(&path, self.client.ip()) {
+            Decision::Local(mailbox) => vec![Destination::Local(mailbox)],
             // RFC 5321 §3.6.1: a client we trust may ask us to relay; we queue it.
-            Decision::Relay => Destination::Remote,
+            Decision::Relay => vec![Destination::Remote],
             // A logged-in user may send anywhere, from any network (RFC 6409 §4.3;
             // see ARCHITECTURE.md, "No open relay").
-            Decision::RelayDenied if self.security.user.is_some() => Destination::Remote,
+            Decision::RelayDenied if self.security.user.is_some() => vec![Destination::Remote],
+            // A list: one copy per member's mailbox, each counted against the limit.
+            Decision::Group(members) if members.is_empty() => return Reply::no_such_user(&shown),
+            Decision::Group(members) => {
+                if envelope.recipients.len() + members.len() > limits.max_recipients {
+                    return Reply::too_many_recipients(limits.max_recipients);
+                }
+                members.into_iter().map(Destination::Local).collect()
+            }
             Decision::NoSuchUser => return Reply::no_such_user(&shown),
             Decision::BadMailboxName(why) => {
                 return Reply::mailbox_name_not_allowed(&shown, &why.to_string())
             }
             Decision::RelayDenied => return Reply::relay_denied(&shown),
+            // Never accept what cannot be checked, never refuse for good because of an
+            // outage: 451, and the client asks again later (RFC 5321 §4.2.5).
+            Decision::TryLater => return Reply::cannot_check_now(&shown),
         };
-        envelope.recipients.push(Recipient {
-            forward_path: path,
-            destination,
-        });
+        for destination in destinations {
+            envelope.recipients.push(Recipient {
+                forward_path: path.clone(),
+                destination,
+            });
+        }
         Reply::recipient_ok(&shown)
     }
     // ANCHOR_END: add_recipient
@@ -844,11 +857,19 @@ impl Session {
 
     /// Asks the policy. Success: 235, and the user is remembered for MAIL and RCPT.
     fn auth_check(&mut self, hello: Hello, credentials: Credentials) -> (State, Action) {
-        if !self
+        match self
             .policy
-            .check_password(&credentials.user, &credentials.password)
+            .authenticate(&credentials.user, &credentials.password)
         {
-            return self.auth_failed(hello);
+            Ok(_) => {}
+            Err(LoginFailure::Refused) => return self.auth_failed(hello),
+            // RFC 4954 §6: 454 4.7.0, a temporary failure; not the client's mistake, so
+            // it does not count towards closing the connection.
+            Err(LoginFailure::TryLater) => {
+                log::warn!("{} AUTH cannot be checked now", self.client);
+                let reply = Reply::temporary_auth_failure();
+                return (State::Ready { hello }, Action::Reply(reply));
+            }
         }
         let user = credentials.user.to_lowercase();
         log::info!("{} authenticated as {user}", self.client);
@@ -1004,6 +1025,8 @@ fn help(topic: Option<&str>) -> Reply {
 }
 // ANCHOR_END: help
 
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod security_tests;
 #[cfg(test)]

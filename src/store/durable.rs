@@ -17,6 +17,8 @@
 //! (each store sweeps its own `tmp/` at start-up). `fsync` is trusted: a disk that lies
 //! about its write cache defeats this, as it defeats every database.
 
+use crate::store::group;
+use crate::store::witness::{self, Event};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -54,13 +56,19 @@ impl TmpFile {
     /// Flushes the buffer and fsyncs the file. Call it before giving the file a name.
     pub fn sync(&mut self) -> io::Result<()> {
         self.out.flush()?;
-        self.out.get_ref().sync_all()
+        self.out.get_ref().sync_all()?;
+        witness::record(|| Event::FileSynced(self.path.clone()));
+        Ok(())
     }
 
     /// Moves the synced file to `target` (replacing a file of that name, atomically) and
     /// fsyncs `target`'s directory.
     pub fn rename_into(self, target: &Path) -> io::Result<()> {
         fs::rename(&self.path, target)?;
+        witness::record(|| Event::Named {
+            from: self.path.clone(),
+            to: target.to_path_buf(),
+        });
         sync_parent(target)
         // Dropping `self` finds the temporary name gone; that is fine.
     }
@@ -73,6 +81,10 @@ impl TmpFile {
         let mut linked = Vec::new();
         let result = targets.iter().try_for_each(|target| {
             fs::hard_link(&self.path, target)?;
+            witness::record(|| Event::Named {
+                from: self.path.clone(),
+                to: target.clone(),
+            });
             linked.push(target);
             Ok(())
         });
@@ -125,9 +137,15 @@ pub fn replace(tmp: PathBuf, target: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 // ANCHOR: sync_dir
-/// Makes the names in a directory durable: open it and fsync it.
+/// Makes the names in a directory durable: open it and fsync it — or wait for an
+/// fsync of it that another thread began after our names were made (group commit).
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    group::sync_directory(dir, || {
+        witness::record(|| Event::DirSyncStarted(dir.to_path_buf()));
+        File::open(dir)?.sync_all()?;
+        witness::record(|| Event::DirSyncDone(dir.to_path_buf()));
+        Ok(())
+    })
 }
 // ANCHOR_END: sync_dir
 

@@ -244,7 +244,7 @@ mod tests {
     use super::*;
     use crate::store::id::MessageId;
     use crate::store::maildir::Maildir;
-    use crate::store::testing::{mailbox, put};
+    use crate::store::testing::{mailbox, maildir_with};
     use std::io::Write;
     use std::sync::Arc;
     use std::time::Duration;
@@ -304,8 +304,7 @@ mod tests {
 
     #[test]
     fn flags_round_trip_through_the_file_name() {
-        let root = tempfile::tempdir().unwrap();
-        put(root.path(), "bob", "cur", "1.M1P1Q1.h:2,FS", b"x");
+        let root = maildir_with("bob", &[("cur", "1.M1P1Q1.h:2,FS", b"x")]);
         let folder = Folder::open(root.path(), &mailbox("bob"));
         let mut message = folder.list().unwrap().remove(0);
         assert_eq!(message.flags().to_string(), "FS");
@@ -333,9 +332,10 @@ mod tests {
 
     #[test]
     fn delete_removes_and_a_message_already_gone_is_deleted() {
-        let root = tempfile::tempdir().unwrap();
-        put(root.path(), "carol", "new", "1.M1P1Q1.h", b"a");
-        put(root.path(), "carol", "new", "2.M1P1Q2.h", b"b");
+        let root = maildir_with(
+            "carol",
+            &[("new", "1.M1P1Q1.h", b"a"), ("new", "2.M1P1Q2.h", b"b")],
+        );
         let folder = Folder::open(root.path(), &mailbox("carol"));
         let messages = folder.list().unwrap();
         folder.delete(&messages[0]).unwrap();
@@ -346,8 +346,7 @@ mod tests {
 
     #[test]
     fn a_message_renamed_by_another_reader_is_found_by_its_id() {
-        let root = tempfile::tempdir().unwrap();
-        put(root.path(), "dave", "new", "1.M1P1Q1.h", b"hello");
+        let root = maildir_with("dave", &[("new", "1.M1P1Q1.h", b"hello")]);
         let folder = Folder::open(root.path(), &mailbox("dave"));
         let mut message = folder.list().unwrap().remove(0);
         // A local mail reader marks it seen behind our back.

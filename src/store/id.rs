@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::status::Malformed;
+
 /// Ids handed out by this process: the `Q<n>` part.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -76,27 +78,15 @@ impl fmt::Display for MessageId {
 }
 // ANCHOR_END: display
 
-/// Text that is not a message id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotAnId(pub String);
-
-impl fmt::Display for NotAnId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} is not a postie message id", self.0)
-    }
-}
-
-impl std::error::Error for NotAnId {}
-
 /// Reads `<secs>M<usec>P<pid>Q<n>` back: four decimal numbers, nothing else, so that
 /// the id of a queue file names that file and no other.
 impl FromStr for MessageId {
-    type Err = NotAnId;
+    type Err = Malformed;
 
-    fn from_str(text: &str) -> Result<MessageId, NotAnId> {
-        let wrong = || NotAnId(text.to_string());
+    fn from_str(text: &str) -> Result<MessageId, Malformed> {
+        let wrong = || Malformed::new("a postie message id", text);
         // Digits only: `u64::from_str` would also take a leading `+`.
-        let number = |part: &str| -> Result<u64, NotAnId> {
+        let number = |part: &str| -> Result<u64, Malformed> {
             if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(wrong());
             }

@@ -153,6 +153,19 @@ mod tests {
     use super::*;
     use std::path::{Component, Path};
 
+    /// Each input of `table` through `gate` (called `name` in a failure), and what
+    /// must come out: the safe name, or why there is none.
+    fn through_the_gate(
+        gate: fn(&str) -> Result<SafeName, NameError>,
+        name: &str,
+        table: &[(&str, Result<&str, NameError>)],
+    ) {
+        for (input, expected) in table {
+            let want = expected.clone().map(|s| SafeName(s.to_string()));
+            assert_eq!(gate(input), want, "{name}({input:?})");
+        }
+    }
+
     #[test]
     fn mailbox_names() {
         use NameError::*;
@@ -170,17 +183,9 @@ mod tests {
             (&too_long, Err(TooLong)),
             (&wide, Ok(&wide)),
             (&too_wide, Err(TooLong)),
-            ("", Err(Empty)),
-            (".", Err(LeadingDot)),
-            ("..", Err(LeadingDot)),
-            (".hidden", Err(LeadingDot)),
-            ("a..b", Err(DoubleDot)),
-            ("a.", Err(TrailingDot)),
             ("\"../../x\"", Err(Forbidden('"'))),
             ("\"john smith\"", Err(Forbidden('"'))),
-            ("a/b", Err(Forbidden('/'))),
             ("a\\b", Err(Forbidden('\\'))),
-            ("a\0b", Err(Forbidden('\0'))),
             ("a b", Err(Forbidden(' '))),
             ("a\tb", Err(Forbidden('\t'))),
             ("a\x7fb", Err(Forbidden('\x7f'))),
@@ -189,11 +194,7 @@ mod tests {
             ("a:b", Err(Forbidden(':'))),
             ("a@b", Err(Forbidden('@'))),
         ];
-        for (input, expected) in table {
-            let got = mailbox_name(input);
-            let want = expected.clone().map(|s| SafeName(s.to_string()));
-            assert_eq!(got, want, "mailbox_name({input:?})");
-        }
+        through_the_gate(mailbox_name, "mailbox_name", table);
     }
 
     #[test]
@@ -208,24 +209,34 @@ mod tests {
             ("BÜCHER.example", Ok("bücher.example")),
             (&long, Ok(&long)),
             (&too_long, Err(TooLong)),
-            ("", Err(Empty)),
-            (".", Err(LeadingDot)),
-            ("..", Err(LeadingDot)),
-            (".example.org", Err(LeadingDot)),
-            ("example..org", Err(DoubleDot)),
-            ("example.org.", Err(TrailingDot)),
-            ("../../etc", Err(Forbidden('/'))),
-            ("a/b", Err(Forbidden('/'))),
-            ("a\0b", Err(Forbidden('\0'))),
             ("[192.0.2.1]", Err(Forbidden('['))),
             ("a_b.org", Err(Forbidden('_'))),
             ("a+b.org", Err(Forbidden('+'))),
         ];
-        for (input, expected) in table {
-            let got = domain_name(input);
-            let want = expected.clone().map(|s| SafeName(s.to_string()));
-            assert_eq!(got, want, "domain_name({input:?})");
-        }
+        through_the_gate(domain_name, "domain_name", table);
+    }
+
+    /// What could name another path or a hidden file, both gates refuse alike
+    /// (ARCHITECTURE.md, *Mailbox names are never raw input*).
+    #[test]
+    fn both_gates_refuse_paths_and_dots() {
+        use NameError::*;
+        let table: &[(&str, Result<&str, NameError>)] = &[
+            ("", Err(Empty)),
+            (".", Err(LeadingDot)),
+            ("..", Err(LeadingDot)),
+            (".hidden", Err(LeadingDot)),
+            (".example.org", Err(LeadingDot)),
+            ("a..b", Err(DoubleDot)),
+            ("example..org", Err(DoubleDot)),
+            ("a.", Err(TrailingDot)),
+            ("example.org.", Err(TrailingDot)),
+            ("a/b", Err(Forbidden('/'))),
+            ("../../etc", Err(Forbidden('/'))),
+            ("a\0b", Err(Forbidden('\0'))),
+        ];
+        through_the_gate(mailbox_name, "mailbox_name", table);
+        through_the_gate(domain_name, "domain_name", table);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! | what | module |
 //! |---|---|
 //! | how a file becomes durable: tmp, fsync, rename or link, fsync the directory | [`durable`] |
+//! | one fsync of a directory for every name made before it (group commit) | [`group`] |
+//! | in test builds, the order of every fsync and every 250 | [`witness`] |
 //! | local mailboxes, written: one file per message in `new/` | [`maildir`] |
 //! | local mailboxes, read: ids, flags, `new/` → `cur/`, delete | [`folder`], [`flags`] |
 //! | from an address to a directory name that cannot escape the root | [`mailbox`] |
@@ -21,12 +23,14 @@ pub mod bell;
 pub mod durable;
 pub mod flags;
 pub mod folder;
+pub mod group;
 pub mod id;
 pub mod mailbox;
 pub mod maildir;
 pub mod spool;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod witness;
 
 use std::io::{self, Write};
 use std::path::Path;

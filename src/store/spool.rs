@@ -518,6 +518,20 @@ impl SpoolWriter {
 mod tests {
     use super::*;
 
+    /// An empty spool in a new temporary directory.
+    fn new_spool() -> (tempfile::TempDir, Spool) {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        (dir, spool)
+    }
+
+    /// Queues the [`sample`] entry with `text` under a new id; returns the id.
+    fn enqueue_sample(spool: &Spool, text: &[u8]) -> MessageId {
+        let id = MessageId::new();
+        spool.enqueue(&id, &sample(&id), text).unwrap();
+        id
+    }
+
     fn sample(id: &MessageId) -> Entry {
         let mut entry = Entry::new(
             id,
@@ -607,11 +621,9 @@ mod tests {
 
     #[test]
     fn every_commit_rings_the_bell() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(dir.path()).unwrap();
+        let (_dir, spool) = new_spool();
         let seen = spool.bell().rings();
-        let id = MessageId::new();
-        spool.enqueue(&id, &sample(&id), b"x").unwrap();
+        enqueue_sample(&spool, b"x");
         assert_eq!(spool.bell().rings(), seen + 1);
         // An entry that is not committed rings nothing.
         drop(spool.begin(&MessageId::new()).unwrap());
@@ -620,18 +632,15 @@ mod tests {
 
     #[test]
     fn a_stray_file_in_envelopes_is_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(dir.path()).unwrap();
-        let id = MessageId::new();
-        spool.enqueue(&id, &sample(&id), b"x").unwrap();
+        let (dir, spool) = new_spool();
+        enqueue_sample(&spool, b"x");
         fs::write(dir.path().join("envelopes").join("notes.txt"), "hi").unwrap();
         assert_eq!(spool.list().unwrap().len(), 1);
     }
 
     #[test]
     fn commit_list_update_remove() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(dir.path()).unwrap();
+        let (dir, spool) = new_spool();
         let id = MessageId::new();
         let mut entry = sample(&id);
         let mut writer = spool.begin(&id).unwrap();
@@ -655,8 +664,7 @@ mod tests {
 
     #[test]
     fn a_flush_request_is_taken_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(dir.path()).unwrap();
+        let (_dir, spool) = new_spool();
         assert!(!spool.take_flush_request());
         spool.request_flush().unwrap();
         assert!(spool.take_flush_request());
@@ -686,8 +694,7 @@ mod tests {
 
     #[test]
     fn an_uncommitted_writer_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(dir.path()).unwrap();
+        let (dir, spool) = new_spool();
         let mut writer = spool.begin(&MessageId::new()).unwrap();
         writer.write_all(b"half a message").unwrap();
         drop(writer);
@@ -704,10 +711,8 @@ mod tests {
     /// acknowledged, so open() removes it. A crash while writing leaves tmp/ files.
     #[test]
     fn open_cleans_up_after_a_crash() {
-        let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(dir.path()).unwrap();
-        let kept = MessageId::new();
-        spool.enqueue(&kept, &sample(&kept), b"kept").unwrap();
+        let (dir, spool) = new_spool();
+        let kept = enqueue_sample(&spool, b"kept");
         fs::write(dir.path().join("messages").join("orphan"), b"x").unwrap();
         fs::write(dir.path().join("tmp").join("partial"), b"x").unwrap();
         let spool = Spool::open(dir.path()).unwrap();

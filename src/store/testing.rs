@@ -4,6 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use tempfile::TempDir;
+
 use crate::store::mailbox::{domain_name, mailbox_name};
 use crate::store::maildir::MailboxPath;
 
@@ -23,4 +25,14 @@ pub fn put(root: &Path, user: &str, sub: &str, name: &str, text: &[u8]) -> PathB
     let path = dir.join(name);
     fs::write(&path, text).unwrap();
     path
+}
+
+/// A new Maildir root in which `user@localhost` already has `files`, each (`new` or
+/// `cur`, file name, text), as [`put`] leaves them.
+pub fn maildir_with(user: &str, files: &[(&str, &str, &[u8])]) -> TempDir {
+    let root = tempfile::tempdir().unwrap();
+    for (sub, name, text) in files {
+        put(root.path(), user, sub, name, text);
+    }
+    root
 }

@@ -17,8 +17,10 @@
 //! client marked busy (SMTP message text) finishes first; then [`Listeners::wait`]
 //! returns.
 //!
-//! Left out: a thread pool (threads are cheap enough here; the performance chapter
-//! measures it), per-IP limits (an exercise in the book).
+//! Each client's thread comes from the ready threads of [`super::pool`], or is started
+//! for it with `--threads spawn`.
+//!
+//! Left out: per-IP limits (an exercise in the book).
 
 use std::collections::HashMap;
 use std::io::{self, Write};

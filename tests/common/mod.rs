@@ -16,6 +16,21 @@ pub use postie::config::{Config, Protocol, Service};
 use postie::policy::Policy;
 use postie::server::{Server, ShutdownHandle};
 
+/// A peer this test needs is missing. In CI (`CI` set) that is a failure: CI must
+/// really run every test. Elsewhere the test is skipped, and says so where `cargo test`
+/// shows it: straight to stderr, past libtest's capture of `eprintln!`, so a developer
+/// sees how much of the suite did not run.
+pub fn skip(why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{why}: required in CI");
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
 /// The hostname every test server uses, so transcripts can be compared literally.
 pub const HOSTNAME: &str = "mx.example.test";
 
@@ -541,6 +556,8 @@ fn read_raw_line(stream: &mut impl Read, buffer: &mut Vec<u8>) -> Option<Vec<u8>
         match stream.read(&mut chunk) {
             Ok(0) => return None,
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            // A signal arrived during the read (EINTR): nothing was read; read again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e)
                 if matches!(
                     e.kind(),

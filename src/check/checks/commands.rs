@@ -61,8 +61,7 @@ pub const CHECKS: &[Check] = &[
 ];
 
 fn noop(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    need(&conn.cmd("NOOP")?, &[250], "NOOP")
+    ctx.after_ehlo("NOOP", &[250], "NOOP")
 }
 
 fn rset(ctx: &mut Ctx) -> Checked {
@@ -70,13 +69,11 @@ fn rset(ctx: &mut Ctx) -> Checked {
     ctx.mail_rcpt(&mut conn)?;
     need(&conn.cmd("RSET")?, &[250], "RSET")?;
     // Without the reset, this MAIL would be nested and get 503.
-    let mail = conn.cmd(&format!("MAIL FROM:<{}>", ctx.settings.from))?;
-    need(&mail, &[250], "MAIL FROM after RSET")
+    ctx.mail(&mut conn, "MAIL FROM after RSET")
 }
 
 fn rset_argument(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    need(&conn.cmd("RSET now")?, &[501], "RSET with an argument")
+    ctx.after_ehlo("RSET now", &[501], "RSET with an argument")
 }
 
 fn vrfy(ctx: &mut Ctx) -> Checked {
@@ -96,8 +93,7 @@ fn vrfy(ctx: &mut Ctx) -> Checked {
 }
 
 fn help(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    need(&conn.cmd("HELP")?, &[211, 214], "HELP")
+    ctx.after_ehlo("HELP", &[211, 214], "HELP")
 }
 
 fn quit(ctx: &mut Ctx) -> Checked {

@@ -2,8 +2,7 @@
 //! reply lists extensions in the grammar of RFC 5321 §4.1.1.1; no argument is a
 //! syntax error (§4.1.4); commands are case-insensitive (§2.4).
 
-use super::{fail, is_domain_or_literal, need, Check, Checked, Ctx, Level};
-use crate::check::reply::Reply;
+use super::{fail, names_server, need, Check, Checked, Ctx, Level};
 
 pub const CHECKS: &[Check] = &[
     Check {
@@ -53,22 +52,9 @@ pub const CHECKS: &[Check] = &[
     },
 ];
 
-/// The first word of the first line is a domain or address literal.
-fn names_server(reply: &Reply, what: &str) -> Checked {
-    let first = reply.texts().into_iter().next().unwrap_or_default();
-    let name = first.split(' ').next().unwrap_or_default();
-    if is_domain_or_literal(name) {
-        Ok(())
-    } else {
-        fail(format!(
-            "{what}'s reply starts with {name:?}, not a domain or address literal"
-        ))
-    }
-}
-
 fn ehlo_250(ctx: &mut Ctx) -> Checked {
     let (_, ehlo) = ctx.session()?;
-    names_server(&ehlo, "EHLO")
+    names_server(&ehlo, "EHLO's reply")
 }
 
 // ANCHOR: keywords
@@ -99,20 +85,20 @@ fn keywords(ctx: &mut Ctx) -> Checked {
 // ANCHOR_END: keywords
 
 fn helo(ctx: &mut Ctx) -> Checked {
-    let mut conn = ctx.greeted()?;
+    let (mut conn, _) = ctx.greeted()?;
     let reply = conn.cmd(&format!("HELO {}", ctx.settings.helo))?;
     need(&reply, &[250], "HELO")?;
-    names_server(&reply, "HELO")
+    names_server(&reply, "HELO's reply")
 }
 
 fn no_domain(ctx: &mut Ctx) -> Checked {
-    let mut conn = ctx.greeted()?;
+    let (mut conn, _) = ctx.greeted()?;
     let reply = conn.cmd("EHLO")?;
     need(&reply, &[501, 500, 502, 550], "EHLO without a domain")
 }
 
 fn lowercase(ctx: &mut Ctx) -> Checked {
-    let mut conn = ctx.greeted()?;
+    let (mut conn, _) = ctx.greeted()?;
     let reply = conn.cmd(&format!("ehlo {}", ctx.settings.helo))?;
     need(&reply, &[250], "\"ehlo\" in lower case")
 }

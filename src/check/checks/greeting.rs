@@ -1,7 +1,7 @@
 //! Stage 4, *The greeting*: the server speaks first, with 220 and its name
 //! (RFC 5321 §3.1, §4.2's `Greeting`).
 
-use super::{fail, is_domain_or_literal, need, Check, Checked, Ctx, Level};
+use super::{names_server, Check, Checked, Ctx, Level};
 
 pub const CHECKS: &[Check] = &[
     Check {
@@ -25,24 +25,13 @@ pub const CHECKS: &[Check] = &[
 ];
 
 fn code_220(ctx: &mut Ctx) -> Checked {
-    let mut conn = ctx.connect()?;
-    let greeting = conn.reply()?;
-    need(&greeting, &[220], "the greeting")
+    ctx.greeted()?;
+    Ok(())
 }
 
 fn domain(ctx: &mut Ctx) -> Checked {
-    let mut conn = ctx.connect()?;
-    let greeting = conn.reply()?;
-    need(&greeting, &[220], "the greeting")?;
+    let (_, greeting) = ctx.greeted()?;
     // Greeting = "220 " (Domain / address-literal) [ SP textstring ] CRLF, and the
     // same after "220-" on the first line of a multiline greeting.
-    let first = greeting.texts().into_iter().next().unwrap_or_default();
-    let name = first.split(' ').next().unwrap_or_default();
-    if is_domain_or_literal(name) {
-        Ok(())
-    } else {
-        fail(format!(
-            "the greeting starts with {name:?}, not a domain or address literal"
-        ))
-    }
+    names_server(&greeting, "the greeting")
 }

@@ -29,7 +29,7 @@ fn concurrent(ctx: &mut Ctx) -> Checked {
     // The first client stops half-way through a line, as a slow one does. A server
     // that serves one client at a time would now wait up to §4.5.3.2.7's 5 minutes
     // before anyone else gets a greeting.
-    let mut first = ctx.greeted()?;
+    let (mut first, _) = ctx.greeted()?;
     first.send(b"EHLO slow")?;
     let mut second = ctx.connect()?;
     match second.reply() {

@@ -53,14 +53,12 @@ pub const CHECKS: &[Check] = &[
 ];
 
 fn mail_250(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    let reply = conn.cmd(&format!("MAIL FROM:<{}>", ctx.settings.from))?;
-    need(&reply, &[250], "MAIL FROM")
+    ctx.mail_from()?;
+    Ok(())
 }
 
 fn null_path(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    need(&conn.cmd("MAIL FROM:<>")?, &[250], "MAIL FROM:<>")
+    ctx.after_ehlo("MAIL FROM:<>", &[250], "MAIL FROM:<>")
 }
 
 fn syntax_501(ctx: &mut Ctx) -> Checked {
@@ -72,21 +70,15 @@ fn syntax_501(ctx: &mut Ctx) -> Checked {
         "MAIL FROM with no closing '>'",
     )?;
     // §4.1.4: "the SMTP server MUST stay in the same state": no transaction began.
-    need(
-        &conn.cmd(&format!("MAIL FROM:<{from}>"))?,
-        &[250],
-        "MAIL FROM after the 501",
-    )
+    ctx.mail(&mut conn, "MAIL FROM after the 501")
 }
 
 fn unknown_param(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    let reply = conn.cmd(&format!("MAIL FROM:<{}> XYZZY=1", ctx.settings.from))?;
-    need(&reply, &[555], "MAIL FROM with parameter XYZZY=1")
+    let command = format!("MAIL FROM:<{}> XYZZY=1", ctx.settings.from);
+    ctx.after_ehlo(&command, &[555], "MAIL FROM with parameter XYZZY=1")
 }
 
 fn lowercase(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    let reply = conn.cmd(&format!("mail from:<{}>", ctx.settings.from))?;
-    need(&reply, &[250], "\"mail from:\" in lower case")
+    let command = format!("mail from:<{}>", ctx.settings.from);
+    ctx.after_ehlo(&command, &[250], "\"mail from:\" in lower case")
 }

@@ -212,20 +212,27 @@ impl<'a> Ctx<'a> {
         )?)
     }
 
-    /// A new connection that has read a 220 greeting.
-    pub fn greeted(&mut self) -> Result<Conn, Verdict> {
+    /// A new connection that has read a 220 greeting: returns the greeting too.
+    pub fn greeted(&mut self) -> Result<(Conn, Reply), Verdict> {
         let mut conn = self.connect()?;
         let greeting = conn.reply()?;
         need(&greeting, &[220], "the greeting")?;
-        Ok(conn)
+        Ok((conn, greeting))
     }
 
     /// Greeted, and EHLO answered with 250: returns the EHLO reply too.
     pub fn session(&mut self) -> Result<(Conn, Reply), Verdict> {
-        let mut conn = self.greeted()?;
+        let (mut conn, _) = self.greeted()?;
         let ehlo = conn.cmd(&format!("EHLO {}", self.settings.helo))?;
         need(&ehlo, &[250], "EHLO")?;
         Ok((conn, ehlo))
+    }
+
+    /// A session with MAIL FROM accepted: ready for RCPT.
+    pub fn mail_from(&mut self) -> Result<Conn, Verdict> {
+        let (mut conn, _) = self.session()?;
+        self.mail(&mut conn, "MAIL FROM")?;
+        Ok(conn)
     }
 
     /// A session with MAIL and one RCPT accepted: ready for DATA.
@@ -235,10 +242,22 @@ impl<'a> Ctx<'a> {
         Ok(conn)
     }
 
+    /// The simplest check: in a new session, `command` gets one of `codes`.
+    pub fn after_ehlo(&mut self, command: &str, codes: &[u16], what: &str) -> Checked {
+        let (mut conn, _) = self.session()?;
+        need(&conn.cmd(command)?, codes, what)
+    }
+
+    /// MAIL FROM with the settings' reverse-path, accepted; `what` names it in a
+    /// failure.
+    pub fn mail(&self, conn: &mut Conn, what: &str) -> Checked {
+        let mail = conn.cmd(&format!("MAIL FROM:<{}>", self.settings.from))?;
+        need(&mail, &[250], what)
+    }
+
     /// MAIL FROM and RCPT TO with the settings' addresses, both accepted.
     pub fn mail_rcpt(&self, conn: &mut Conn) -> Checked {
-        let mail = conn.cmd(&format!("MAIL FROM:<{}>", self.settings.from))?;
-        need(&mail, &[250], "MAIL FROM")?;
+        self.mail(conn, "MAIL FROM")?;
         let rcpt = conn.cmd(&format!("RCPT TO:<{}>", self.settings.to))?;
         need(&rcpt, &[250, 251], "RCPT TO")
     }
@@ -307,6 +326,20 @@ pub fn need(reply: &Reply, codes: &[u16], what: &str) -> Checked {
         reply.code,
         expected.join(" or ")
     )))
+}
+
+/// Fails unless the first word of `reply` names the server (a domain or address
+/// literal, RFC 5321 §4.2 and §4.1.1.1); `what` names the reply in a failure.
+pub fn names_server(reply: &Reply, what: &str) -> Checked {
+    let first = reply.texts().into_iter().next().unwrap_or_default();
+    let name = first.split(' ').next().unwrap_or_default();
+    if is_domain_or_literal(name) {
+        Ok(())
+    } else {
+        fail(format!(
+            "{what} starts with {name:?}, not a domain or address literal"
+        ))
+    }
 }
 
 /// Fails with `reason`.

@@ -53,24 +53,20 @@ pub const CHECKS: &[Check] = &[
 ];
 
 fn rcpt_before_mail(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    let reply = conn.cmd(&format!("RCPT TO:<{}>", ctx.settings.to))?;
-    need(&reply, &[503], "RCPT before MAIL")
+    let command = format!("RCPT TO:<{}>", ctx.settings.to);
+    ctx.after_ehlo(&command, &[503], "RCPT before MAIL")
 }
 
 fn data_before_rcpt(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    let mail = conn.cmd(&format!("MAIL FROM:<{}>", ctx.settings.from))?;
-    need(&mail, &[250], "MAIL FROM")?;
+    let mut conn = ctx.mail_from()?;
     let reply = conn.cmd("DATA")?;
     // §4.1.1.4: "no valid recipients" (554) is allowed as well as 503.
     need(&reply, &[503, 554], "DATA without RCPT")
 }
 
 fn nested_mail(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
+    let mut conn = ctx.mail_from()?;
     let mail = format!("MAIL FROM:<{}>", ctx.settings.from);
-    need(&conn.cmd(&mail)?, &[250], "MAIL FROM")?;
     need(
         &conn.cmd(&mail)?,
         &[503],
@@ -79,20 +75,18 @@ fn nested_mail(ctx: &mut Ctx) -> Checked {
 }
 
 fn ehlo_resets(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    let mail = format!("MAIL FROM:<{}>", ctx.settings.from);
-    need(&conn.cmd(&mail)?, &[250], "MAIL FROM")?;
+    let mut conn = ctx.mail_from()?;
     need(
         &conn.cmd(&format!("EHLO {}", ctx.settings.helo))?,
         &[250],
         "the second EHLO",
     )?;
     // Had EHLO not reset the transaction, this would be a nested MAIL.
-    need(&conn.cmd(&mail)?, &[250], "MAIL FROM after the second EHLO")
+    ctx.mail(&mut conn, "MAIL FROM after the second EHLO")
 }
 
 fn before_ehlo(ctx: &mut Ctx) -> Checked {
-    let mut conn = ctx.greeted()?;
+    let (mut conn, _) = ctx.greeted()?;
     need(&conn.cmd("NOOP")?, &[250], "NOOP before EHLO")?;
     need(&conn.cmd("RSET")?, &[250], "RSET before EHLO")
 }

@@ -39,12 +39,7 @@ fn rcpt_250(ctx: &mut Ctx) -> Checked {
 }
 
 fn postmaster(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    need(
-        &conn.cmd(&format!("MAIL FROM:<{}>", ctx.settings.from))?,
-        &[250],
-        "MAIL FROM",
-    )?;
+    let mut conn = ctx.mail_from()?;
     need(
         &conn.cmd("RCPT TO:<Postmaster>")?,
         &[250, 251],
@@ -53,12 +48,7 @@ fn postmaster(ctx: &mut Ctx) -> Checked {
 }
 
 fn hundred(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    need(
-        &conn.cmd(&format!("MAIL FROM:<{}>", ctx.settings.from))?,
-        &[250],
-        "MAIL FROM",
-    )?;
+    let mut conn = ctx.mail_from()?;
     // The one recipient we know the server takes, a hundred times: each RCPT must be
     // accepted (a server may deliver one copy).
     for n in 1..=100 {

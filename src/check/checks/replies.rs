@@ -2,7 +2,7 @@
 //! form, CRLF, 512 octets); 500 for an unknown command (§4.2.4); enhanced status codes
 //! on every reply once ENHANCEDSTATUSCODES is offered (RFC 2034 §3).
 
-use super::{fail, need, Check, Checked, Ctx, Level, Verdict};
+use super::{fail, Check, Checked, Ctx, Level, Verdict};
 use crate::check::reply::{ehlo_keywords, Reply};
 
 pub const CHECKS: &[Check] = &[
@@ -64,8 +64,7 @@ fn format(ctx: &mut Ctx) -> Checked {
 // ANCHOR_END: format
 
 fn unknown_500(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    need(&conn.cmd("XYZZY")?, &[500], "the unknown command XYZZY")
+    ctx.after_ehlo("XYZZY", &[500], "the unknown command XYZZY")
 }
 
 /// `2.1.0 ...`: a status code whose class is the reply's first digit.

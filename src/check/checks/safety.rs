@@ -29,12 +29,7 @@ pub const CHECKS: &[Check] = &[
 
 // ANCHOR: relay
 fn relay(ctx: &mut Ctx) -> Checked {
-    let (mut conn, _) = ctx.session()?;
-    need(
-        &conn.cmd(&format!("MAIL FROM:<{}>", ctx.settings.from))?,
-        &[250],
-        "MAIL FROM",
-    )?;
+    let mut conn = ctx.mail_from()?;
     let reply = conn.cmd(&format!("RCPT TO:<{FOREIGN}>"))?;
     // Refused now (5xx) or for now (4xx): either way nothing is relayed. We never send
     // DATA, so an open relay delivers nothing either.

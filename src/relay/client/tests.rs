@@ -26,6 +26,18 @@ impl Script {
     fn sent(&self) -> String {
         String::from_utf8_lossy(&self.writes.concat()).into_owned()
     }
+
+    /// Asserts that the client's last words were `tail`.
+    fn assert_sent_ends_with(&self, tail: &str) {
+        let sent = self.sent();
+        assert!(sent.ends_with(tail), "{sent}");
+    }
+
+    /// Asserts that the client said `words` somewhere.
+    fn assert_sent_contains(&self, words: &str) {
+        let sent = self.sent();
+        assert!(sent.contains(words), "{sent}");
+    }
 }
 
 impl Read for Script {
@@ -83,6 +95,23 @@ fn run(script: &mut Script, envelope: &Envelope) -> Result<Vec<RecipientOutcome>
         MESSAGE,
         &Timeouts::default(),
     )
+}
+
+/// Delivers `MESSAGE` from alice to `rcpts` through a server that plays `turns`:
+/// the outcomes, and the server, which knows what the client sent.
+fn session(rcpts: &[&str], turns: &[&str]) -> (Vec<RecipientOutcome>, Script) {
+    let rcpts = recipients(rcpts);
+    let mut server = Script::new(turns);
+    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    (outcomes, server)
+}
+
+/// Asserts that `outcome` is a deferral whose reason begins with `why`.
+fn assert_deferred(outcome: &RecipientOutcome, why: &str) {
+    let RecipientOutcome::Deferred(reason) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(reason.starts_with(why), "{reason}");
 }
 
 fn reply(code: u16, text: &str) -> ServerReply {
@@ -282,18 +311,19 @@ fn message_text_goes_out_in_large_chunks() {
 
 #[test]
 fn happy_path_without_pipelining_one_command_per_write() {
-    let rcpts = recipients(&["bob@b.test", "carol@b.test"]);
-    let mut server = Script::new(&[
-        "220 mx.b.test ESMTP",
-        "250-mx.b.test\n250-SIZE 1000\n250 8BITMIME",
-        "250 2.1.0 ok",
-        "250 2.1.5 ok",
-        "251 2.1.5 will forward",
-        "354 go ahead",
-        "250 2.0.0 queued as 42",
-        "221 2.0.0 bye",
-    ]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    let (outcomes, server) = session(
+        &["bob@b.test", "carol@b.test"],
+        &[
+            "220 mx.b.test ESMTP",
+            "250-mx.b.test\n250-SIZE 1000\n250 8BITMIME",
+            "250 2.1.0 ok",
+            "250 2.1.5 ok",
+            "251 2.1.5 will forward",
+            "354 go ahead",
+            "250 2.0.0 queued as 42",
+            "221 2.0.0 bye",
+        ],
+    );
     let delivered = RecipientOutcome::Delivered(reply(250, "2.0.0 queued as 42"));
     assert_eq!(outcomes, [delivered.clone(), delivered]);
     let size = MESSAGE.len();
@@ -315,16 +345,17 @@ fn happy_path_without_pipelining_one_command_per_write() {
 
 #[test]
 fn happy_path_with_pipelining_sends_mail_rcpts_and_data_in_one_write() {
-    let rcpts = recipients(&["bob@b.test", "carol@b.test"]);
-    let mut server = Script::new(&[
-        "220 mx.b.test ESMTP",
-        "250-mx.b.test\n250-PIPELINING\n250 SIZE",
-        // A pipelining server answers the whole batch at once.
-        "250 ok\n250 ok\n250 ok\n354 go ahead",
-        "250 queued",
-        "221 bye",
-    ]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    let (outcomes, server) = session(
+        &["bob@b.test", "carol@b.test"],
+        &[
+            "220 mx.b.test ESMTP",
+            "250-mx.b.test\n250-PIPELINING\n250 SIZE",
+            // A pipelining server answers the whole batch at once.
+            "250 ok\n250 ok\n250 ok\n354 go ahead",
+            "250 queued",
+            "221 bye",
+        ],
+    );
     let delivered = RecipientOutcome::Delivered(reply(250, "queued"));
     assert_eq!(outcomes, [delivered.clone(), delivered]);
     let batch = format!(
@@ -443,9 +474,10 @@ fn helo_refused_too_is_a_refusal() {
 
 #[test]
 fn message_over_the_advertised_size_fails_without_being_sent() {
-    let rcpts = recipients(&["bob@b.test", "carol@b.test"]);
-    let mut server = Script::new(&["220 mx", "250-mx\n250-PIPELINING\n250 SIZE 10", "221 bye"]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    let (outcomes, server) = session(
+        &["bob@b.test", "carol@b.test"],
+        &["220 mx", "250-mx\n250-PIPELINING\n250 SIZE 10", "221 bye"],
+    );
     for outcome in &outcomes {
         let RecipientOutcome::Failed(r) = outcome else {
             panic!("{outcome:?}")
@@ -494,13 +526,7 @@ fn mail_parameters_follow_the_offer() {
         "221 bye",
     ]);
     run(&mut server, &env).unwrap();
-    assert!(
-        server
-            .sent()
-            .contains("\r\nMAIL FROM:<> BODY=8BITMIME SMTPUTF8\r\n"),
-        "{}",
-        server.sent()
-    );
+    server.assert_sent_contains("\r\nMAIL FROM:<> BODY=8BITMIME SMTPUTF8\r\n");
     // No 8BITMIME offered: the message goes anyway, without BODY= (see the module header).
     env.smtputf8 = false;
     let mut server = Script::new(&[
@@ -513,11 +539,7 @@ fn mail_parameters_follow_the_offer() {
         "221 bye",
     ]);
     run(&mut server, &env).unwrap();
-    assert!(
-        server.sent().contains("\r\nMAIL FROM:<>\r\n"),
-        "{}",
-        server.sent()
-    );
+    server.assert_sent_contains("\r\nMAIL FROM:<>\r\n");
 }
 
 #[test]
@@ -555,16 +577,17 @@ fn each_recipient_gets_its_own_rcpt_outcome() {
 
 #[test]
 fn no_accepted_recipient_means_no_data() {
-    let rcpts = recipients(&["a@b.test", "c@b.test"]);
-    let mut server = Script::new(&[
-        "220 mx",
-        "250 mx",
-        "250 ok",
-        "550 no",
-        "450 later",
-        "221 bye",
-    ]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    let (outcomes, server) = session(
+        &["a@b.test", "c@b.test"],
+        &[
+            "220 mx",
+            "250 mx",
+            "250 ok",
+            "550 no",
+            "450 later",
+            "221 bye",
+        ],
+    );
     assert_eq!(
         outcomes,
         [
@@ -572,82 +595,66 @@ fn no_accepted_recipient_means_no_data() {
             RecipientOutcome::Deferred("450 later".into())
         ]
     );
-    assert!(
-        server.sent().ends_with("RCPT TO:<c@b.test>\r\nQUIT\r\n"),
-        "{}",
-        server.sent()
-    );
+    server.assert_sent_ends_with("RCPT TO:<c@b.test>\r\nQUIT\r\n");
 }
 
 #[test]
 fn pipelined_data_accepted_without_recipients_gets_a_lone_dot() {
     // RFC 2920 §3.1: the client must check the DATA reply and, on 354, send the dot.
-    let rcpts = recipients(&["a@b.test"]);
-    let mut server = Script::new(&[
-        "220 mx",
-        "250-mx\n250 PIPELINING",
-        "250 ok\n550 no\n354 go",
-        "554 no valid recipients",
-        "221 bye",
-    ]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
-    assert_eq!(outcomes, [RecipientOutcome::Failed(reply(550, "no"))]);
-    assert!(
-        server.sent().ends_with("DATA\r\n.\r\nQUIT\r\n"),
-        "{}",
-        server.sent()
+    let (outcomes, server) = session(
+        &["a@b.test"],
+        &[
+            "220 mx",
+            "250-mx\n250 PIPELINING",
+            "250 ok\n550 no\n354 go",
+            "554 no valid recipients",
+            "221 bye",
+        ],
     );
+    assert_eq!(outcomes, [RecipientOutcome::Failed(reply(550, "no"))]);
+    server.assert_sent_ends_with("DATA\r\n.\r\nQUIT\r\n");
     assert!(!server.sent().contains("hello"));
 }
 
 #[test]
 fn pipelined_data_refused_without_recipients() {
-    let rcpts = recipients(&["a@b.test"]);
-    let mut server = Script::new(&[
-        "220 mx",
-        "250-mx\n250 PIPELINING",
-        "250 ok\n550 no\n554 5.5.1 no valid recipients",
-        "221 bye",
-    ]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
-    assert_eq!(outcomes, [RecipientOutcome::Failed(reply(550, "no"))]);
-    assert!(
-        server.sent().ends_with("DATA\r\nQUIT\r\n"),
-        "{}",
-        server.sent()
+    let (outcomes, server) = session(
+        &["a@b.test"],
+        &[
+            "220 mx",
+            "250-mx\n250 PIPELINING",
+            "250 ok\n550 no\n554 5.5.1 no valid recipients",
+            "221 bye",
+        ],
     );
+    assert_eq!(outcomes, [RecipientOutcome::Failed(reply(550, "no"))]);
+    server.assert_sent_ends_with("DATA\r\nQUIT\r\n");
 }
 
 #[test]
 fn mail_refused_decides_every_recipient() {
-    let rcpts = recipients(&["a@b.test", "c@b.test"]);
+    let rcpts = &["a@b.test", "c@b.test"];
     // Without PIPELINING no RCPT is sent at all.
-    let mut server = Script::new(&["220 mx", "250 mx", "451 4.3.0 try later", "221 bye"]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    let (outcomes, server) = session(
+        rcpts,
+        &["220 mx", "250 mx", "451 4.3.0 try later", "221 bye"],
+    );
     let later = RecipientOutcome::Deferred("451 4.3.0 try later".into());
     assert_eq!(outcomes, [later.clone(), later]);
-    assert!(
-        server
-            .sent()
-            .ends_with("MAIL FROM:<alice@a.test>\r\nQUIT\r\n"),
-        "{}",
-        server.sent()
-    );
+    server.assert_sent_ends_with("MAIL FROM:<alice@a.test>\r\nQUIT\r\n");
     // With PIPELINING the RCPTs and DATA are already out: their 503s are read and ignored.
-    let mut server = Script::new(&[
-        "220 mx",
-        "250-mx\n250 PIPELINING",
-        "553 5.1.8 bad sender\n503 5.5.1 MAIL first\n503 5.5.1 MAIL first\n503 5.5.1 MAIL first",
-        "221 bye",
-    ]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    let (outcomes, server) = session(
+        rcpts,
+        &[
+            "220 mx",
+            "250-mx\n250 PIPELINING",
+            "553 5.1.8 bad sender\n503 5.5.1 MAIL first\n503 5.5.1 MAIL first\n503 5.5.1 MAIL first",
+            "221 bye",
+        ],
+    );
     let failed = RecipientOutcome::Failed(reply(553, "5.1.8 bad sender"));
     assert_eq!(outcomes, [failed.clone(), failed]);
-    assert!(
-        server.sent().ends_with("DATA\r\nQUIT\r\n"),
-        "{}",
-        server.sent()
-    );
+    server.assert_sent_ends_with("DATA\r\nQUIT\r\n");
 }
 
 #[test]
@@ -726,16 +733,17 @@ fn a_421_before_any_decision_is_a_refusal_without_quit() {
 
 #[test]
 fn a_421_after_mail_defers_everyone_undecided() {
-    let rcpts = recipients(&["a@b.test", "c@b.test", "d@b.test"]);
-    let mut server = Script::new(&[
-        "220 mx",
-        "250 mx",
-        "250 ok",
-        "250 ok",
-        "550 no",
-        "421 4.3.0 bye now",
-    ]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    let (outcomes, server) = session(
+        &["a@b.test", "c@b.test", "d@b.test"],
+        &[
+            "220 mx",
+            "250 mx",
+            "250 ok",
+            "250 ok",
+            "550 no",
+            "421 4.3.0 bye now",
+        ],
+    );
     let later = RecipientOutcome::Deferred("421 4.3.0 bye now".into());
     assert_eq!(
         outcomes,
@@ -750,37 +758,38 @@ fn a_421_after_mail_defers_everyone_undecided() {
 
 #[test]
 fn connection_closed_mid_rcpt_defers_the_rest() {
-    let rcpts = recipients(&["a@b.test", "c@b.test", "d@b.test"]);
-    let mut server = Script::new(&["220 mx", "250 mx", "250 ok", "550 no"]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    let (outcomes, _) = session(
+        &["a@b.test", "c@b.test", "d@b.test"],
+        &["220 mx", "250 mx", "250 ok", "550 no"],
+    );
     assert_eq!(outcomes[0], RecipientOutcome::Failed(reply(550, "no")));
     for outcome in &outcomes[1..] {
-        let RecipientOutcome::Deferred(why) = outcome else {
-            panic!("{outcome:?}")
-        };
-        assert!(why.starts_with("connection lost: "), "{why}");
+        assert_deferred(outcome, "connection lost: ");
     }
 }
 
 #[test]
 fn connection_closed_after_the_dot_defers_accepted_and_after_250_is_delivered() {
-    let rcpts = recipients(&["a@b.test"]);
-    let mut server = Script::new(&["220 mx", "250 mx", "250 ok", "250 ok", "354 go"]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    let (outcomes, _) = session(
+        &["a@b.test"],
+        &["220 mx", "250 mx", "250 ok", "250 ok", "354 go"],
+    );
     assert!(
         matches!(&outcomes[..], [RecipientOutcome::Deferred(_)]),
         "{outcomes:?}"
     );
     // §6.1: once the 250 is in, a lost QUIT changes nothing.
-    let mut server = Script::new(&[
-        "220 mx",
-        "250 mx",
-        "250 ok",
-        "250 ok",
-        "354 go",
-        "250 queued",
-    ]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    let (outcomes, _) = session(
+        &["a@b.test"],
+        &[
+            "220 mx",
+            "250 mx",
+            "250 ok",
+            "250 ok",
+            "354 go",
+            "250 queued",
+        ],
+    );
     assert_eq!(
         outcomes,
         [RecipientOutcome::Delivered(reply(250, "queued"))]
@@ -808,25 +817,23 @@ fn malformed_reply_is_a_protocol_error_or_defers() {
         Err(ClientError::Protocol(_))
     ));
     // After MAIL was accepted, the same fault defers the recipient (temporary).
-    let mut server = Script::new(&["220 mx", "250 mx", "250 ok", "2 5 0"]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
-    let [RecipientOutcome::Deferred(why)] = &outcomes[..] else {
-        panic!("{outcomes:?}")
-    };
-    assert!(why.starts_with("protocol error: "), "{why}");
+    let (outcomes, _) = session(&["a@b.test"], &["220 mx", "250 mx", "250 ok", "2 5 0"]);
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert_deferred(&outcomes[0], "protocol error: ");
 }
 
 #[test]
 fn multi_line_replies_anywhere() {
-    let rcpts = recipients(&["a@b.test"]);
-    let mut server = Script::new(&[
-        "220-mx.b.test ESMTP\n220-welcome\n220 really",
-        "250-mx\n250 PIPELINING",
-        "250-sender\n250 ok\n250-recipient\n250 ok\n354-go\n354 ahead",
-        "250-2.0.0 queued\n250 2.0.0 as 42",
-        "221-bye\n221 bye",
-    ]);
-    let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+    let (outcomes, _) = session(
+        &["a@b.test"],
+        &[
+            "220-mx.b.test ESMTP\n220-welcome\n220 really",
+            "250-mx\n250 PIPELINING",
+            "250-sender\n250 ok\n250-recipient\n250 ok\n354-go\n354 ahead",
+            "250-2.0.0 queued\n250 2.0.0 as 42",
+            "221-bye\n221 bye",
+        ],
+    );
     let final_reply = ServerReply {
         code: 250,
         lines: vec!["2.0.0 queued".into(), "2.0.0 as 42".into()],
@@ -850,11 +857,7 @@ fn dot_stuffing_in_a_session() {
     )
     .unwrap();
     let text = "Subject: dots\r\n\r\n..x\r\n...\r\n..\r\nlast line, no CRLF\r\n.\r\n";
-    assert!(
-        server.sent().contains(&format!("DATA\r\n{text}QUIT\r\n")),
-        "{}",
-        server.sent()
-    );
+    server.assert_sent_contains(&format!("DATA\r\n{text}QUIT\r\n"));
 }
 
 #[test]

@@ -33,6 +33,14 @@ fn greeted() -> Session {
     s
 }
 
+/// A client from outside the trusted networks (RFC 5737's 192.0.2.1), past EHLO:
+/// its mail may go only to our own domains.
+fn stranger(config: Config) -> Session {
+    let mut s = connected_with(config, "192.0.2.1:4000");
+    assert_eq!(code(&mut s, "EHLO client.example"), 250);
+    s
+}
+
 fn in_transaction() -> Session {
     let mut s = greeted();
     assert_eq!(code(&mut s, "MAIL FROM:<alice@example.org>"), 250);
@@ -170,8 +178,7 @@ fn out_of_sequence_commands_get_503() {
 /// RFC 5321 §4.1.1.4, RFC 2920 §3.1: DATA after every RCPT failed is 554.
 #[test]
 fn data_without_accepted_recipients_is_554() {
-    let mut s = connected_with(config(), "192.0.2.1:4000");
-    assert_eq!(code(&mut s, "EHLO client.example"), 250);
+    let mut s = stranger(config());
     assert_eq!(code(&mut s, "MAIL FROM:<a@b.example>"), 250);
     assert_eq!(code(&mut s, "RCPT TO:<x@other.test>"), 550);
     assert_eq!(s.state().name(), "MailFrom");
@@ -190,8 +197,7 @@ fn null_sender_and_postmaster_are_accepted() {
 fn postmaster_works_even_with_a_users_file() {
     let mut config = config();
     config.policy.users = Some(Users::parse("alice@localhost").unwrap());
-    let mut s = connected_with(config, "192.0.2.1:4000");
-    assert_eq!(code(&mut s, "EHLO client.example"), 250);
+    let mut s = stranger(config);
     assert_eq!(code(&mut s, "MAIL FROM:<>"), 250);
     assert_eq!(
         wire(&mut s, "RCPT TO:<mallory@localhost>").get(..9),
@@ -219,8 +225,7 @@ fn trusted_clients_may_relay() {
 
 #[test]
 fn relay_is_denied_to_untrusted_clients() {
-    let mut s = connected_with(config(), "192.0.2.1:4000");
-    assert_eq!(code(&mut s, "EHLO client.example"), 250);
+    let mut s = stranger(config());
     assert_eq!(code(&mut s, "MAIL FROM:<a@b.example>"), 250);
     let reply = wire(&mut s, "RCPT TO:<c@other.test>");
     assert_eq!(reply, "550 5.7.1 <c@other.test>: Relay access denied\r\n");
@@ -422,8 +427,7 @@ fn transition_table_is_total_and_legal() {
 /// message with many refused recipients still reaches the ones that exist.
 #[test]
 fn refused_recipients_do_not_spend_the_error_budget() {
-    let mut s = connected_with(config(), "192.0.2.1:4000");
-    assert_eq!(code(&mut s, "EHLO client.example"), 250);
+    let mut s = stranger(config());
     assert_eq!(code(&mut s, "MAIL FROM:<a@b.example>"), 250);
     for n in 0..20 {
         assert_eq!(code(&mut s, &format!("RCPT TO:<x{n}@other.test>")), 550);

@@ -1,6 +1,10 @@
 //! Paths, mailboxes and domains: the arguments of MAIL, RCPT, EHLO and HELO
 //! (RFC 5321 §4.1.2 grammar, §4.1.3 address literals, §4.5.3.1 size limits).
 //!
+//! SMTP's grammar, but not only SMTP's business: the policy, the users file, the relay
+//! and every protocol that names a mailbox read addresses with it, so it stands beside
+//! them, below the protocols.
+//!
 //! The parser is strict where the RFC says MUST (501 for characters outside the
 //! grammar, §4.1.2) and forgiving where it says so too (source routes are accepted and
 //! ignored). UTF-8 is parsed everywhere and *recorded*; whether it is allowed depends on
