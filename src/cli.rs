@@ -393,9 +393,11 @@ impl Args {
         // ANCHOR: web_rule
         // The web view without accounts shows every mailbox to whoever connects:
         // only this machine may connect then.
-        if users_missing_for_web(&listeners, policy.users.is_some()) {
+        let accounts = policy.users.is_some() || self.directory.is_some();
+        if users_missing_for_web(&listeners, accounts) {
             return Err(
-                "--http-listen or --https-listen on a non-loopback address needs --users: \
+                "--http-listen or --https-listen on a non-loopback address needs --users \
+                 (or --directory): \
                  without accounts the web view shows every mailbox to anyone who connects"
                     .into(),
             );
