@@ -60,6 +60,15 @@ pub struct Args {
     /// queue in the web view; repeat for several.
     #[arg(long = "admin", value_name = "ADDRESS")]
     pub admins: Vec<String>,
+    /// Also serve IMAP on this address, to read and file the Maildir from a mail
+    /// program (e.g. 127.0.0.1:1143); offers STARTTLS when a certificate is configured.
+    #[arg(long, value_name = "ADDR")]
+    pub imap_listen: Option<SocketAddr>,
+
+    /// Also serve IMAP over implicit TLS here (RFC 8314, port 993 in production); needs
+    /// a certificate.
+    #[arg(long, value_name = "ADDR")]
+    pub imaps_listen: Option<SocketAddr>,
 
     /// Our name in the greeting and in Received: headers [default: this machine's hostname].
     #[arg(long, value_name = "NAME")]
@@ -378,6 +387,8 @@ impl Args {
             (Protocol::Pop3s, self.pop3s_listen),
             (Protocol::Http, self.http_listen.0),
             (Protocol::Https, self.https_listen),
+            (Protocol::Imap, self.imap_listen),
+            (Protocol::Imaps, self.imaps_listen),
         ]
         .into_iter()
         .filter_map(|(protocol, addr)| Some((protocol, addr?)))

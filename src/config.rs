@@ -44,6 +44,14 @@ pub struct Limits {
     pub pop3_command_line: usize,
     /// RFC 1939 §3: a POP3 server's autologout timer "MUST be of at least 10 minutes".
     pub pop3_timeout: Duration,
+    /// RFC 7162 §4 asks IMAP servers to take command lines of at least 8192 octets
+    /// (literals are counted apart).
+    pub imap_command_line: usize,
+    /// The largest literal in any IMAP command but APPEND (whose literal is a message,
+    /// bounded by `max_message_size`): names, passwords, search strings.
+    pub imap_literal: usize,
+    /// RFC 3501 §5.4: an IMAP server's autologout timer "MUST be at least 30 minutes".
+    pub imap_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -63,6 +71,9 @@ impl Default for Limits {
             greeting_delay: Duration::ZERO,
             pop3_command_line: 255,
             pop3_timeout: Duration::from_secs(10 * 60),
+            imap_command_line: 8192,
+            imap_literal: 64 * 1024,
+            imap_timeout: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -129,10 +140,15 @@ pub enum Protocol {
     Http,
     /// The same over TLS (RFC 9110 §4.2.2), with `--https-listen`.
     Https,
+    /// RFC 3501, with `--imap-listen`; STARTTLS when a certificate is configured.
+    Imap,
+    /// IMAP over implicit TLS (RFC 8314 §3.3), with `--imaps-listen`.
+    Imaps,
 }
 
 impl Protocol {
-    /// For thread names and logs: `smtp`, `submission`, `smtps`, `pop3`, `pop3s`.
+    /// For thread names and logs: `smtp`, `submission`, `smtps`, `pop3`, `pop3s`, `imap`,
+    /// `imaps`.
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Smtp(Service::Smtp) => "smtp",
@@ -142,6 +158,8 @@ impl Protocol {
             Protocol::Pop3s => "pop3s",
             Protocol::Http => "http",
             Protocol::Https => "https",
+            Protocol::Imap => "imap",
+            Protocol::Imaps => "imaps",
         }
     }
 
@@ -149,7 +167,10 @@ impl Protocol {
     pub fn implicit_tls(self) -> bool {
         matches!(
             self,
-            Protocol::Smtp(Service::SubmissionTls) | Protocol::Pop3s | Protocol::Https
+            Protocol::Smtp(Service::SubmissionTls)
+                | Protocol::Pop3s
+                | Protocol::Imaps
+                | Protocol::Https
         )
     }
 
@@ -163,6 +184,8 @@ impl Protocol {
             Protocol::Pop3s => "--pop3s-listen",
             Protocol::Http => "--http-listen",
             Protocol::Https => "--https-listen",
+            Protocol::Imap => "--imap-listen",
+            Protocol::Imaps => "--imaps-listen",
         }
     }
 }

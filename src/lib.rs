@@ -27,6 +27,7 @@
 //! | reading the mail back: POP3 on the same Maildir ([`store::folder`]) | [`pop3`] |
 //! | HTTP/1.1: requests, limits, keep-alive | [`http`] |
 //! | the web view: pages, a Mailpit-compatible API, the SMTP sessions | [`web`] |
+//! | reading and filing it: IMAP, folders and all ([`store::maildirpp`]) | [`imap`] |
 //! | grading any SMTP server, chapter by chapter (`postie check`) | [`check`] |
 // ANCHOR_END: map
 
@@ -40,6 +41,7 @@ pub mod config;
 pub mod date;
 pub mod directory;
 pub mod http;
+pub mod imap;
 pub mod policy;
 pub mod pop3;
 pub mod relay;

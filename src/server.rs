@@ -5,6 +5,8 @@
 //! [`Service`] — SMTP's three ([`SmtpService`]: plain SMTP,
 //! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and the
 //! web view's two ([`HttpService`] serving [`Web`]: HTTP and HTTPS) — and
+//! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and IMAP's
+//! two ([`ImapService`]) — and
 //! hands them to the shared listeners ([`crate::wire::Listeners`]), which accept, give
 //! each client a thread, keep the cap and run the shutdown. Every protocol shares the
 //! connection cap and the shutdown (an idle POP3 client hears `-ERR [SYS/TEMP]`).
@@ -21,6 +23,8 @@ use std::thread::JoinHandle;
 use crate::config::{Config, Protocol};
 use crate::directory::Directory;
 use crate::http::HttpService;
+use crate::imap::connection::{ImapService, Opener};
+use crate::imap::maildir::{Deliveries, MaildirFolders};
 use crate::policy::Policy;
 use crate::pop3::connection::Pop3Service;
 use crate::relay;
@@ -54,6 +58,19 @@ impl ShutdownHandle {
         // Wake the relay's scheduler.
         self.storage.spool.bell().ring();
     }
+}
+
+/// How IMAP opens a user's folders: the Maildir++ tree under the Maildir root.
+/// IDLE hears of new mail from the Maildir's bell.
+fn imap_folders(config: &Config, storage: &Arc<Storage>) -> Opener {
+    let (root, hostname) = (config.maildir.clone(), config.hostname.clone());
+    let storage = storage.clone();
+    Arc::new(move |user| {
+        let storage = storage.clone();
+        let deliveries: Deliveries = Arc::new(move || storage.maildir.bell().rings());
+        let folders = MaildirFolders::open(&root, &user.mailbox, &hostname, Some(deliveries))?;
+        Ok(Box::new(folders) as Box<dyn crate::imap::folders::Folders>)
+    })
 }
 
 impl Server {
@@ -122,6 +139,12 @@ impl Server {
                     web.clone(),
                     config.web.limits.clone(),
                     config.tls.clone(),
+                )),
+                Protocol::Imap | Protocol::Imaps => Arc::new(ImapService::new(
+                    &config,
+                    policy.clone(),
+                    imap_folders(&config, &storage),
+                    protocol == Protocol::Imaps,
                 )),
             };
             addresses.push((protocol, listeners.bind(addr, service)?));

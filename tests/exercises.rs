@@ -879,10 +879,10 @@ fn ex16b_without_the_flag_there_is_no_limit() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Chapter 17, Beyond SMTP: aliases
+// Chapter 17, Beyond SMTP (two exercises: ex17a and ex17b)
 
 #[test]
-fn ex17_aliases_deliver_to_their_mailbox() {
+fn ex17a_aliases_deliver_to_their_mailbox() {
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users");
     std::fs::write(
@@ -935,6 +935,89 @@ fn ex17_aliases_deliver_to_their_mailbox() {
         stderr.contains("line 2"),
         "say which line is wrong: {stderr}"
     );
+}
+
+/// postie with a users file of three addresses, `--catch-all info` and `flags`. The
+/// users file lives in a directory of its own, returned to be kept alive.
+fn catch_all_postie(flags: &[&str]) -> (Postie, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let users = dir.path().join("users");
+    let text = "bob@localhost\ninfo@localhost\ninfo@example.test\n";
+    std::fs::write(&users, text).expect("users file");
+    let mut args = vec!["--users", users.to_str().unwrap(), "--catch-all", "info"];
+    args.extend_from_slice(flags);
+    (Postie::start(&args), dir)
+}
+
+#[test]
+fn ex17b_unknown_users_go_to_the_catch_all() {
+    let (postie, _users) = catch_all_postie(&[]);
+    for rcpt in ["carol@localhost", "Dave@Example.test", "bob@localhost"] {
+        let mut client = postie.connect();
+        client.begin_message("alice@example.org", &[rcpt]);
+        client.send(format!("Subject: for {rcpt}\r\n\r\nHi\r\n.\r\n").as_bytes());
+        assert_eq!(code(&client.read_reply()), "250", "{rcpt}");
+        expect(&mut client, "QUIT", "221");
+    }
+    // Each domain's own catch-all; the forward path is left as it was.
+    let caught = postie.messages("localhost", "info");
+    assert_eq!(caught.len(), 1, "localhost's catch-all");
+    assert!(
+        received_field(&caught[0]).contains("for <carol@localhost>"),
+        "{}",
+        received_field(&caught[0])
+    );
+    assert_eq!(postie.messages("example.test", "info").len(), 1);
+    assert!(postie.messages("localhost", "carol").is_empty());
+    assert!(postie.messages("example.test", "dave").is_empty());
+    // A user who exists still gets their own mail.
+    assert_eq!(
+        postie.messages("localhost", "bob").len(),
+        1,
+        "bob's mailbox"
+    );
+}
+
+#[test]
+fn ex17b_the_catch_all_changes_nothing_else() {
+    // 127.0.0.1 is not in the relay networks: for this server, we are a stranger.
+    let (postie, _users) = catch_all_postie(&["--relay-network", "192.0.2.0/24"]);
+    let mut client = postie.connect();
+    expect(&mut client, "EHLO client.example", "250");
+    expect(&mut client, "MAIL FROM:<alice@example.org>", "250");
+    expect(&mut client, "RCPT TO:<carol@localhost>", "250");
+    // Another domain is still relaying, and a stranger may not relay.
+    let reply = expect(&mut client, "RCPT TO:<someone@example.org>", "550");
+    assert!(reply.starts_with("550 5.7.1 "), "{reply:?}");
+    // A name that can never be a mailbox is still refused, not caught.
+    expect(&mut client, "RCPT TO:<\"../../x\"@localhost>", "553");
+    expect(&mut client, "QUIT", "221");
+    drop(postie);
+
+    // A catch-all without a users file (every user exists already), or with a name
+    // that could never be a mailbox, stops postie before any mail arrives.
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    std::fs::write(&users, "bob@localhost\n").unwrap();
+    for flags in [
+        vec!["--catch-all", "info"],
+        vec!["--users", users.to_str().unwrap(), "--catch-all", "../etc"],
+    ] {
+        let output = Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(&flags)
+            .args(["--maildir", dir.path().join("mail").to_str().unwrap()])
+            .args(["--spool", dir.path().join("spool").to_str().unwrap()])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run postie");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(
+            stderr.contains("--catch-all"),
+            "{flags:?}: say which flag is wrong: {stderr}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1115,6 +1198,62 @@ fn ex19b_a_failed_login_does_not_count() {
     assert!(pop.cmd("PASS let me guess").starts_with("-ERR [AUTH]"));
     assert!(pop.try_login("alice@localhost").starts_with("+OK"));
     pop.cmd("QUIT");
+}
+
+// ---------------------------------------------------------------------------------------
+// Chapter 20, Reading mail: IMAP (one exercise: ex20)
+
+/// APPENDs `text` to INBOX with this date-time (RFC 3501 §9 `date-time`).
+fn append_dated(imap: &mut common::imap::Imap, date: &str, text: &str) {
+    let reply = imap.cmd(&format!(
+        "APPEND INBOX \"{date}\" {{{}+}}\r\n{text}",
+        text.len()
+    ));
+    assert!(reply.starts_with("t OK [APPENDUID "), "APPEND: {reply}");
+}
+
+#[test]
+fn ex20_append_keeps_the_date_it_is_given() {
+    let server = TestServer::start_with(imap_config);
+    let mut imap = common::imap::Imap::login(&server);
+    append_dated(
+        &mut imap,
+        "05-Jan-2026 01:02:03 +0100",
+        "Subject: old\r\n\r\nfrom 2026\r\n",
+    );
+    imap.cmd("SELECT INBOX");
+    let fetch = imap.cmd("FETCH 1 INTERNALDATE");
+    assert_eq!(
+        fetch,
+        "* 1 FETCH (INTERNALDATE \"05-Jan-2026 00:02:03 +0000\")\r\nt OK FETCH completed\r\n",
+        "exercise not done yet: the INTERNALDATE is not the date APPEND gave"
+    );
+}
+
+#[test]
+fn ex20_search_by_date_finds_old_mail_where_it_belongs() {
+    let server = TestServer::start_with(imap_config);
+    let mut imap = common::imap::Imap::login(&server);
+    append_dated(
+        &mut imap,
+        "17-Jul-2020 02:44:25 -0700",
+        "Subject: a\r\n\r\nold\r\n",
+    );
+    append_dated(
+        &mut imap,
+        "01-Mar-2024 12:00:00 +0000",
+        "Subject: b\r\n\r\nnewer\r\n",
+    );
+    imap.cmd("SELECT INBOX");
+    assert_eq!(
+        imap.cmd("SEARCH BEFORE 1-Jan-2021"),
+        "* SEARCH 1\r\nt OK SEARCH completed\r\n",
+        "exercise not done yet: BEFORE looks at INTERNALDATE"
+    );
+    assert_eq!(
+        imap.cmd("SEARCH ON 1-Mar-2024"),
+        "* SEARCH 2\r\nt OK SEARCH completed\r\n"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -62,6 +62,14 @@
 //!
 //! `# config: allow_plaintext_auth=false` turns plaintext passwords off again.
 //!
+//! # IMAP transcripts
+//!
+//! A file whose name starts with `imap-` is an IMAP dialogue (RFC 3501), replayed
+//! against the IMAP listener of a server set up by `imap_config` (the same accounts and
+//! rule as POP3's). It starts with the greeting `S: * OK [CAPABILITY ...] mx.example.test
+//! IMAP4rev1 postie ready` and ends with LOGOUT's `* BYE` and tagged OK (or a BYE that
+//! closes). `# message:` and `# kept:` work as for POP3.
+//!
 //! # How each file is run
 //!
 //! Twice:
@@ -87,6 +95,7 @@ use clap::Parser;
 use postie::accounts::Users;
 use postie::cli::{Args, Command, UserAction};
 use postie::config::Settings;
+use postie::imap;
 use postie::policy::Rules;
 use postie::pop3;
 use postie::smtp::accept::Storage;
@@ -256,10 +265,17 @@ impl Transcript {
         self.name.starts_with("pop3-")
     }
 
+    fn is_imap(&self) -> bool {
+        self.name.starts_with("imap-")
+    }
+
     /// The test configuration with this transcript's `# config:` settings applied.
     fn apply(&self, config: &mut Config) {
         if self.is_pop3() {
             pop3_config(config);
+        }
+        if self.is_imap() {
+            imap_config(config);
         }
         for (key, value) in &self.config {
             let at = format!("{}: config {key}={value}", self.name);
@@ -474,6 +490,8 @@ fn run_over_tcp(t: &Transcript) {
     t.write_messages(&server.maildir());
     let addr = if t.is_pop3() {
         server.pop3().expect("a POP3 listener")
+    } else if t.is_imap() {
+        server.imap().expect("an IMAP listener")
     } else if t.service == Service::Submission {
         server.submission().expect("a submission listener")
     } else {
@@ -568,6 +586,18 @@ fn run_one_byte_at_a_time(t: &Transcript) {
         let (session, greeting) = pop3::session::Session::new(settings, policy, client);
         let mut pop3 = pop3::connection::Pop3::new(session, config.maildir.clone());
         conversation.run(&mut pop3, greeting).expect("run");
+    } else if t.is_imap() {
+        let settings = Settings::new(&config);
+        let (session, greeting) = imap::session::Session::new(settings, policy, client, false);
+        let (root, open_root) = (config.maildir.clone(), config.maildir.clone());
+        let _ = root;
+        let open: imap::connection::Opener = Arc::new(move |user| {
+            let folders =
+                imap::maildir::MaildirFolders::open(&open_root, &user.mailbox, HOSTNAME, None)?;
+            Ok(Box::new(folders) as Box<dyn imap::folders::Folders>)
+        });
+        let mut imap = imap::connection::Imap::new(session, open, config.limits.imap_timeout);
+        conversation.run(&mut imap, greeting).expect("run");
     } else {
         let settings = Settings::new(&config);
         let (session, greeting) = Session::new(settings, t.service, policy, client);
@@ -603,6 +633,8 @@ fn run_one_byte_at_a_time(t: &Transcript) {
 
 const GREETING: &str = "220 mx.example.test ESMTP postie ready";
 const POP3_GREETING: &str = "+OK mx.example.test POP3 postie ready";
+const IMAP_GREETING: &str = "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN AUTH=PLAIN] mx.example.test IMAP4rev1 postie ready";
+const IMAP_GREETING_NO_LOGIN: &str = "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN LOGINDISABLED] mx.example.test IMAP4rev1 postie ready";
 
 /// Every transcript file, each run by its own test below.
 const FILES: &[&str] = &[
@@ -630,6 +662,9 @@ const FILES: &[&str] = &[
     "pop3-capa-top-uidl.txt",
     "pop3-mistakes.txt",
     "pop3-no-plaintext.txt",
+    "imap-read-and-file.txt",
+    "imap-mistakes.txt",
+    "imap-no-plaintext.txt",
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -675,7 +710,7 @@ fn expected_users(t: &Transcript) -> Vec<(String, Option<String>)> {
                 None => (entry.to_string(), None),
             })
             .collect(),
-        None if t.is_pop3() => ["alice@localhost", "bob@localhost"]
+        None if t.is_pop3() || t.is_imap() => ["alice@localhost", "bob@localhost"]
             .map(|a| (a.to_string(), Some(POP3_PASSWORD.to_string())))
             .to_vec(),
         None => vec![],
@@ -784,6 +819,11 @@ fn every_command_line_agrees_with_its_config() {
             t.is_pop3(),
             "{at}: --pop3-listen"
         );
+        assert_eq!(
+            args.imap_listen.is_some(),
+            t.is_imap(),
+            "{at}: --imap-listen"
+        );
         assert!(
             args.dns_server.is_none() || args.dns_server == config.relay.dns_server,
             "{at}: --dns-server is the test's, or none"
@@ -880,12 +920,20 @@ fn every_file_is_listed_and_well_formed() {
 
     for file in FILES {
         let t = load(file);
-        let greeting = if t.is_pop3() { POP3_GREETING } else { GREETING };
-        assert_eq!(
-            t.all_expected().first().copied(),
-            Some(greeting),
-            "{file}: the first S: line must be the greeting"
-        );
+        let first = t.all_expected().first().copied();
+        if t.is_imap() {
+            assert!(
+                first == Some(IMAP_GREETING) || first == Some(IMAP_GREETING_NO_LOGIN),
+                "{file}: the first S: line must be the greeting"
+            );
+        } else {
+            let greeting = if t.is_pop3() { POP3_GREETING } else { GREETING };
+            assert_eq!(
+                first,
+                Some(greeting),
+                "{file}: the first S: line must be the greeting"
+            );
+        }
         assert!(
             matches!(t.steps.first(), Some(Step::Expect(_))),
             "{file}: the server speaks first"
@@ -893,6 +941,8 @@ fn every_file_is_listed_and_well_formed() {
         let last = t.all_expected().last().copied().unwrap_or("");
         let closes = if t.is_pop3() {
             last.ends_with("signing off") || last.starts_with("-ERR [SYS/")
+        } else if t.is_imap() {
+            last.ends_with(" OK LOGOUT completed") || last.starts_with("* BYE ")
         } else {
             last.starts_with("221 ") || last.starts_with("421 ") || last.starts_with("521 ")
         };
@@ -1059,6 +1109,21 @@ fn pop3_no_plaintext() {
 
 /// The runner must be able to fail: a transcript that expects a wrong reply fails in
 /// both modes.
+#[test]
+fn imap_read_and_file() {
+    run("imap-read-and-file.txt");
+}
+
+#[test]
+fn imap_mistakes() {
+    run("imap-mistakes.txt");
+}
+
+#[test]
+fn imap_no_plaintext() {
+    run("imap-no-plaintext.txt");
+}
+
 #[test]
 fn a_wrong_transcript_fails() {
     let wrong = parse(

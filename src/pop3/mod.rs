@@ -10,8 +10,8 @@
 //! TLS is the conversation's too: `STLS` (RFC 2595 §4) upgrades the connection in
 //! AUTHORIZATION, and `--pop3s-listen` speaks TLS from the first byte (RFC 8314).
 //!
-//! Left out: APOP, SASL, and IMAP, which is a protocol of another size (Dovecot can
-//! serve postie's Maildir over IMAP).
+//! Left out: APOP and SASL. IMAP, a protocol of another size, is [`crate::imap`], on
+//! the same Maildir.
 
 pub mod command;
 pub mod connection;

@@ -81,6 +81,12 @@ impl Folder {
         }
     }
 
+    /// The folder in `dir`, a Maildir of its own (a Maildir++ folder, see
+    /// [`crate::store::maildirpp`]). Opening it creates nothing.
+    pub fn at(dir: PathBuf) -> Folder {
+        Folder { dir }
+    }
+
     /// `<root>/<domain>/<mailbox>`: one folder, one directory (the POP3 lock's key).
     pub fn dir(&self) -> &Path {
         &self.dir

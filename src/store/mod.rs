@@ -7,6 +7,7 @@
 //! | in test builds, the order of every fsync and every 250 | [`witness`] |
 //! | local mailboxes, written: one file per message in `new/` | [`maildir`] |
 //! | local mailboxes, read: ids, flags, `new/` → `cur/`, delete | [`folder`], [`flags`] |
+//! | Maildir++ folders beside a mailbox (IMAP's Sent, Trash…) | [`maildirpp`] |
 //! | from an address to a directory name that cannot escape the root | [`mailbox`] |
 //! | message ids, shared by the 250 reply, the file names and the queue | [`id`] |
 //! | the outbound queue: message, envelope, and how far each recipient got | [`spool`] |
@@ -27,6 +28,7 @@ pub mod group;
 pub mod id;
 pub mod mailbox;
 pub mod maildir;
+pub mod maildirpp;
 pub mod spool;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -304,6 +304,42 @@ impl<S: Stream> Conversation<S> {
     }
     // ANCHOR_END: read_line
 
+    // ANCHOR: read_octets
+    /// For a protocol's effects: exactly `count` octets (IMAP's literals), which must
+    /// arrive within the line timeout. The caller has checked `count` against its
+    /// limit.
+    pub fn read_octets(&mut self, count: usize) -> Result<Vec<u8>, ReadError> {
+        self.reader
+            .set_deadline(Some(Instant::now() + self.line_timeout));
+        self.reader.read_octets(count)
+    }
+
+    /// For a protocol that waits for two things at once (IMAP's IDLE: the client's
+    /// `DONE`, or news from the mailbox): the next line, as received, if it arrives
+    /// within `wait`; else [`ReadError::TimedOut`], any part of it kept for the next
+    /// call. The stream's own read timeout is put back afterwards.
+    pub fn read_line_within(&mut self, limit: usize, wait: Duration) -> Result<Vec<u8>, ReadError> {
+        let before = self
+            .reader
+            .get_ref()
+            .read_timeout()
+            .map_err(ReadError::Io)?;
+        // A zero timeout means "for ever" to a socket: wait at least a millisecond.
+        let wait = wait.max(Duration::from_millis(1));
+        self.reader
+            .get_mut()
+            .set_read_timeout(Some(wait))
+            .map_err(ReadError::Io)?;
+        self.reader.set_deadline(Some(Instant::now() + wait));
+        let line = self.reader.read_line(limit).map(|line| line.raw().to_vec());
+        self.reader
+            .get_mut()
+            .set_read_timeout(before)
+            .map_err(ReadError::Io)?;
+        line
+    }
+    // ANCHOR_END: read_octets
+
     // ANCHOR: send_flush
     /// Queues a reply (written at the next flush), and traces it.
     pub fn send(&mut self, reply: &impl Render) {

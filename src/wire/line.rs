@@ -21,8 +21,11 @@
 //! - Growth: the buffer is allocated once. No line can be longer than the
 //!   capacity, and a connection's memory stays fixed whatever the client sends.
 //! - Decoding: lines are bytes, never `str`; the parsers decide about UTF-8.
-//! - BDAT (CHUNKING, RFC 3030), which reads a counted number of octets
-//!   instead of lines: postie does not offer it.
+//!
+//! Counted octets: a protocol that announces a length and then sends that many
+//! octets (IMAP's literals, RFC 3501 §4.3) reads them with
+//! [`LineReader::read_octets`], which takes what is already buffered first. It
+//! is the caller that bounds the count.
 //!
 //! A production server might search for LF with a vectorised routine such as
 //! the `memchr` crate.
@@ -249,6 +252,39 @@ impl<R: Read> LineReader<R> {
         }
     }
     // ANCHOR_END: read_line
+
+    // ANCHOR: read_octets
+    /// Reads exactly `count` octets (the caller has checked `count` against its
+    /// limit), taking the ones already buffered first, within the deadline.
+    /// The octets are not a line: no ending is looked for, any byte may appear.
+    pub fn read_octets(&mut self, count: usize) -> Result<Vec<u8>, ReadError> {
+        let mut octets = Vec::with_capacity(count.min(1 << 20));
+        loop {
+            let buffered = (self.end - self.start).min(count - octets.len());
+            octets.extend_from_slice(&self.buf[self.start..self.start + buffered]);
+            self.start += buffered;
+            self.scanned = self.scanned.max(self.start);
+            if octets.len() == count {
+                return Ok(octets);
+            }
+            // The buffer is empty: start again at its front.
+            self.start = 0;
+            self.scanned = 0;
+            self.end = 0;
+            if self
+                .deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
+            {
+                return Err(ReadError::TimedOut);
+            }
+            match self.fill() {
+                Ok(()) => {}
+                // What was read so far is lost with the rest: the caller gives up too.
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    // ANCHOR_END: read_octets
 
     // ANCHOR: has_buffered_input
     /// True when bytes already received are waiting (PIPELINING: the connection
@@ -548,6 +584,36 @@ mod tests {
         // Without a deadline the same client is merely slow.
         reader.set_deadline(None);
         assert_eq!(line(&mut reader, 512), b"HELO slow.example\r\n");
+    }
+
+    #[test]
+    fn counted_octets_take_the_buffer_first_and_lines_go_on_after_them() {
+        // An IMAP literal: a line announcing 7 octets, the octets (a CR LF and a bare
+        // LF among them), and the rest of the command.
+        let input = b"A1 APPEND x {7}\r\nab\r\nc\nd)\r\nA2 NOOP\r\n";
+        for capacity in [4, 16, DEFAULT_CAPACITY] {
+            for trickle in [false, true] {
+                let mut reader: LineReader<Box<dyn Read>> = if trickle {
+                    LineReader::with_capacity(Box::new(Trickle(input)), capacity.max(20))
+                } else {
+                    LineReader::with_capacity(Box::new(&input[..]), capacity.max(20))
+                };
+                assert_eq!(line(&mut reader, 512), b"A1 APPEND x {7}\r\n");
+                assert_eq!(reader.read_octets(7).unwrap(), b"ab\r\nc\nd");
+                assert_eq!(line(&mut reader, 512), b")\r\n");
+                assert_eq!(line(&mut reader, 512), b"A2 NOOP\r\n");
+            }
+        }
+        // More octets than the buffer holds.
+        let big = [b"x".repeat(100), b"\r\nNOOP\r\n".to_vec()].concat();
+        let mut reader = LineReader::with_capacity(&big[..], 16);
+        assert_eq!(reader.read_octets(100).unwrap(), b"x".repeat(100));
+        assert_eq!(line(&mut reader, 16), b"\r\n");
+        assert_eq!(line(&mut reader, 16), b"NOOP\r\n");
+        // Zero octets read nothing; too few before EOF is Closed.
+        let mut reader = LineReader::new(&b"ab"[..]);
+        assert_eq!(reader.read_octets(0).unwrap(), b"");
+        assert!(matches!(reader.read_octets(3), Err(ReadError::Closed)));
     }
 
     #[test]

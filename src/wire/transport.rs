@@ -16,6 +16,7 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
@@ -27,6 +28,15 @@ pub trait Stream: Read + Write {
     /// Runs the TLS handshake as the server; from then on reads and writes are
     /// encrypted. Whatever was received before is the caller's to have discarded.
     fn start_tls(&mut self, config: &Arc<ServerConfig>) -> io::Result<TlsInfo>;
+    /// How long one read may wait (`None`: for ever). A stream without a socket
+    /// (tests) has nothing to set.
+    fn set_read_timeout(&mut self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+    /// How long one read may wait now.
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(None)
+    }
 }
 // ANCHOR_END: stream
 
@@ -74,6 +84,22 @@ impl Stream for Transport {
         Ok(info)
     }
     // ANCHOR_END: start_tls
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Transport::Plain(socket) => socket.set_read_timeout(timeout),
+            Transport::Tls(tls) => tls.sock.set_read_timeout(timeout),
+            Transport::Broken => Err(broken()),
+        }
+    }
+
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        match self {
+            Transport::Plain(socket) => socket.read_timeout(),
+            Transport::Tls(tls) => tls.sock.read_timeout(),
+            Transport::Broken => Err(broken()),
+        }
+    }
 }
 
 impl Read for Transport {

@@ -2,6 +2,7 @@
 //! temporary directory, and a raw SMTP client that reads whole replies.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod imap;
 pub mod tools;
 pub mod web;
 
@@ -149,6 +150,18 @@ impl TestServer {
 
     pub fn pop3s(&self) -> Option<SocketAddr> {
         self.addr_of(Protocol::Pop3s)
+    }
+
+    pub fn imap(&self) -> Option<SocketAddr> {
+        self.addr_of(Protocol::Imap)
+    }
+
+    /// Stops the server and starts another on the same Maildir (a restart), with the
+    /// configuration `adjust` makes; the ports are new.
+    pub fn restart(mut self, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        self.stop_and_join();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        TestServer::start_in(dir, adjust)
     }
 
     pub fn maildir(&self) -> PathBuf {
@@ -390,6 +403,14 @@ pub fn pop3_config(config: &mut Config) {
     config.allow_plaintext_auth = true;
     config.policy.users = Some(users_with_passwords(&["alice@localhost", "bob@localhost"]));
     config.limits.pop3_timeout = Duration::from_secs(10);
+}
+
+/// IMAP on an ephemeral port, plaintext passwords allowed from loopback, and accounts
+/// for alice@localhost and bob@localhost (password `POP3_PASSWORD`).
+pub fn imap_config(config: &mut Config) {
+    config.set_listener(Protocol::Imap, any_port());
+    config.allow_plaintext_auth = true;
+    config.policy.users = Some(users_with_passwords(&["alice@localhost", "bob@localhost"]));
 }
 
 /// A raw POP3 client for tests: one-line responses, and multi-line ones up to the ".",

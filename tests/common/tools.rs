@@ -18,6 +18,7 @@ pub fn tool(name: &str) -> bool {
         "nc" => "netcat-openbsd",
         "swaks" => "swaks libnet-ssleay-perl libauthen-sasl-perl libio-socket-inet6-perl",
         "msmtp" => "msmtp",
+        "script" => "bsdutils",
         other => other, // curl, python3
     };
     let mut found = run(Command::new("which").arg(name), b"").status.success();
