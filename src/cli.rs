@@ -43,15 +43,6 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     pub pop3s_listen: Option<SocketAddr>,
 
-    /// Also serve IMAP on this address, to read and file the Maildir from a mail
-    /// program (e.g. 127.0.0.1:1143); offers STARTTLS when a certificate is configured.
-    #[arg(long, value_name = "ADDR")]
-    pub imap_listen: Option<SocketAddr>,
-
-    /// Also serve IMAP over implicit TLS here (RFC 8314, port 993 in production); needs
-    /// a certificate.
-    #[arg(long, value_name = "ADDR")]
-    pub imaps_listen: Option<SocketAddr>,
     /// Serve the web view and its API here (HTTP/1.1); `none` turns it off. A
     /// non-loopback address needs --users.
     #[arg(long, value_name = "ADDR|none", default_value = "127.0.0.1:8025", value_parser = parse_optional_addr)]
@@ -69,6 +60,15 @@ pub struct Args {
     /// queue in the web view; repeat for several.
     #[arg(long = "admin", value_name = "ADDRESS")]
     pub admins: Vec<String>,
+    /// Also serve IMAP on this address, to read and file the Maildir from a mail
+    /// program (e.g. 127.0.0.1:1143); offers STARTTLS when a certificate is configured.
+    #[arg(long, value_name = "ADDR")]
+    pub imap_listen: Option<SocketAddr>,
+
+    /// Also serve IMAP over implicit TLS here (RFC 8314, port 993 in production); needs
+    /// a certificate.
+    #[arg(long, value_name = "ADDR")]
+    pub imaps_listen: Option<SocketAddr>,
 
     /// Our name in the greeting and in Received: headers [default: this machine's hostname].
     #[arg(long, value_name = "NAME")]
@@ -385,10 +385,10 @@ impl Args {
             (Protocol::Smtp(Service::SubmissionTls), self.smtps_listen),
             (Protocol::Pop3, self.pop3_listen),
             (Protocol::Pop3s, self.pop3s_listen),
-            (Protocol::Imap, self.imap_listen),
-            (Protocol::Imaps, self.imaps_listen),
             (Protocol::Http, self.http_listen.0),
             (Protocol::Https, self.https_listen),
+            (Protocol::Imap, self.imap_listen),
+            (Protocol::Imaps, self.imaps_listen),
         ]
         .into_iter()
         .filter_map(|(protocol, addr)| Some((protocol, addr?)))
@@ -404,9 +404,11 @@ impl Args {
         // ANCHOR: web_rule
         // The web view without accounts shows every mailbox to whoever connects:
         // only this machine may connect then.
-        if users_missing_for_web(&listeners, policy.users.is_some()) {
+        let accounts = policy.users.is_some() || self.directory.is_some();
+        if users_missing_for_web(&listeners, accounts) {
             return Err(
-                "--http-listen or --https-listen on a non-loopback address needs --users: \
+                "--http-listen or --https-listen on a non-loopback address needs --users \
+                 (or --directory): \
                  without accounts the web view shows every mailbox to anyone who connects"
                     .into(),
             );
@@ -441,7 +443,6 @@ impl Args {
             },
             tls,
             allow_plaintext_auth: self.allow_plaintext_auth,
-            directory,
             web: crate::config::WebConfig {
                 keep_sessions: self.keep_sessions,
                 admins: self
@@ -451,6 +452,7 @@ impl Args {
                     .collect(),
                 ..crate::config::WebConfig::default()
             },
+            directory,
         })
     }
 

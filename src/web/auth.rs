@@ -27,7 +27,7 @@ use base64::Engine;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::http::Request;
-use crate::policy::Policy;
+use crate::policy::{LoginFailure, Policy};
 
 /// The login cookie's name.
 pub const COOKIE: &str = "postie_session";
@@ -114,12 +114,12 @@ impl Auth {
         self.accounts
     }
 
-    /// Checks a password; the viewer it makes, or `None` (also while a directory
-    /// cannot be asked: the page says the login failed, and the user may try again).
-    pub fn login(&self, address: &str, password: &str) -> Option<Viewer> {
-        let mailbox = self.policy.login(address.trim(), password).ok()?;
+    /// Checks a password; the viewer it makes, or why not (wrong, or cannot be checked
+    /// now: the directory is down, or too many failures just now).
+    pub fn login(&self, address: &str, password: &str) -> Result<Viewer, LoginFailure> {
+        let mailbox = self.policy.login(address.trim(), password)?;
         let name = format!("{}@{}", mailbox.mailbox, mailbox.domain);
-        Some(if self.admins.contains(&name) {
+        Ok(if self.admins.contains(&name) {
             Viewer::Admin(name)
         } else {
             Viewer::User(name)
@@ -208,7 +208,7 @@ impl Auth {
             .ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let (user, password) = text.split_once(':')?;
-        let viewer = self.login(user, password)?;
+        let viewer = self.login(user, password).ok()?;
         let mut cache = self.basic.lock().unwrap_or_else(|p| p.into_inner());
         cache.retain(|_, (_, until)| *until > Instant::now());
         cache.insert(

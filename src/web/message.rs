@@ -362,6 +362,14 @@ mod tests {
         let big5 = b"Subject: =?Big5?B?p0Gmbg==?=\r\nContent-Type: text/plain; charset=Big5\r\n\r\n\xa7\x41\xa6\x6e\r\n";
         let s = summary(&item(big5), "bob@localhost", big5, None);
         assert_eq!((s.subject.as_str(), s.snippet.as_str()), ("你好", "你好"));
+        // SMTPUTF8 (RFC 6532): UTF-8 straight in the header, addresses included.
+        let utf8 = "From: 用户 <用户@例子.广告>\r\nSubject: 你好\r\n\r\nx\r\n".as_bytes();
+        let s = summary(&item(utf8), "bob@localhost", utf8, None);
+        assert_eq!(
+            (s.from.name.as_str(), s.from.address.as_str()),
+            ("用户", "用户@例子.广告")
+        );
+        assert_eq!(s.subject, "你好");
         let gb18030 = b"Subject: =?GB18030?B?xOO6ww==?=\r\n\r\nx\r\n";
         assert_eq!(
             summary(&item(gb18030), "b@l", gb18030, None).subject,

@@ -29,6 +29,7 @@ use super::sessions;
 use super::view::{View, DEFAULT_LIMIT};
 use crate::http::request::percent_encode;
 use crate::http::{Peer, Request, Response, Status};
+use crate::policy::LoginFailure;
 use crate::wire::transcript::Side;
 
 /// What every page's header shows.
@@ -338,7 +339,7 @@ fn login(auth: &Auth, request: &Request, peer: &Peer) -> Response {
     let address = form.get("address").cloned().unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
     match auth.login(&address, &password) {
-        Some(viewer) => {
+        Ok(viewer) => {
             log::info!(
                 "{} logged in to the web view as {}",
                 peer.addr,
@@ -350,7 +351,17 @@ fn login(auth: &Auth, request: &Request, peer: &Peer) -> Response {
                 &cookie(&id, peer, auth::LOGIN_LIFETIME.as_secs()),
             )
         }
-        None => {
+        Err(LoginFailure::TryLater) => {
+            let mut page = login_page(
+                auth,
+                request,
+                Some("Passwords cannot be checked just now; try again in a minute.".into()),
+                address,
+            );
+            page.status = Status::UNAVAILABLE;
+            page
+        }
+        Err(LoginFailure::Refused) => {
             log::info!("{} failed to log in to the web view", peer.addr);
             let mut page = login_page(
                 auth,
