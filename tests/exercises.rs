@@ -1257,7 +1257,7 @@ fn ex20_search_by_date_finds_old_mail_where_it_belongs() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Chapter 20, Performance: a load generator of your own
+// Chapter 23, Performance: a load generator of your own
 
 /// Runs `postie bench` with `args`; its exit status and standard output and error.
 fn bench(args: &[&str]) -> (std::process::ExitStatus, String) {
@@ -1280,7 +1280,7 @@ fn bench(args: &[&str]) -> (std::process::ExitStatus, String) {
 }
 
 #[test]
-fn ex20_bench_sends_every_message_and_reports_the_rate() {
+fn ex23_bench_sends_every_message_and_reports_the_rate() {
     let postie = Postie::start(&[]);
     let target = postie.addr.to_string();
     let (status, text) = bench(&[
@@ -1310,7 +1310,7 @@ fn ex20_bench_sends_every_message_and_reports_the_rate() {
 }
 
 #[test]
-fn ex20_a_run_that_lost_mail_fails() {
+fn ex23_a_run_that_lost_mail_fails() {
     // Every message is too big for this server: none gets its 250.
     let postie = Postie::start(&["--max-message-size", "1000"]);
     let target = postie.addr.to_string();

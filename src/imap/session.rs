@@ -388,7 +388,10 @@ impl Session {
                 log::info!("{} IMAP client says: {}", self.client, client.join(" "));
                 Action::Reply(
                     Response::new()
-                        .untagged("ID (\"name\" \"postie\" \"version\" \"0.1.0\")")
+                        .untagged(&format!(
+                            "ID (\"name\" \"postie\" \"version\" \"{}\")",
+                            env!("CARGO_PKG_VERSION")
+                        ))
                         .then(ok("ID completed")),
                 )
             }
