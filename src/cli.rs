@@ -43,6 +43,15 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     pub pop3s_listen: Option<SocketAddr>,
 
+    /// Also serve IMAP on this address, to read and file the Maildir from a mail
+    /// program (e.g. 127.0.0.1:1143); offers STARTTLS when a certificate is configured.
+    #[arg(long, value_name = "ADDR")]
+    pub imap_listen: Option<SocketAddr>,
+
+    /// Also serve IMAP over implicit TLS here (RFC 8314, port 993 in production); needs
+    /// a certificate.
+    #[arg(long, value_name = "ADDR")]
+    pub imaps_listen: Option<SocketAddr>,
     /// Serve the web view and its API here (HTTP/1.1); `none` turns it off. A
     /// non-loopback address needs --users.
     #[arg(long, value_name = "ADDR|none", default_value = "127.0.0.1:8025", value_parser = parse_optional_addr)]
@@ -60,15 +69,6 @@ pub struct Args {
     /// queue in the web view; repeat for several.
     #[arg(long = "admin", value_name = "ADDRESS")]
     pub admins: Vec<String>,
-    /// Also serve IMAP on this address, to read and file the Maildir from a mail
-    /// program (e.g. 127.0.0.1:1143); offers STARTTLS when a certificate is configured.
-    #[arg(long, value_name = "ADDR")]
-    pub imap_listen: Option<SocketAddr>,
-
-    /// Also serve IMAP over implicit TLS here (RFC 8314, port 993 in production); needs
-    /// a certificate.
-    #[arg(long, value_name = "ADDR")]
-    pub imaps_listen: Option<SocketAddr>,
 
     /// Our name in the greeting and in Received: headers [default: this machine's hostname].
     #[arg(long, value_name = "NAME")]
@@ -385,10 +385,10 @@ impl Args {
             (Protocol::Smtp(Service::SubmissionTls), self.smtps_listen),
             (Protocol::Pop3, self.pop3_listen),
             (Protocol::Pop3s, self.pop3s_listen),
-            (Protocol::Http, self.http_listen.0),
-            (Protocol::Https, self.https_listen),
             (Protocol::Imap, self.imap_listen),
             (Protocol::Imaps, self.imaps_listen),
+            (Protocol::Http, self.http_listen.0),
+            (Protocol::Https, self.https_listen),
         ]
         .into_iter()
         .filter_map(|(protocol, addr)| Some((protocol, addr?)))
@@ -443,6 +443,7 @@ impl Args {
             },
             tls,
             allow_plaintext_auth: self.allow_plaintext_auth,
+            directory,
             web: crate::config::WebConfig {
                 keep_sessions: self.keep_sessions,
                 admins: self
@@ -452,7 +453,6 @@ impl Args {
                     .collect(),
                 ..crate::config::WebConfig::default()
             },
-            directory,
         })
     }
 

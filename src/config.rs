@@ -136,14 +136,14 @@ pub enum Protocol {
     Pop3,
     /// POP3 over implicit TLS (RFC 8314 §3.3), with `--pop3s-listen`.
     Pop3s,
-    /// The web view and its API over HTTP/1.1 (RFC 9112), with `--http-listen`.
-    Http,
-    /// The same over TLS (RFC 9110 §4.2.2), with `--https-listen`.
-    Https,
     /// RFC 3501, with `--imap-listen`; STARTTLS when a certificate is configured.
     Imap,
     /// IMAP over implicit TLS (RFC 8314 §3.3), with `--imaps-listen`.
     Imaps,
+    /// The web view and its API over HTTP/1.1 (RFC 9112), with `--http-listen`.
+    Http,
+    /// The same over TLS (RFC 9110 §4.2.2), with `--https-listen`.
+    Https,
 }
 
 impl Protocol {
@@ -156,10 +156,10 @@ impl Protocol {
             Protocol::Smtp(Service::SubmissionTls) => "smtps",
             Protocol::Pop3 => "pop3",
             Protocol::Pop3s => "pop3s",
-            Protocol::Http => "http",
-            Protocol::Https => "https",
             Protocol::Imap => "imap",
             Protocol::Imaps => "imaps",
+            Protocol::Http => "http",
+            Protocol::Https => "https",
         }
     }
 
@@ -182,10 +182,10 @@ impl Protocol {
             Protocol::Smtp(Service::SubmissionTls) => "--smtps-listen",
             Protocol::Pop3 => "--pop3-listen",
             Protocol::Pop3s => "--pop3s-listen",
-            Protocol::Http => "--http-listen",
-            Protocol::Https => "--https-listen",
             Protocol::Imap => "--imap-listen",
             Protocol::Imaps => "--imaps-listen",
+            Protocol::Http => "--http-listen",
+            Protocol::Https => "--https-listen",
         }
     }
 }
@@ -218,11 +218,11 @@ pub struct Config {
     /// AUTH and POP3 by hand in class. Anywhere else a password in clear text can be read
     /// by everyone on the path.
     pub allow_plaintext_auth: bool,
-    /// The web view's settings.
-    pub web: WebConfig,
     /// `--directory`: users, aliases, lists and passwords from LDAP instead of the users
     /// file (see `crate::directory`).
     pub directory: Option<crate::directory::DirectoryConfig>,
+    /// The web view's settings.
+    pub web: WebConfig,
 }
 
 // ANCHOR: web_config
@@ -351,8 +351,8 @@ impl Config {
             relay: RelayConfig::default(),
             tls: None,
             allow_plaintext_auth: false,
-            web: WebConfig::default(),
             directory: None,
+            web: WebConfig::default(),
         }
     }
 

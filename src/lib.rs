@@ -25,9 +25,9 @@
 //! | the outbound queue's schedule, MX lookup, the client, bounces | [`relay`] |
 //! | flags and limits | [`config`], [`cli`] |
 //! | reading the mail back: POP3 on the same Maildir ([`store::folder`]) | [`pop3`] |
+//! | reading and filing it: IMAP, folders and all ([`store::maildirpp`]) | [`imap`] |
 //! | HTTP/1.1: requests, limits, keep-alive | [`http`] |
 //! | the web view: pages, a Mailpit-compatible API, the SMTP sessions | [`web`] |
-//! | reading and filing it: IMAP, folders and all ([`store::maildirpp`]) | [`imap`] |
 //! | grading any SMTP server, chapter by chapter (`postie check`) | [`check`] |
 // ANCHOR_END: map
 

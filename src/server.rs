@@ -3,10 +3,10 @@
 //!
 //! This is the one place that knows every protocol. It builds each listener's
 //! [`Service`] — SMTP's three ([`SmtpService`]: plain SMTP,
-//! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and the
-//! web view's two ([`HttpService`] serving [`Web`]: HTTP and HTTPS) — and
 //! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and IMAP's
 //! two ([`ImapService`]) — and
+//! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and the
+//! web view's two ([`HttpService`] serving [`Web`]: HTTP and HTTPS) — and
 //! hands them to the shared listeners ([`crate::wire::Listeners`]), which accept, give
 //! each client a thread, keep the cap and run the shutdown. Every protocol shares the
 //! connection cap and the shutdown (an idle POP3 client hears `-ERR [SYS/TEMP]`).
@@ -130,6 +130,12 @@ impl Server {
                 ),
                 Protocol::Pop3 => Arc::new(Pop3Service::new(&config, policy.clone(), false)),
                 Protocol::Pop3s => Arc::new(Pop3Service::new(&config, policy.clone(), true)),
+                Protocol::Imap | Protocol::Imaps => Arc::new(ImapService::new(
+                    &config,
+                    policy.clone(),
+                    imap_folders(&config, &storage),
+                    protocol == Protocol::Imaps,
+                )),
                 Protocol::Http => Arc::new(HttpService::new(
                     web.clone(),
                     config.web.limits.clone(),
@@ -139,12 +145,6 @@ impl Server {
                     web.clone(),
                     config.web.limits.clone(),
                     config.tls.clone(),
-                )),
-                Protocol::Imap | Protocol::Imaps => Arc::new(ImapService::new(
-                    &config,
-                    policy.clone(),
-                    imap_folders(&config, &storage),
-                    protocol == Protocol::Imaps,
                 )),
             };
             addresses.push((protocol, listeners.bind(addr, service)?));

@@ -39,10 +39,6 @@ const FLAGS: &[&str] = &[
     "--submission-listen",
     "--smtps-listen",
     "--pop3s-listen",
-    "--http-listen",
-    "--https-listen",
-    "--keep-sessions",
-    "--admin",
     "--directory",
     "--directory-base",
     "--directory-bind-dn",
@@ -52,6 +48,10 @@ const FLAGS: &[&str] = &[
     "--directory-cache-ttl",
     "--directory-ca",
     "--directory-starttls",
+    "--http-listen",
+    "--https-listen",
+    "--keep-sessions",
+    "--admin",
 ];
 
 /// A running postie; killed (and reaped) when dropped, whatever happened.

@@ -114,8 +114,9 @@ impl Auth {
         self.accounts
     }
 
-    /// Checks a password; the viewer it makes, or why not (wrong, or cannot be checked
-    /// now: the directory is down, or too many failures just now).
+    /// Checks a password; the viewer it makes, or why not: wrong, or cannot be checked
+    /// now (a directory that cannot be asked, too many failures just now), which the
+    /// login page says in its own words, with 503.
     pub fn login(&self, address: &str, password: &str) -> Result<Viewer, LoginFailure> {
         let mailbox = self.policy.login(address.trim(), password)?;
         let name = format!("{}@{}", mailbox.mailbox, mailbox.domain);
