@@ -401,15 +401,11 @@ impl Session {
     fn line_too_long(&mut self) -> Action {
         let limit = self.line_limit();
         // An over-long AUTH answer ends the exchange; a command line changes nothing.
-        if let State::Auth { .. } = &self.state {
-            if let State::Auth { hello, .. } = self.take() {
-                self.enter(
-                    "Auth",
-                    State::Ready { hello },
-                    "AUTH answer too long",
-                    "RFC 4954 §4",
-                );
-            }
+        if let State::Auth { hello, .. } = &self.state {
+            let ready = State::Ready {
+                hello: hello.clone(),
+            };
+            self.enter("Auth", ready, "AUTH answer too long", "RFC 4954 §4");
         }
         let reply = Reply::line_too_long(limit);
         self.answer(Action::Reply(reply), self.extended())
