@@ -140,6 +140,8 @@ pub struct Watch {
 /// written, and what the loop needs to know about the client.
 pub struct Conversation<S> {
     reader: LineReader<S>,
+    /// Replies not yet written. It starts empty and grows to the longest batch of
+    /// replies (an EHLO reply is about 150 octets), which is all an idle session keeps.
     pending: Vec<u8>,
     client: SocketAddr,
     /// The certificate for STARTTLS and STLS; `None`: the session never offers it.
@@ -155,7 +157,7 @@ impl<S: Stream> Conversation<S> {
     pub fn new(stream: S, client: SocketAddr, line_timeout: Duration) -> Self {
         Conversation {
             reader: LineReader::new(stream),
-            pending: Vec::with_capacity(1024),
+            pending: Vec::new(),
             client,
             tls: None,
             line_timeout,

@@ -17,9 +17,14 @@
 //!   deadline has passed and the line is still not complete. It checks after
 //!   each read, so a line is cut off at most one read timeout past the deadline.
 //!
+//! - Memory: the buffer starts at [`INITIAL_CAPACITY`] octets and doubles only when
+//!   the client sends more at once than it holds (a long line, a pipelined burst),
+//!   never past the reader's capacity. An idle session holds 1 KiB; no line can be
+//!   longer than the capacity, so memory stays bounded whatever the client sends.
+//!
 //! Deliberately left out:
-//! - Growth: the buffer is allocated once. No line can be longer than the
-//!   capacity, and a connection's memory stays fixed whatever the client sends.
+//! - Shrinking: a buffer that grew for a burst keeps its size until the session
+//!   ends. Sessions are short, and the capacity bounds it.
 //! - Decoding: lines are bytes, never `str`; the parsers decide about UTF-8.
 //!
 //! Counted octets: a protocol that announces a length and then sends that many
@@ -34,9 +39,13 @@ use std::fmt;
 use std::io::{self, Read};
 use std::time::Instant;
 
-/// Buffer size of a reader made by [`LineReader::new`]: the longest text line
+/// Capacity of a reader made by [`LineReader::new`]: the longest text line
 /// (1000 octets) many times over, so a pipelined burst arrives in one read.
 pub const DEFAULT_CAPACITY: usize = 16 * 1024;
+
+/// The buffer's size when a reader starts: a whole text line (1000 octets) fits.
+/// An idle session, which is most sessions most of the time, holds no more.
+pub const INITIAL_CAPACITY: usize = 1024;
 
 // ANCHOR: ending
 /// How a line ended.
@@ -158,13 +167,15 @@ impl std::error::Error for ReadError {
 }
 
 // ANCHOR: line_reader
-/// Reads lines from `R` into a buffer of fixed capacity.
+/// Reads lines from `R` into a buffer that grows, when it must, up to a capacity.
 ///
 /// Unread input is `buf[start..end]`; of that, `buf[start..scanned]` is
 /// known to hold no LF, so each byte is searched once.
 pub struct LineReader<R> {
     inner: R,
-    buf: Box<[u8]>,
+    buf: Vec<u8>,
+    /// The most `buf` may grow to, and so the longest line the reader returns.
+    capacity: usize,
     start: usize,
     scanned: usize,
     end: usize,
@@ -182,12 +193,14 @@ impl<R: Read> LineReader<R> {
         Self::with_capacity(inner, DEFAULT_CAPACITY)
     }
 
-    /// A reader with a buffer of `capacity` octets (at least 1), the longest
-    /// line it can ever return.
+    /// A reader whose buffer may grow to `capacity` octets (at least 1), the
+    /// longest line it can ever return.
     pub fn with_capacity(inner: R, capacity: usize) -> Self {
+        let capacity = capacity.max(1);
         LineReader {
             inner,
-            buf: vec![0; capacity.max(1)].into_boxed_slice(),
+            buf: vec![0; INITIAL_CAPACITY.min(capacity)],
+            capacity,
             start: 0,
             scanned: 0,
             end: 0,
@@ -210,7 +223,7 @@ impl<R: Read> LineReader<R> {
     /// INCLUDING its ending (RFC 5321 §4.5.3.1.4/§4.5.3.1.6: 512 for commands,
     /// 1000 for text lines). `max_len` > capacity is clamped to capacity.
     pub fn read_line(&mut self, max_len: usize) -> Result<Line<'_>, ReadError> {
-        let max_len = max_len.min(self.buf.len());
+        let max_len = max_len.min(self.capacity);
         loop {
             let unscanned = &self.buf[self.scanned..self.end];
             if let Some(i) = unscanned.iter().position(|&b| b == b'\n') {
@@ -247,7 +260,11 @@ impl<R: Read> LineReader<R> {
             {
                 return Err(ReadError::TimedOut);
             }
-            // The partial line is shorter than max_len <= capacity, so there is room.
+            // The partial line is shorter than max_len <= capacity: if the buffer
+            // is full, it may still grow.
+            if self.end == self.buf.len() {
+                self.grow();
+            }
             self.fill()?;
         }
     }
@@ -306,9 +323,12 @@ impl<R: Read> LineReader<R> {
     }
 
     // ANCHOR: fill
-    /// One read from `inner` into the free tail of the buffer.
+    /// One read from `inner` into the free tail of the buffer. A read that fills
+    /// the whole tail means the client sends faster than the buffer holds: it
+    /// grows for the next read.
     fn fill(&mut self) -> Result<(), ReadError> {
         loop {
+            let room = self.buf.len() - self.end;
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     // A partial line never got its LF, so it is no line at all.
@@ -320,6 +340,9 @@ impl<R: Read> LineReader<R> {
                 }
                 Ok(n) => {
                     self.end += n;
+                    if n == room {
+                        self.grow();
+                    }
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -336,6 +359,12 @@ impl<R: Read> LineReader<R> {
         }
     }
     // ANCHOR_END: fill
+
+    /// Doubles the buffer, up to the capacity.
+    fn grow(&mut self) {
+        let size = (self.buf.len() * 2).min(self.capacity);
+        self.buf.resize(size, 0);
+    }
 }
 
 #[cfg(test)]
@@ -508,7 +537,36 @@ mod tests {
     }
 
     #[test]
-    fn a_megabyte_without_lf_does_not_grow_the_buffer() {
+    fn an_idle_session_keeps_the_initial_buffer() {
+        let mut reader = LineReader::new(&b"EHLO client.example\r\nNOOP\r\n"[..]);
+        assert_eq!(line(&mut reader, 512), b"EHLO client.example\r\n");
+        assert_eq!(line(&mut reader, 512), b"NOOP\r\n");
+        assert_eq!(reader.buf.len(), INITIAL_CAPACITY);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_buffer_grows_it_by_doubling() {
+        let long = [b"x".repeat(5000), b"\r\n".to_vec()].concat();
+        // Trickle hands out a few bytes per read, so only the line's length grows it.
+        let mut reader = LineReader::new(Trickle(&long));
+        assert_eq!(line(&mut reader, 8000), &long[..]);
+        assert_eq!(reader.buf.len(), 8 * 1024);
+    }
+
+    #[test]
+    fn a_burst_that_fills_the_buffer_grows_it_for_the_next_read() {
+        let burst = b"NOOP\r\n".repeat(600); // 3,600 octets at once
+        let mut reader = LineReader::new(&burst[..]);
+        assert_eq!(line(&mut reader, 512), b"NOOP\r\n");
+        assert_eq!(reader.buf.len(), 2 * INITIAL_CAPACITY);
+        for _ in 1..600 {
+            assert_eq!(line(&mut reader, 512), b"NOOP\r\n");
+        }
+        assert!(reader.buf.len() <= DEFAULT_CAPACITY);
+    }
+
+    #[test]
+    fn a_megabyte_without_lf_grows_the_buffer_only_to_its_capacity() {
         let flood = io::repeat(b'x').take(1 << 20);
         let mut reader = LineReader::new(flood);
         assert!(matches!(
