@@ -397,11 +397,7 @@ fn structure(out: &mut Vec<u8>, m: &Message<'_>, idx: usize, extended: bool) {
         if extended {
             out.push(b' ');
             parameters(out, content_type);
-            out.push(b' ');
-            disposition(out, part);
-            out.push(b' ');
-            language(out, part);
-            out.extend_from_slice(b" NIL");
+            disposition_language_location(out, part);
         }
         out.push(b')');
         return;
@@ -451,11 +447,9 @@ fn structure(out: &mut Vec<u8>, m: &Message<'_>, idx: usize, extended: bool) {
         _ => {}
     }
     if extended {
-        out.extend_from_slice(b" NIL ");
-        disposition(out, part);
-        out.push(b' ');
-        language(out, part);
+        // body-fld-md5: none.
         out.extend_from_slice(b" NIL");
+        disposition_language_location(out, part);
     }
     out.push(b')');
 }
@@ -486,6 +480,16 @@ fn parameters(out: &mut Vec<u8>, content_type: Option<&mail_parser::ContentType<
         }
         None => out.extend_from_slice(b"NIL"),
     }
+}
+
+/// The extension data every part's BODYSTRUCTURE ends with (§7.4.2, §9 `body-ext-1part`
+/// and `body-ext-mpart`): its disposition, its language, and no location.
+fn disposition_language_location(out: &mut Vec<u8>, part: &mail_parser::MessagePart<'_>) {
+    out.push(b' ');
+    disposition(out, part);
+    out.push(b' ');
+    language(out, part);
+    out.extend_from_slice(b" NIL");
 }
 
 fn disposition(out: &mut Vec<u8>, part: &mail_parser::MessagePart<'_>) {
