@@ -243,23 +243,16 @@ impl Imap {
                 Err(ReadError::Closed) => return Ok(None),
                 Err(ReadError::Io(e)) => return Err(e),
             }
-            if conversation.stopping() {
+            let goodbye = if conversation.stopping() {
+                Some("Server shutting down")
+            } else if started.elapsed() > self.idle_limit {
+                Some("Autologout; idle for too long")
+            } else {
+                None
+            };
+            if let Some(text) = goodbye {
                 return Ok(Some(Outcome {
-                    response: Response::new().untagged_status(
-                        Status::Bye,
-                        None,
-                        "Server shutting down",
-                    ),
-                    next: Next::Close,
-                }));
-            }
-            if started.elapsed() > self.idle_limit {
-                return Ok(Some(Outcome {
-                    response: Response::new().untagged_status(
-                        Status::Bye,
-                        None,
-                        "Autologout; idle for too long",
-                    ),
+                    response: Response::new().untagged_status(Status::Bye, None, text),
                     next: Next::Close,
                 }));
             }
