@@ -294,22 +294,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Request)>, Stop> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A client that sends one byte per read.
-    struct Trickle<'a>(&'a [u8]);
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            match (self.0.split_first(), buf.first_mut()) {
-                (Some((&byte, rest)), Some(slot)) => {
-                    *slot = byte;
-                    self.0 = rest;
-                    Ok(1)
-                }
-                _ => Ok(0),
-            }
-        }
-    }
+    use crate::wire::transport::Trickle;
 
     fn read_all(input: &[u8]) -> Vec<ReadRequest> {
         let mut reader = RequestReader::new(Trickle(input), None, HttpLimits::default());

@@ -28,6 +28,22 @@ pub struct Request {
 }
 
 impl Request {
+    /// An HTTP/1.1 request without a query or a body, as the tests write one.
+    #[cfg(test)]
+    pub fn for_test(method: &str, path: &str, headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: method.into(),
+            path: path.into(),
+            query: String::new(),
+            minor_version: 1,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: vec![],
+        }
+    }
+
     /// The first header field called `name` (field names are case-insensitive,
     /// RFC 9110 §5.1).
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -146,17 +162,7 @@ mod tests {
     use super::*;
 
     fn request(path: &str, headers: &[(&str, &str)]) -> Request {
-        Request {
-            method: "GET".into(),
-            path: path.into(),
-            query: String::new(),
-            minor_version: 1,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body: vec![],
-        }
+        Request::for_test("GET", path, headers)
     }
 
     #[test]

@@ -243,23 +243,16 @@ impl Imap {
                 Err(ReadError::Closed) => return Ok(None),
                 Err(ReadError::Io(e)) => return Err(e),
             }
-            if conversation.stopping() {
+            let goodbye = if conversation.stopping() {
+                Some("Server shutting down")
+            } else if started.elapsed() > self.idle_limit {
+                Some("Autologout; idle for too long")
+            } else {
+                None
+            };
+            if let Some(text) = goodbye {
                 return Ok(Some(Outcome {
-                    response: Response::new().untagged_status(
-                        Status::Bye,
-                        None,
-                        "Server shutting down",
-                    ),
-                    next: Next::Close,
-                }));
-            }
-            if started.elapsed() > self.idle_limit {
-                return Ok(Some(Outcome {
-                    response: Response::new().untagged_status(
-                        Status::Bye,
-                        None,
-                        "Autologout; idle for too long",
-                    ),
+                    response: Response::new().untagged_status(Status::Bye, None, text),
                     next: Next::Close,
                 }));
             }
@@ -312,21 +305,14 @@ impl ImapService {
             settings: Settings::new(config),
             policy,
             open,
-            tls: TlsMode {
-                config: config.tls.clone(),
-                implicit: implicit_tls,
-            },
+            tls: TlsMode::new(config.tls.clone(), implicit_tls),
         }
     }
 }
 
 impl wire::Service for ImapService {
     fn name(&self) -> &'static str {
-        if self.tls.implicit {
-            "imaps"
-        } else {
-            "imap"
-        }
+        self.tls.name("imap", "imaps")
     }
 
     /// RFC 3501 §5.4: the autologout timer is at least 30 minutes.
@@ -335,20 +321,14 @@ impl wire::Service for ImapService {
         self.settings.limits.imap_timeout
     }
 
-    /// `* BYE` (§7.1.5) with the same words as SMTP's 421; nothing on implicit TLS.
+    /// `* BYE` (§7.1.5) with the same words as SMTP's 421.
     fn too_busy(&self) -> Vec<u8> {
-        let mut words = Vec::new();
-        if !self.tls.implicit {
-            let text = format!(
-                "{} too many connections, try again later",
-                self.settings.hostname
-            );
-            wire::Render::write_to(
-                &Response::new().untagged_status(Status::Bye, Some("UNAVAILABLE"), &text),
-                &mut words,
-            );
-        }
-        words
+        self.tls.too_busy(&self.settings.hostname, |text| {
+            let bye = Response::new().untagged_status(Status::Bye, Some("UNAVAILABLE"), &text);
+            let mut words = Vec::new();
+            wire::Render::write_to(&bye, &mut words);
+            words
+        })
     }
 
     // ANCHOR: serve

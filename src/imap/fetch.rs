@@ -184,21 +184,26 @@ fn root_text<'m>(m: &'m Message<'_>) -> &'m [u8] {
 }
 
 fn part_header<'m>(m: &'m Message<'_>, idx: usize) -> &'m [u8] {
-    let Some(part) = m.parts.get(idx) else {
-        return &[];
-    };
-    let raw: &[u8] = &m.raw_message;
-    raw.get(part.offset_header as usize..part.offset_body as usize)
-        .unwrap_or_default()
+    part_octets(m, idx, |part| (part.offset_header, part.offset_body))
 }
 
 fn part_body<'m>(m: &'m Message<'_>, idx: usize) -> &'m [u8] {
+    part_octets(m, idx, |part| (part.offset_body, part.offset_end))
+}
+
+/// The octets of part `idx` between the two offsets `span` picks (its header or its
+/// body); none for a part that is not there or offsets that do not fit the message.
+fn part_octets<'m>(
+    m: &'m Message<'_>,
+    idx: usize,
+    span: impl Fn(&mail_parser::MessagePart<'_>) -> (u32, u32),
+) -> &'m [u8] {
     let Some(part) = m.parts.get(idx) else {
         return &[];
     };
+    let (start, end) = span(part);
     let raw: &[u8] = &m.raw_message;
-    raw.get(part.offset_body as usize..part.offset_end as usize)
-        .unwrap_or_default()
+    raw.get(start as usize..end as usize).unwrap_or_default()
 }
 
 // ANCHOR: section_content
@@ -397,11 +402,7 @@ fn structure(out: &mut Vec<u8>, m: &Message<'_>, idx: usize, extended: bool) {
         if extended {
             out.push(b' ');
             parameters(out, content_type);
-            out.push(b' ');
-            disposition(out, part);
-            out.push(b' ');
-            language(out, part);
-            out.extend_from_slice(b" NIL");
+            disposition_language_location(out, part);
         }
         out.push(b')');
         return;
@@ -451,11 +452,9 @@ fn structure(out: &mut Vec<u8>, m: &Message<'_>, idx: usize, extended: bool) {
         _ => {}
     }
     if extended {
-        out.extend_from_slice(b" NIL ");
-        disposition(out, part);
-        out.push(b' ');
-        language(out, part);
+        // body-fld-md5: none.
         out.extend_from_slice(b" NIL");
+        disposition_language_location(out, part);
     }
     out.push(b')');
 }
@@ -486,6 +485,16 @@ fn parameters(out: &mut Vec<u8>, content_type: Option<&mail_parser::ContentType<
         }
         None => out.extend_from_slice(b"NIL"),
     }
+}
+
+/// The extension data every part's BODYSTRUCTURE ends with (§7.4.2, §9 `body-ext-1part`
+/// and `body-ext-mpart`): its disposition, its language, and no location.
+fn disposition_language_location(out: &mut Vec<u8>, part: &mail_parser::MessagePart<'_>) {
+    out.push(b' ');
+    disposition(out, part);
+    out.push(b' ');
+    language(out, part);
+    out.extend_from_slice(b" NIL");
 }
 
 fn disposition(out: &mut Vec<u8>, part: &mail_parser::MessagePart<'_>) {

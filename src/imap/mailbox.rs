@@ -387,16 +387,9 @@ fn append(
     date: Option<i64>,
     message: &[u8],
 ) -> Response {
-    let flags = match Flags::from_names(flags) {
-        Ok(f) => f,
-        Err(name) => {
-            return tagged(
-                tag,
-                Status::No,
-                Some("CANNOT"),
-                &format!("postie keeps no keyword such as {name}"),
-            )
-        }
+    let flags = match keepable_flags(tag, flags) {
+        Ok(flags) => flags,
+        Err(no) => return no,
     };
     if message.is_empty() {
         return tagged(tag, Status::No, None, "An empty message cannot be appended");
@@ -410,6 +403,18 @@ fn append(
         ),
         Err(e) => refused(tag, &e, true),
     }
+}
+
+/// The flags APPEND or STORE names; a keyword postie cannot keep is `NO [CANNOT]`.
+fn keepable_flags(tag: &str, names: &[String]) -> Result<Flags, Response> {
+    Flags::from_names(names).map_err(|name| {
+        tagged(
+            tag,
+            Status::No,
+            Some("CANNOT"),
+            &format!("postie keeps no keyword such as {name}"),
+        )
+    })
 }
 
 fn deleted_uids(view: &Selected, within: Option<&[usize]>) -> Vec<u32> {
@@ -459,11 +464,7 @@ fn run_selected(folders: &dyn Folders, view: &mut Selected, tag: &str, kind: &Ki
             resync(folders, view).then(tagged(tag, Status::Ok, None, &format!("{name} completed")))
         }
         Kind::Search { uid, key } => {
-            let before = if *uid {
-                resync(folders, view)
-            } else {
-                Response::new()
-            };
+            let before = news_before(folders, view, *uid);
             let hits = search(folders, view, key, *uid);
             let mut line = "SEARCH".to_string();
             for n in hits {
@@ -475,11 +476,7 @@ fn run_selected(folders: &dyn Folders, view: &mut Selected, tag: &str, kind: &Ki
                 .then(tagged(tag, Status::Ok, None, &format!("{name} completed")))
         }
         Kind::Fetch { uid, set, items } => {
-            let before = if *uid {
-                resync(folders, view)
-            } else {
-                Response::new()
-            };
+            let before = news_before(folders, view, *uid);
             let indices = match view.resolve(set, *uid) {
                 Ok(i) => i,
                 Err(e) => return bad(e),
@@ -499,22 +496,11 @@ fn run_selected(folders: &dyn Folders, view: &mut Selected, tag: &str, kind: &Ki
             if view.read_only {
                 return read_only();
             }
-            let flags = match Flags::from_names(flags) {
-                Ok(f) => f,
-                Err(name) => {
-                    return tagged(
-                        tag,
-                        Status::No,
-                        Some("CANNOT"),
-                        &format!("postie keeps no keyword such as {name}"),
-                    )
-                }
+            let flags = match keepable_flags(tag, flags) {
+                Ok(flags) => flags,
+                Err(no) => return no,
             };
-            let before = if *uid {
-                resync(folders, view)
-            } else {
-                Response::new()
-            };
+            let before = news_before(folders, view, *uid);
             let indices = match view.resolve(set, *uid) {
                 Ok(i) => i,
                 Err(e) => return bad(e),
@@ -557,11 +543,7 @@ fn run_selected(folders: &dyn Folders, view: &mut Selected, tag: &str, kind: &Ki
             if moving && view.read_only {
                 return read_only();
             }
-            let before = if *uid {
-                resync(folders, view)
-            } else {
-                Response::new()
-            };
+            let before = news_before(folders, view, *uid);
             let indices = match view.resolve(set, *uid) {
                 Ok(i) => i,
                 Err(e) => return bad(e),
@@ -607,6 +589,17 @@ fn run_selected(folders: &dyn Folders, view: &mut Selected, tag: &str, kind: &Ki
     }
 }
 // ANCHOR_END: run_selected
+
+/// What a command is told first of the changes others made: everything before a UID
+/// command, nothing before one by sequence numbers, whose numbers an EXPUNGE in
+/// between would shift (§7.4.1); it hears of them at the next command.
+fn news_before(folders: &dyn Folders, view: &mut Selected, uid: bool) -> Response {
+    if uid {
+        resync(folders, view)
+    } else {
+        Response::new()
+    }
+}
 
 fn resync(folders: &dyn Folders, view: &mut Selected) -> Response {
     match folders.snapshot(&view.name, !view.read_only) {
@@ -747,6 +740,13 @@ mod tests {
         String::from_utf8(outcome.response.0).unwrap()
     }
 
+    /// Runs each line of `script` in turn; each must get exactly its response.
+    fn dialogue(folders: &Memory, selected: &mut Option<Selected>, script: &[(&str, &str)]) {
+        for (line, response) in script {
+            assert_eq!(run_line(folders, selected, line), *response, "{line}");
+        }
+    }
+
     fn mailbox_with(n: usize) -> Memory {
         let folders = Memory::new();
         for i in 0..n {
@@ -788,33 +788,27 @@ mod tests {
         let folders = mailbox_with(3);
         let mut s = None;
         run_line(&folders, &mut s, "a SELECT INBOX");
-        assert_eq!(
-            run_line(&folders, &mut s, "b FETCH 2 (FLAGS BODY[TEXT])"),
-            "* 2 FETCH (FLAGS (\\Seen \\Recent) BODY[TEXT] {10}\r\nHi Alice\r\n)\r\nb OK FETCH completed\r\n"
-        );
-        assert_eq!(
-            run_line(&folders, &mut s, "c STORE 1,3 +FLAGS (\\Deleted)"),
-            "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\n* 3 FETCH (FLAGS (\\Deleted \\Recent))\r\nc OK STORE completed\r\n"
-        );
-        assert_eq!(
-            run_line(&folders, &mut s, "d SEARCH DELETED"),
-            "* SEARCH 1 3\r\nd OK SEARCH completed\r\n"
-        );
-        assert_eq!(
-            run_line(&folders, &mut s, "e UID SEARCH UNSEEN"),
-            "* SEARCH 1 3\r\ne OK UID SEARCH completed\r\n"
-        );
-        assert_eq!(
-            run_line(&folders, &mut s, "f EXPUNGE"),
-            "* 3 EXPUNGE\r\n* 1 EXPUNGE\r\nf OK EXPUNGE completed\r\n"
-        );
-        assert_eq!(
-            run_line(&folders, &mut s, "g UID FETCH 1:* (FLAGS)"),
-            "* 1 FETCH (UID 2 FLAGS (\\Seen \\Recent))\r\ng OK UID FETCH completed\r\n"
-        );
-        assert_eq!(
-            run_line(&folders, &mut s, "h FETCH 2 FLAGS"),
-            "h BAD Invalid message sequence number\r\n"
+        dialogue(
+            &folders,
+            &mut s,
+            &[
+                (
+                    "b FETCH 2 (FLAGS BODY[TEXT])",
+                    "* 2 FETCH (FLAGS (\\Seen \\Recent) BODY[TEXT] {10}\r\nHi Alice\r\n)\r\nb OK FETCH completed\r\n",
+                ),
+                (
+                    "c STORE 1,3 +FLAGS (\\Deleted)",
+                    "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\n* 3 FETCH (FLAGS (\\Deleted \\Recent))\r\nc OK STORE completed\r\n",
+                ),
+                ("d SEARCH DELETED", "* SEARCH 1 3\r\nd OK SEARCH completed\r\n"),
+                ("e UID SEARCH UNSEEN", "* SEARCH 1 3\r\ne OK UID SEARCH completed\r\n"),
+                ("f EXPUNGE", "* 3 EXPUNGE\r\n* 1 EXPUNGE\r\nf OK EXPUNGE completed\r\n"),
+                (
+                    "g UID FETCH 1:* (FLAGS)",
+                    "* 1 FETCH (UID 2 FLAGS (\\Seen \\Recent))\r\ng OK UID FETCH completed\r\n",
+                ),
+                ("h FETCH 2 FLAGS", "h BAD Invalid message sequence number\r\n"),
+            ],
         );
     }
 
@@ -863,13 +857,19 @@ mod tests {
              * LIST (\\HasNoChildren \\Trash) \".\" Trash\r\n\
              c OK LIST completed\r\n"
         );
-        assert_eq!(
-            run_line(&folders, &mut s, "d LIST \"\" %.%"),
-            "* LIST (\\HasNoChildren) \".\" Archive.2026\r\nd OK LIST completed\r\n"
-        );
-        assert_eq!(
-            run_line(&folders, &mut s, "d LIST \"\" \"\""),
-            "* LIST (\\Noselect) \".\" \"\"\r\nd OK LIST completed\r\n"
+        dialogue(
+            &folders,
+            &mut s,
+            &[
+                (
+                    "d LIST \"\" %.%",
+                    "* LIST (\\HasNoChildren) \".\" Archive.2026\r\nd OK LIST completed\r\n",
+                ),
+                (
+                    "d LIST \"\" \"\"",
+                    "* LIST (\\Noselect) \".\" \"\"\r\nd OK LIST completed\r\n",
+                ),
+            ],
         );
         run_line(&folders, &mut s, "e SELECT INBOX");
         assert_eq!(
@@ -877,17 +877,23 @@ mod tests {
             "f OK [COPYUID 4 1:2 1:2] COPY completed\r\n"
         );
         assert!(run_line(&folders, &mut s, "g COPY 1 Nowhere").starts_with("g NO [TRYCREATE]"));
-        assert_eq!(
-            run_line(&folders, &mut s, "h UID MOVE 2 Archive.2026"),
-            "* OK [COPYUID 6 2 1] Moved\r\n* 2 EXPUNGE\r\nh OK UID MOVE completed\r\n"
-        );
-        assert_eq!(
-            run_line(&folders, &mut s, "i STATUS Trash (MESSAGES UNSEEN UIDNEXT)"),
-            "* STATUS Trash (MESSAGES 2 UNSEEN 2 UIDNEXT 3)\r\ni OK STATUS completed\r\n"
-        );
-        assert_eq!(
-            run_line(&folders, &mut s, "j APPEND Sent (\\Seen) {5}\r\nHi!\r\n"),
-            "j OK [APPENDUID 3 1] APPEND completed\r\n"
+        dialogue(
+            &folders,
+            &mut s,
+            &[
+                (
+                    "h UID MOVE 2 Archive.2026",
+                    "* OK [COPYUID 6 2 1] Moved\r\n* 2 EXPUNGE\r\nh OK UID MOVE completed\r\n",
+                ),
+                (
+                    "i STATUS Trash (MESSAGES UNSEEN UIDNEXT)",
+                    "* STATUS Trash (MESSAGES 2 UNSEEN 2 UIDNEXT 3)\r\ni OK STATUS completed\r\n",
+                ),
+                (
+                    "j APPEND Sent (\\Seen) {5}\r\nHi!\r\n",
+                    "j OK [APPENDUID 3 1] APPEND completed\r\n",
+                ),
+            ],
         );
         assert!(
             run_line(&folders, &mut s, "k APPEND Nope {1}\r\nx").starts_with("k NO [TRYCREATE]")

@@ -175,21 +175,14 @@ impl Pop3Service {
             settings: Settings::new(config),
             policy,
             root: config.maildir.clone(),
-            tls: TlsMode {
-                config: config.tls.clone(),
-                implicit: implicit_tls,
-            },
+            tls: TlsMode::new(config.tls.clone(), implicit_tls),
         }
     }
 }
 
 impl wire::Service for Pop3Service {
     fn name(&self) -> &'static str {
-        if self.tls.implicit {
-            "pop3s"
-        } else {
-            "pop3"
-        }
+        self.tls.name("pop3", "pop3s")
     }
 
     /// RFC 1939 §3: POP3's autologout timer is at least 10 minutes (SMTP's
@@ -199,18 +192,13 @@ impl wire::Service for Pop3Service {
         self.settings.limits.pop3_timeout
     }
 
-    /// "-ERR [SYS/TEMP]" and the same words as SMTP's 421 (RFC 2449 §8, RFC 3206);
-    /// nothing on implicit TLS.
+    /// "-ERR [SYS/TEMP]" and the same words as SMTP's 421 (RFC 2449 §8, RFC 3206).
     fn too_busy(&self) -> Vec<u8> {
-        let mut words = Vec::new();
-        if !self.tls.implicit {
-            let text = format!(
-                "{} too many connections, try again later",
-                self.settings.hostname
-            );
+        self.tls.too_busy(&self.settings.hostname, |text| {
+            let mut words = Vec::new();
             Reply::err(Some("SYS/TEMP"), text).write_to(&mut words);
-        }
-        words
+            words
+        })
     }
 
     // ANCHOR: serve

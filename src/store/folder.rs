@@ -212,14 +212,8 @@ impl Folder {
 /// The messages in one of `new/` or `cur/`: plain files whose names do not start with
 /// a dot. A directory that does not exist yet holds none.
 fn files(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(e),
-    };
     let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry?;
+    for entry in super::entries(dir)? {
         let visible = !entry.file_name().to_string_lossy().starts_with('.');
         if visible && entry.file_type()?.is_file() {
             files.push(entry.path());

@@ -326,14 +326,8 @@ fn context(err: io::Error, doing: &str, path: &Path) -> io::Error {
 /// The names of the subdirectories of `dir` that are UTF-8 and do not start with a dot;
 /// none when `dir` does not exist.
 fn subdirectories(dir: &Path) -> io::Result<Vec<String>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(e),
-    };
     let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry?;
+    for entry in super::entries(dir)? {
         if let Some(name) = entry.file_name().to_str() {
             if !name.starts_with('.') && entry.file_type()?.is_dir() {
                 names.push(name.to_string());

@@ -89,14 +89,8 @@ impl Tree {
 
     /// Every folder's name (modified UTF-7), without INBOX, sorted.
     pub fn names(&self) -> io::Result<Vec<String>> {
-        let entries = match fs::read_dir(&self.inbox) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
-            Err(e) => return Err(e),
-        };
         let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry?;
+        for entry in super::entries(&self.inbox)? {
             let Some(name) = entry.file_name().to_str().map(str::to_string) else {
                 continue;
             };

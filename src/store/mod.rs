@@ -34,6 +34,7 @@ pub mod spool;
 pub(crate) mod testing;
 pub mod witness;
 
+use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -46,6 +47,16 @@ use spool::{Entry, Spool};
 pub struct Storage {
     pub maildir: Maildir,
     pub spool: Spool,
+}
+
+/// The entries of `dir`, all read; none when `dir` does not exist yet (a mailbox's
+/// `new/` before its first message, a mailbox before its first folder).
+fn entries(dir: &Path) -> io::Result<Vec<fs::DirEntry>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => entries.collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(vec![]),
+        Err(e) => Err(e),
+    }
 }
 
 /// Where one whole message goes: decided by the policy, kept by [`Storage::keep`].

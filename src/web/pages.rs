@@ -351,25 +351,22 @@ fn login(auth: &Auth, request: &Request, peer: &Peer) -> Response {
                 &cookie(&id, peer, auth::LOGIN_LIFETIME.as_secs()),
             )
         }
-        Err(LoginFailure::TryLater) => {
-            let mut page = login_page(
-                auth,
-                request,
-                Some("Passwords cannot be checked just now; try again in a minute.".into()),
-                address,
-            );
-            page.status = Status::UNAVAILABLE;
-            page
-        }
-        Err(LoginFailure::Refused) => {
-            log::info!("{} failed to log in to the web view", peer.addr);
-            let mut page = login_page(
-                auth,
-                request,
-                Some("That address and password do not match an account.".into()),
-                address,
-            );
-            page.status = Status::UNAUTHORIZED;
+        Err(failure) => {
+            let (status, error) = match failure {
+                LoginFailure::TryLater => (
+                    Status::UNAVAILABLE,
+                    "Passwords cannot be checked just now; try again in a minute.",
+                ),
+                LoginFailure::Refused => {
+                    log::info!("{} failed to log in to the web view", peer.addr);
+                    (
+                        Status::UNAUTHORIZED,
+                        "That address and password do not match an account.",
+                    )
+                }
+            };
+            let mut page = login_page(auth, request, Some(error.into()), address);
+            page.status = status;
             page
         }
     }

@@ -370,25 +370,10 @@ impl<R: Read> LineReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::transport::Trickle;
 
     /// The text line limit of RFC 5321 §4.5.3.1.6.
     const TEXT_LINE: usize = 1000;
-
-    /// A client on a slow link: one byte per read.
-    struct Trickle<'a>(&'a [u8]);
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            match (self.0.split_first(), buf.first_mut()) {
-                (Some((&byte, rest)), Some(slot)) => {
-                    *slot = byte;
-                    self.0 = rest;
-                    Ok(1)
-                }
-                _ => Ok(0),
-            }
-        }
-    }
 
     /// What one read of a [`Script`] does.
     enum Step<'a> {

@@ -337,6 +337,40 @@ pub struct TlsMode {
     pub implicit: bool,
 }
 
+impl TlsMode {
+    /// TLS with `config` (`None`: none at all), first thing when `implicit`.
+    pub fn new(config: Option<Arc<ServerConfig>>, implicit: bool) -> TlsMode {
+        TlsMode { config, implicit }
+    }
+
+    /// A listener's name: `plain` (`pop3`), or `implicit` (`pop3s`) when the handshake
+    /// comes first.
+    pub fn name(&self, plain: &'static str, implicit: &'static str) -> &'static str {
+        if self.implicit {
+            implicit
+        } else {
+            plain
+        }
+    }
+
+    /// What a [`Service::too_busy`] says: the protocol's line for "come back later"
+    /// (`reply`, given the sentence of [`too_many_connections`]), or nothing on an
+    /// implicit-TLS listener, where the client expects a handshake, not words.
+    pub fn too_busy(&self, hostname: &str, reply: impl FnOnce(String) -> Vec<u8>) -> Vec<u8> {
+        if self.implicit {
+            Vec::new()
+        } else {
+            reply(too_many_connections(hostname))
+        }
+    }
+}
+
+/// The sentence every protocol tells a client over the connection cap, in its own
+/// words around it (SMTP's 421, POP3's `-ERR [SYS/TEMP]`, IMAP's `* BYE`).
+pub fn too_many_connections(hostname: &str) -> String {
+    format!("{hostname} too many connections, try again later")
+}
+
 /// The one conversation every protocol shares, on a client's own thread: the
 /// handshake first on an implicit-TLS listener, then the greeting, then the loop.
 pub fn converse<P: Dialogue>(

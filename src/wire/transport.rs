@@ -170,3 +170,22 @@ impl<R, W: Write> Write for Duplex<R, W> {
         self.output.flush()
     }
 }
+
+/// A client on a slow link, for tests of what reads above the socket (lines, HTTP
+/// requests): one byte per read.
+#[cfg(test)]
+pub struct Trickle<'a>(pub &'a [u8]);
+
+#[cfg(test)]
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match (self.0.split_first(), buf.first_mut()) {
+            (Some((&byte, rest)), Some(slot)) => {
+                *slot = byte;
+                self.0 = rest;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}

@@ -66,6 +66,13 @@ fn wire(s: &mut Session, line: &str) -> String {
     }
 }
 
+/// Sends each line of `script` in turn; each must get exactly its response.
+fn dialogue(s: &mut Session, script: &[(&str, &str)]) {
+    for (line, response) in script {
+        assert_eq!(wire(s, line), *response, "{line}");
+    }
+}
+
 fn two_messages() -> Vec<Entry> {
     vec![
         Entry {
@@ -256,20 +263,24 @@ fn capa_in_every_state() {
 
 #[test]
 fn stat_list_and_uidl() {
-    let mut s = in_transaction();
-    assert_eq!(wire(&mut s, "STAT"), "+OK 2 320\r\n");
-    assert_eq!(
-        wire(&mut s, "LIST"),
-        "+OK 2 message(s) (320 octets), scan listing follows\r\n1 120\r\n2 200\r\n.\r\n"
+    dialogue(
+        &mut in_transaction(),
+        &[
+            ("STAT", "+OK 2 320\r\n"),
+            (
+                "LIST",
+                "+OK 2 message(s) (320 octets), scan listing follows\r\n1 120\r\n2 200\r\n.\r\n",
+            ),
+            ("LIST 2", "+OK 2 200\r\n"),
+            ("LIST 3", "-ERR No message 3\r\n"),
+            (
+                "UIDL",
+                "+OK 2 message(s) (320 octets), unique-id listing follows\r\n\
+                 1 100.M1P1Q1.host\r\n2 200.M1P1Q2.host\r\n.\r\n",
+            ),
+            ("UIDL 1", "+OK 1 100.M1P1Q1.host\r\n"),
+        ],
     );
-    assert_eq!(wire(&mut s, "LIST 2"), "+OK 2 200\r\n");
-    assert_eq!(wire(&mut s, "LIST 3"), "-ERR No message 3\r\n");
-    assert_eq!(
-        wire(&mut s, "UIDL"),
-        "+OK 2 message(s) (320 octets), unique-id listing follows\r\n\
-         1 100.M1P1Q1.host\r\n2 200.M1P1Q2.host\r\n.\r\n"
-    );
-    assert_eq!(wire(&mut s, "UIDL 1"), "+OK 1 100.M1P1Q1.host\r\n");
 }
 
 #[test]
@@ -297,18 +308,25 @@ fn retr_and_top_ask_the_connection_for_the_message() {
 #[test]
 fn dele_marks_and_hides_rset_unmarks() {
     let mut s = in_transaction();
-    assert_eq!(wire(&mut s, "DELE 1"), "+OK Message 1 deleted\r\n");
-    assert_eq!(wire(&mut s, "DELE 1"), "-ERR Message 1 already deleted\r\n");
-    assert_eq!(wire(&mut s, "RETR 1"), "-ERR Message 1 already deleted\r\n");
-    assert_eq!(wire(&mut s, "LIST 1"), "-ERR Message 1 already deleted\r\n");
-    // RFC 1939 §5: deleted messages are not counted, and keep their numbers.
-    assert_eq!(wire(&mut s, "STAT"), "+OK 1 200\r\n");
-    assert!(wire(&mut s, "LIST").ends_with("\r\n2 200\r\n.\r\n"));
-    assert_eq!(
-        wire(&mut s, "RSET"),
-        "+OK Mailbox has 2 message(s) (320 octets)\r\n"
+    dialogue(
+        &mut s,
+        &[
+            ("DELE 1", "+OK Message 1 deleted\r\n"),
+            ("DELE 1", "-ERR Message 1 already deleted\r\n"),
+            ("RETR 1", "-ERR Message 1 already deleted\r\n"),
+            ("LIST 1", "-ERR Message 1 already deleted\r\n"),
+            // RFC 1939 §5: deleted messages are not counted, and keep their numbers.
+            ("STAT", "+OK 1 200\r\n"),
+        ],
     );
-    assert_eq!(wire(&mut s, "STAT"), "+OK 2 320\r\n");
+    assert!(wire(&mut s, "LIST").ends_with("\r\n2 200\r\n.\r\n"));
+    dialogue(
+        &mut s,
+        &[
+            ("RSET", "+OK Mailbox has 2 message(s) (320 octets)\r\n"),
+            ("STAT", "+OK 2 320\r\n"),
+        ],
+    );
 }
 
 #[test]
