@@ -353,4 +353,57 @@ mod tests {
             );
         }
     }
+
+    /// Every write the conversation makes, kept apart.
+    struct Writes(Vec<Vec<u8>>);
+
+    impl std::io::Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// RFC 2920 §3.2, without a clock: a hundred pipelined NOOPs that arrive together
+    /// are answered together, in one write, not a write (and a round trip) each; and a
+    /// command the client waits on gets its reply before the server reads on. The
+    /// flood test (tests/flood.rs) sends ten thousand over a socket and prints the time.
+    #[test]
+    fn pipelined_commands_are_answered_in_one_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new("mx.example.test");
+        config.maildir = dir.path().join("mail");
+        config.spool = dir.path().join("spool");
+        let storage =
+            Arc::new(Storage::open(&config.maildir, &config.spool, "mx.example.test").unwrap());
+        let input = [b"NOOP\r\n".repeat(100), b"QUIT\r\n".to_vec()].concat();
+        let mut writes = Writes(Vec::new());
+        let stream = Duplex {
+            input: &input[..],
+            output: &mut writes,
+        };
+        let client = "127.0.0.1:4000".parse().unwrap();
+        let (session, greeting) = Session::new(
+            Settings::new(&config),
+            Service::Smtp,
+            Arc::new(config.policy.clone()),
+            client,
+        );
+        let mut smtp = Smtp::new(session, storage, "mx.example.test", config.limits.clone());
+        let conversation = Conversation::new(stream, client, config.limits.command_timeout);
+        conversation.run(&mut smtp, greeting).unwrap();
+        let writes: Vec<String> = writes
+            .0
+            .iter()
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect();
+        // The greeting, flushed before the first read; then every reply of the batch.
+        assert_eq!(writes.len(), 2, "{writes:#?}");
+        assert!(writes[0].starts_with("220 "), "{writes:#?}");
+        assert_eq!(writes[1].matches("250 ").count(), 100, "{writes:#?}");
+        assert!(writes[1].ends_with("\r\n") && writes[1].contains("\r\n221 "));
+    }
 }
