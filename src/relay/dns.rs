@@ -279,30 +279,10 @@ enum Reply<T> {
     Answer(Result<Vec<T>, DnsError>),
 }
 
-/// For the fuzz target `dns_reply` (feature `fuzzing`): reads `message` as the answer to
-/// an MX query for `mx.test`, exactly as a lookup reads each datagram, and describes the
-/// verdict. The query takes its id from the message, so that the fuzzer's inputs reach
-/// the checks after the id.
-#[cfg(feature = "fuzzing")]
-pub fn fuzz_read_mx_answer(message: &[u8]) -> String {
-    let id = match message {
-        [high, low, ..] => u16::from_be_bytes([*high, *low]),
-        _ => 0,
-    };
-    let query = Query {
-        id,
-        name: "mx.test".to_owned(),
-        qtype: TYPE::MX,
-    };
-    let reply = query.read_reply(message, |rdata| match rdata {
-        RData::MX(mx) => Some(Mx {
-            preference: mx.preference,
-            exchange: mx.exchange.to_string(),
-        }),
-        _ => None,
-    });
-    format!("{reply:?}")
-}
+/// The rules a reading of an answer must keep, checked against a second reading: for
+/// the tests below and the fuzz target `dns_reply` (feature `fuzzing`).
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod oracle;
 
 /// Queries nameservers over UDP, retrying over TCP when the answer is
 /// truncated (TC bit, RFC 1035 §4.2.1/§4.2.2, RFC 7766).
@@ -554,6 +534,7 @@ impl Resolver for SystemResolver {
 
 #[cfg(test)]
 mod tests {
+    use super::oracle::{check_mx_reading, pick_mx, Verdict, QUERIED};
     use super::*;
     use simple_dns::rdata::{A, AAAA, CNAME, MX};
     use simple_dns::ResourceRecord;
@@ -565,16 +546,6 @@ mod tests {
             id: 0x1234,
             name: name.to_owned(),
             qtype: TYPE::MX,
-        }
-    }
-
-    fn pick_mx(rdata: &RData<'_>) -> Option<Mx> {
-        match rdata {
-            RData::MX(mx) => Some(Mx {
-                preference: mx.preference,
-                exchange: mx.exchange.to_string(),
-            }),
-            _ => None,
         }
     }
 
@@ -806,19 +777,99 @@ mod tests {
         );
     }
 
+    /// An answer for [`QUERIED`] with two MX records, and one of another name that must
+    /// not be taken for ours.
+    fn answer_for_the_oracle(id: u16) -> Vec<u8> {
+        let query = Query {
+            id,
+            name: QUERIED.to_owned(),
+            qtype: TYPE::MX,
+        };
+        reply_to(&query.to_bytes(), |reply| {
+            reply.answers.extend([
+                mx_record(QUERIED, 20, "backup.mx.test"),
+                mx_record("other.test", 5, "elsewhere.test"),
+                mx_record(QUERIED, 10, "mail.mx.test"),
+            ]);
+        })
+    }
+
+    /// A broken answer (cut short, or any bit of it flipped) is read by the rules of
+    /// `oracle`: never taken under the wrong id, never from a query or for another
+    /// question, and its records only ever records of the queried name.
     #[test]
-    fn malformed_answers_never_panic() {
-        let query = mx_query("example.test");
-        let answer = reply_to(&query.to_bytes(), mail_and_backup);
+    fn a_broken_answer_is_read_by_the_rules() {
+        let id = 0x1234;
+        let answer = answer_for_the_oracle(id);
+        // Whole, in the answer's order: sorting is the MX logic's job (RFC 5321 §5.1).
+        assert_eq!(
+            check_mx_reading(id, &answer),
+            Verdict::Records(vec![mx(20, "backup.mx.test"), mx(10, "mail.mx.test")])
+        );
+        // Part of an answer is never an answer.
         for len in 0..answer.len() {
-            let _ = query.read_reply(&answer[..len], pick_mx);
+            assert_eq!(
+                check_mx_reading(id, &answer[..len]),
+                Verdict::NotOurs,
+                "{len} octets"
+            );
         }
+        let mut verdicts = std::collections::HashSet::new();
         for i in 0..answer.len() {
-            for bits in [0x01, 0x40, 0x80, 0xff] {
+            for bits in [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff] {
                 let mut broken = answer.clone();
                 broken[i] ^= bits;
-                let _ = query.read_reply(&broken, pick_mx);
+                let verdict = check_mx_reading(id, &broken);
+                // RFC 5452 §9.1: another id (octets 0-1), or QR=0 (the top bit of octet 2).
+                if i < 2 || (i == 2 && bits & 0x80 != 0) {
+                    assert_eq!(verdict, Verdict::NotOurs, "octet {i} ^ {bits:#04x}");
+                }
+                verdicts.insert(format!("{verdict:?}").chars().take(8).collect::<String>());
             }
+        }
+        // The flips reached every kind of verdict but NXDOMAIN (RCODE 3 is two bits away).
+        for kind in ["NotOurs", "Truncate", "Records(", "Temporar"] {
+            assert!(verdicts.contains(kind), "no {kind} among {verdicts:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Our query, written and parsed back, is the same question; the answer a server
+        /// builds from its bytes is read whole, and with another id not at all.
+        #[test]
+        fn a_query_and_its_answer_round_trip(
+            labels in proptest::collection::vec("[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", 1..6),
+            id: u16,
+            exchanges in proptest::collection::vec((proptest::num::u16::ANY, "[a-z]{1,10}"), 0..5),
+        ) {
+            let name = labels.join(".");
+            let query = Query { id, ..Query::new(&name, TYPE::MX).unwrap() };
+            let bytes = query.to_bytes();
+            let packet = Packet::parse(&bytes).unwrap();
+            proptest::prop_assert_eq!(packet.id(), id);
+            proptest::prop_assert!(!packet.has_flags(PacketFlag::RESPONSE));
+            proptest::prop_assert!(query.is_asked_in(&packet.questions));
+            proptest::prop_assert_eq!(packet.questions[0].qname.to_string(), name.clone());
+
+            let hosts: Vec<String> = exchanges.iter().map(|(_, h)| format!("{h}.example")).collect();
+            let mut reply = Packet::new_reply(id);
+            reply.questions = packet.questions.clone();
+            for ((preference, _), host) in exchanges.iter().zip(&hosts) {
+                reply.answers.push(mx_record(&name, *preference, host));
+            }
+            let answer = reply.build_bytes_vec_compressed().unwrap();
+            let expected: Vec<Mx> = exchanges
+                .iter()
+                .zip(&hosts)
+                .map(|((preference, _), host)| mx(*preference, host))
+                .collect();
+            match query.read_reply(&answer, pick_mx) {
+                Reply::Answer(Ok(records)) => proptest::prop_assert_eq!(records, expected),
+                other => proptest::prop_assert!(false, "{:?}", other),
+            }
+            let other = Query { id: id ^ 1, ..Query::new(&name, TYPE::MX).unwrap() };
+            let ignored = other.read_reply(&answer, pick_mx);
+            proptest::prop_assert!(matches!(ignored, Reply::NotOurs(_)), "{:?}", ignored);
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::tests::{code, config, connected_with, send, wire};
+use super::tests::{code, config, connected_with, send, started, wire};
 use super::*;
 use crate::accounts::Users;
 use crate::config::Config;
@@ -270,13 +270,7 @@ fn a_logged_in_user_may_relay_anywhere() {
 fn submission() -> Session {
     let mut config = with_tls();
     config.policy.users = Some(users());
-    let settings = Settings::new(&config);
-    let (mut s, _) = Session::new(
-        settings,
-        Service::Submission,
-        Arc::new(config.policy.clone()),
-        "192.0.2.7:4000".parse().unwrap(),
-    );
+    let mut s = started(config, Service::Submission, "192.0.2.7:4000");
     s.handle(Input::Wire(Event::TlsEstablished(tls_info())));
     assert_eq!(code(&mut s, "EHLO c.example"), 250);
     s
