@@ -5,12 +5,10 @@
 //! Every test is bounded in count and time and stops by itself. What does not depend
 //! on the machine is asserted: every client gets its reply (each refused client its
 //! 421, each NOOP its 250), a thread per held client and not many more, memory that
-//! does not grow with garbage. What does depend on it (how long a refused client
-//! waits for its 421, how long ten thousand NOOPs take, peak memory) is printed, and
-//! the two timings also have a bound: not a performance target (that is the job of
-//! `benches/`), but a line a thousand times above the figures in the book, which only
-//! a refusal that waits for something, or replies that wait on each other, can cross.
-//! Run `cargo test --test flood -- --nocapture` to see the figures.
+//! does not grow with garbage. What does depend on it — how long a refused client
+//! waits for its 421, NOOPs per second, peak memory — is printed, not asserted:
+//! performance is measured by benchmarks (`benches/`), never by timed assertions in
+//! tests. Run `cargo test --test flood -- --nocapture` to see the figures.
 
 #[path = "common/child.rs"]
 mod child;
@@ -84,13 +82,6 @@ impl Raw {
         self.buffer.is_empty() && self.line().is_none()
     }
 }
-
-/// The bound on a refused client's wait for its 421 (the median; the worst may take
-/// five times as long), thousands of times the book's figure.
-const REFUSED_AT_ONCE: Duration = Duration::from_secs(1);
-
-/// The bound on ten thousand pipelined NOOPs, hundreds of times the book's figure.
-const NOOPS_IN_TIME: Duration = Duration::from_secs(30);
 
 fn start(dir: &Path, flags: &[&str]) -> Postie {
     Postie::start(dir, &dir.join("postie.log"), flags)
@@ -191,16 +182,6 @@ fn a_thousand_idle_connections_hold_and_the_next_client_gets_421() {
         assert!(client.cmd("NOOP").starts_with("250 "));
     }
     waits.sort();
-    // Refused at once: over the cap, the listener writes the 421 as it accepts, before
-    // reading anything (ARCHITECTURE.md, `wire/listener.rs`, the connection cap). A
-    // refusal that waited for a read, a free slot or a timeout would take seconds; the
-    // book's "How we know it holds" measured 146 µs.
-    assert!(
-        waits[10] < REFUSED_AT_ONCE && waits[19] < 5 * REFUSED_AT_ONCE,
-        "over the cap, 421 after {:?} (median), {:?} (worst)",
-        waits[10],
-        waits[19]
-    );
     println!(
         "flood: {CLIENTS} idle connections: peak RSS {:.1} MiB (idle server {:.1} MiB), \
          {threads} threads (idle server {threads_before}); over the cap, 421 after {:?} \
@@ -342,16 +323,10 @@ fn ten_thousand_pipelined_noops_get_ten_thousand_replies() {
     assert!(client.reply().starts_with("221 "));
     assert!(client.is_closed());
     sender.join().unwrap();
-    let took = started.elapsed();
-    // RFC 2920 §3.1: pipelined replies go out as they are ready. Replies that wait on
-    // each other (small writes held by Nagle's algorithm until the client's delayed
-    // ACK, tens of milliseconds a reply) would take minutes; the book's "How we know
-    // it holds" measured 69 ms.
-    assert!(
-        took < NOOPS_IN_TIME,
-        "{NOOPS} pipelined NOOPs took {took:?}"
+    println!(
+        "flood: {NOOPS} pipelined NOOPs answered in {:?}",
+        started.elapsed()
     );
-    println!("flood: {NOOPS} pipelined NOOPs answered in {took:?}");
 }
 
 #[test]
