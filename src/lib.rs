@@ -58,6 +58,8 @@ pub mod wire;
 // Round-trip properties of the parsers and writers (proptest).
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod skip;
 
 /// The log target of the dialogue trace (`--trace`): every line in and out, and every
 /// state transition with the section of RFC 5321 that governs it.

@@ -18,8 +18,8 @@
 //!    SUMMARY.md, the solutions README lists every patch under its chapter, a page that
 //!    calls itself the last chapter is the last, and every transcript shows the
 //!    `# command:` that reproduces it;
-//! 10. every block quotation is RFC 5321's or RFC 5322's text, word for word (when the
-//!     texts are at hand: `$POSTIE_RFC_DIR` or `../shared/rfc`);
+//! 10. every block quotation is RFC 5321's or RFC 5322's text, word for word (the two
+//!     texts are kept in `tests/rfc/`);
 //! 11. no listing or transcript is included twice, unless the second showing says why
 //!     (`<!-- again: reason -->` on the line above);
 //! 12. every chapter ends the same way: "What can go wrong", then its exercises, each
@@ -1449,19 +1449,18 @@ fn the_summary_and_exercise_parsers_read_what_they_should() {
 // ---------------------------------------------------------------------------------------
 // 10. Quotations
 
-/// RFC 5321 and RFC 5322 as plain text, from `$POSTIE_RFC_DIR` or from the `shared/rfc`
-/// directory beside the repository (where the project keeps them); `None` if neither
-/// has them.
-fn rfc_texts() -> Option<Vec<(String, String)>> {
-    let dir = std::env::var_os("POSTIE_RFC_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("..").join("shared").join("rfc"));
-    let mut texts = Vec::new();
-    for name in ["rfc5321.txt", "rfc5322.txt"] {
-        let text = fs::read_to_string(dir.join(name)).ok()?;
-        texts.push((name.to_string(), comparable(&without_page_breaks(&text))));
-    }
-    Some(texts)
+/// RFC 5321 and RFC 5322 as the IETF publishes them, kept in `tests/rfc/` (the IETF
+/// Trust lets RFCs be copied whole), so the check runs wherever the repository does.
+fn rfc_texts() -> Vec<(String, String)> {
+    let dir = repo().join("tests").join("rfc");
+    ["rfc5321.txt", "rfc5322.txt"]
+        .into_iter()
+        .map(|name| {
+            let text = fs::read_to_string(dir.join(name))
+                .unwrap_or_else(|e| panic!("tests/rfc/{name}: {e}"));
+            (name.to_string(), comparable(&without_page_breaks(&text)))
+        })
+        .collect()
 }
 
 /// An RFC's text without the form feeds and the running header and footer of each page
@@ -1531,17 +1530,10 @@ fn block_quotes(text: &str) -> Vec<(usize, String)> {
 
 /// Every block quotation in the book is RFC 5321's or RFC 5322's text, word for word
 /// (white space and line breaks aside). Words from other RFCs are quoted inline, with
-/// the RFC named, since the project keeps only these two texts. Without the texts
-/// (`POSTIE_RFC_DIR`, or `../shared/rfc`) the test says so and checks nothing.
+/// the RFC named, since the project keeps only these two texts (`tests/rfc/`).
 #[test]
 fn block_quotations_are_the_rfc_word_for_word() {
-    let Some(rfcs) = rfc_texts() else {
-        eprintln!(
-            "block quotations not checked: no rfc5321.txt and rfc5322.txt in \
-             $POSTIE_RFC_DIR or ../shared/rfc"
-        );
-        return;
-    };
+    let rfcs = rfc_texts();
     let mut problems = Vec::new();
     let mut checked = 0;
     for page in pages() {

@@ -600,11 +600,12 @@ print("headers:", " ".join(names))
             .spawn();
         let mut child = match child {
             Ok(child) => child,
-            Err(e) if std::env::var_os("CI").is_none() => {
-                eprintln!("SKIP: python3 not available ({e}); apt-get install python3");
+            Err(e) => {
+                crate::skip::skip(&format!(
+                    "python3 not available ({e}); apt-get install python3"
+                ));
                 return;
             }
-            Err(e) => panic!("python3 is required in CI: {e}"),
         };
         child.stdin.take().unwrap().write_all(&message).unwrap();
         let output = child.wait_with_output().unwrap();
