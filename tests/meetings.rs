@@ -161,6 +161,14 @@ fn request_accept_and_the_organizer_sees_it_across_two_servers() {
     wait_until("the invitation at b.test", || {
         subjects(&s.b, "bob@b.test").contains(&"Invitation: Launch planning".to_string())
     });
+    // The calendar changes just after the delivery's commit (calendar::deliver).
+    wait_until("the meeting in Bob's calendar", || {
+        let bobs = json(api(&s.b, "bob@b.test", "GET", "/api/v1/meetings", ""));
+        bobs.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["UID"] == uid.as_str())
+    });
     let bobs = json(api(&s.b, "bob@b.test", "GET", "/api/v1/meetings", ""));
     assert_eq!(partstat(&bobs, &uid, "bob@b.test"), "NEEDS-ACTION");
 
@@ -177,12 +185,10 @@ fn request_accept_and_the_organizer_sees_it_across_two_servers() {
     wait_until("the answer at a.test", || {
         subjects(&s.a, "alice@a.test").contains(&"Accepted: Launch planning".to_string())
     });
-    let mine = json(api(&s.a, "alice@a.test", "GET", "/api/v1/meetings", ""));
-    assert_eq!(
-        partstat(&mine, &uid, "bob@b.test"),
-        "ACCEPTED",
-        "the organizer's calendar"
-    );
+    wait_until("Bob's answer in the organizer's calendar", || {
+        let mine = json(api(&s.a, "alice@a.test", "GET", "/api/v1/meetings", ""));
+        partstat(&mine, &uid, "bob@b.test") == "ACCEPTED"
+    });
 
     // The feed, behind the same login.
     let feed = api(
@@ -256,6 +262,8 @@ fn request_accept_and_the_organizer_sees_it_across_two_servers() {
     wait_until("the forged reply delivered", || {
         subjects(&s.a, "alice@a.test").len() == 2
     });
+    // The calendar step follows the delivery's commit in the same session.
+    std::thread::sleep(Duration::from_millis(300));
     let mine = json(api(&s.a, "alice@a.test", "GET", "/api/v1/meetings", ""));
     assert_eq!(
         partstat(&mine, &uid, "bob@b.test"),

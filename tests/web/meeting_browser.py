@@ -12,6 +12,7 @@ import sys
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 
@@ -35,7 +36,8 @@ def main():
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     # The reader is in New York; the meeting is made in Berlin.
     driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
-    wait = WebDriverWait(driver, 20)
+    # Pages reload (a login's redirect, the week's time zone): look again, not fail.
+    wait = WebDriverWait(driver, 20, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
 
     def shot(name):
         if args.screenshots:
