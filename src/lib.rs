@@ -35,6 +35,7 @@
 
 pub mod accounts;
 pub mod address;
+pub mod calendar;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -110,12 +110,19 @@ impl Server {
         } else {
             None
         };
-        let web: Arc<Web> = Arc::new(Web::new(
-            Arc::new(StoreMail::new(storage.clone())),
-            recorder.clone(),
-            policy.clone(),
-            config.web.admins.clone(),
-        ));
+        let web: Arc<Web> = Arc::new(
+            Web::new(
+                Arc::new(StoreMail::new(storage.clone())),
+                recorder.clone(),
+                policy.clone(),
+                config.web.admins.clone(),
+            )
+            .with_meetings(crate::web::meetings::Meetings::new(
+                storage.clone(),
+                policy.clone(),
+                &config.hostname,
+            )),
+        );
         for &(protocol, addr) in &config.listeners {
             if protocol.implicit_tls() && config.tls.is_none() {
                 return Err(io::Error::other(format!(

@@ -35,6 +35,9 @@ pub struct Incoming {
     remote: Option<(SpoolWriter, Entry)>,
     /// The first write error; the message will get 451 after the dot.
     failed: Option<ErrorKind>,
+    /// Local copies are watched for a meeting (`calendar::deliver`), applied only
+    /// after the commit.
+    calendar: Option<crate::calendar::deliver::Pending>,
 }
 // ANCHOR_END: incoming
 
@@ -57,6 +60,7 @@ impl Incoming {
             local: None,
             remote: None,
             failed: None,
+            calendar: None,
         };
 
         let mailboxes: Vec<_> = envelope
@@ -79,6 +83,11 @@ impl Incoming {
                         Ok(delivery)
                     });
             incoming.local = incoming.keep(opened);
+            incoming.calendar = Some(crate::calendar::deliver::Pending::new(
+                storage.maildir.root().to_path_buf(),
+                mailboxes,
+                reverse_path.clone(),
+            ));
         }
 
         let remote: Vec<_> = envelope
@@ -114,6 +123,9 @@ impl Incoming {
             (None, Some((remote, _))) => remote.write_all(bytes),
             (None, None) => Ok(()),
         };
+        if let Some(calendar) = &mut self.calendar {
+            calendar.write(bytes);
+        }
         if let Err(e) = result {
             log::error!("message {}: write failed: {e}", self.id);
             self.failed = Some(e.kind());
@@ -131,6 +143,11 @@ impl Incoming {
             local
                 .commit()
                 .map_err(|e| log_error(&self.id, "Maildir", e))?;
+            // Durably delivered: now, and only now, a meeting in it may change the
+            // recipients' calendars (see `calendar::deliver`).
+            if let Some(calendar) = self.calendar {
+                calendar.delivered();
+            }
         }
         if let Some((writer, entry)) = self.remote {
             writer

@@ -9,3 +9,4 @@ pub mod listener;
 pub mod received;
 pub mod reply;
 pub mod session;
+pub mod submit;

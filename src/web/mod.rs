@@ -23,6 +23,8 @@ pub mod auth;
 pub mod events;
 pub mod html;
 pub mod mail;
+pub mod meeting_pages;
+pub mod meetings;
 pub mod message;
 pub mod pages;
 pub mod search;
@@ -45,6 +47,8 @@ pub struct Web {
     view: View,
     auth: Auth,
     started: Instant,
+    /// Meetings (`crate::calendar`), when the server gave the store to send with.
+    meetings: Option<meetings::Meetings>,
 }
 
 impl Web {
@@ -58,7 +62,14 @@ impl Web {
             view: View { mail, recorder },
             auth: Auth::new(policy, admins),
             started: Instant::now(),
+            meetings: None,
         }
+    }
+
+    /// Lets the web view send and keep meetings (see [`meetings`]).
+    pub fn with_meetings(mut self, meetings: meetings::Meetings) -> Web {
+        self.meetings = Some(meetings);
+        self
     }
 }
 
@@ -93,10 +104,31 @@ impl Handler for Web {
                     && segments.len() == 3
                 {
                     events::stream(self.view.clone(), viewer)
+                } else if segments.get(2).map(String::as_str) == Some("meetings") {
+                    meetings::api(self.meetings.as_ref(), &viewer, request, &segments[3..])
                 } else {
                     api::route(&self.view, &viewer, request, &segments[2..], self.started)
                 }
             }
+            // A calendar client asks with Basic, as the API does (RFC 7617).
+            Some("calendar") if segments.len() == 2 && viewer == Viewer::Nobody => Response::text(
+                Status::UNAUTHORIZED,
+                "Log in: the calendar takes HTTP Basic authentication.",
+            )
+            .with(
+                "WWW-Authenticate",
+                "Basic realm=\"postie\", charset=\"UTF-8\"",
+            ),
+            Some("calendar") if segments.len() == 2 => {
+                meetings::feed(self.meetings.as_ref(), &viewer, request, &segments[1])
+            }
+            Some("meetings") if viewer != Viewer::Nobody => meeting_pages::route(
+                self.meetings.as_ref(),
+                &self.auth,
+                &viewer,
+                request,
+                &segments[1..],
+            ),
             _ => pages::route(&self.view, &self.auth, &viewer, request, &segments, peer),
         };
         secure(response)

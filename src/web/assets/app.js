@@ -70,3 +70,23 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Meetings: the week in the reader's own time zone (the server needs to be told it),
+// and each <time class="local"> written in local time.
+(function () {
+  const zone = (Intl.DateTimeFormat().resolvedOptions() || {}).timeZone;
+  const week = document.querySelector("section.meetings");
+  if (week && zone && !new URLSearchParams(location.search).has("tz") && week.dataset.zone !== zone) {
+    const params = new URLSearchParams(location.search);
+    params.set("tz", zone);
+    location.replace("/meetings?" + params.toString());
+    return;
+  }
+  for (const t of document.querySelectorAll("time.local")) {
+    const at = new Date(t.getAttribute("datetime"));
+    if (isNaN(at)) continue;
+    t.textContent = at.toLocaleString(undefined, {
+      weekday: "long", day: "numeric", month: "long", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
+    }) + " (your time; " + t.textContent + ")";
+  }
+})();
