@@ -50,6 +50,17 @@ fn ignore<T: Into<String>>(why: T) -> Outcome {
     Outcome::Ignore(why.into())
 }
 
+/// RFC 5546 §2.1.5: a message whose SEQUENCE is lower than the stored one's speaks
+/// of an earlier version of the meeting, and changes nothing.
+fn older(new: &Meeting, old: &Meeting) -> Option<Outcome> {
+    (new.sequence < old.sequence).then(|| {
+        ignore(format!(
+            "SEQUENCE {} is older than the {} already here",
+            new.sequence, old.sequence
+        ))
+    })
+}
+
 // ANCHOR: apply
 /// Applies `message` to `recipient`'s calendar, where `stored` is the meeting of
 /// the same UID, if there is one.
@@ -87,11 +98,8 @@ fn request(recipient: &str, stored: Option<&Meeting>, new: &Meeting, sender: Sen
             old.organizer.address
         ));
     }
-    if new.sequence < old.sequence {
-        return ignore(format!(
-            "SEQUENCE {} is older than the {} already here",
-            new.sequence, old.sequence
-        ));
+    if let Some(stale) = older(new, old) {
+        return stale;
     }
     let mut meeting = new.clone();
     if new.sequence == old.sequence {
@@ -171,11 +179,8 @@ fn cancel(recipient: &str, stored: Option<&Meeting>, new: &Meeting, sender: Send
             old.organizer.address
         ));
     }
-    if new.sequence < old.sequence {
-        return ignore(format!(
-            "SEQUENCE {} is older than the {} already here",
-            new.sequence, old.sequence
-        ));
+    if let Some(stale) = older(new, old) {
+        return stale;
     }
     // RFC 5546 §3.2.5: a CANCEL that lists attendees cancels it for those only.
     if !new.attendees.is_empty() && new.attendee(recipient).is_none() {

@@ -18,7 +18,7 @@ use chrono_tz::Tz;
 
 use super::auth::{Auth, Viewer};
 use super::meetings::{draft, Meetings, NewMeeting};
-use super::pages::Nav;
+use super::pages::{render, Nav};
 use crate::calendar::imip::{carried, when_text};
 use crate::calendar::model::{Meeting, Method};
 use crate::calendar::parse::itip;
@@ -179,16 +179,6 @@ fn nav(auth: &Auth, viewer: &Viewer, request: &Request) -> Nav {
         admin: viewer.is_admin(),
         accounts: auth.has_accounts(),
         csrf: auth.csrf_token(request),
-    }
-}
-
-fn render(page: impl Template) -> Response {
-    match page.render() {
-        Ok(body) => Response::html(body).with("Cache-Control", "no-store"),
-        Err(e) => Response::text(
-            Status::INTERNAL_ERROR,
-            format!("cannot render the page: {e}"),
-        ),
     }
 }
 

@@ -164,7 +164,8 @@ pub struct LoginPage {
     pub address: String,
 }
 
-fn render(page: impl Template) -> Response {
+/// A page, or a 500 with the reason when its template cannot be rendered.
+pub(super) fn render(page: impl Template) -> Response {
     match page.render() {
         Ok(body) => Response::html(body).with("Cache-Control", "no-store"),
         Err(e) => Response::text(
