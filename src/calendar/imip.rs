@@ -19,8 +19,9 @@ use super::write;
 use super::zone::iana;
 
 // ANCHOR: when
-/// `Monday 2 November 2026, 09:00–10:00 (Europe/Berlin)`: a meeting's time in its
-/// own zone (or UTC).
+/// `Monday 2 November 2026, 09:00 to 10:00 (Europe/Berlin)`: a meeting's time in
+/// its own zone (or UTC), in ASCII, so that an invitation between people with ASCII
+/// names travels as plain 7bit text anyone can read.
 pub fn when_text(start: DateTime<Utc>, end: DateTime<Utc>, zone: Option<&str>) -> String {
     let tz = zone.and_then(iana).unwrap_or(chrono_tz::UTC);
     let (s, e) = (start.with_timezone(&tz), end.with_timezone(&tz));
@@ -29,7 +30,7 @@ pub fn when_text(start: DateTime<Utc>, end: DateTime<Utc>, zone: Option<&str>) -
         false => "%A %-d %B %Y, %H:%M",
     };
     format!(
-        "{}–{} ({})",
+        "{} to {} ({})",
         s.format("%A %-d %B %Y, %H:%M"),
         e.format(end_format),
         tz.name()

@@ -641,3 +641,50 @@ fn a_gmail_message_with_an_ics_attachment_too() {
         "7kukuqrfedlm2f9t0v1mn0qm5q@google.com"
     );
 }
+
+/// The two messages the chapter "A meeting is an email" shows, byte for byte: Alice's
+/// invitation and Bob's answer as postie writes them (with a fixed clock, UID and
+/// Message-ID). After a deliberate change, `POSTIE_BLESS=1 cargo test --lib calendar`
+/// writes them anew, and the diff shows what changed.
+#[test]
+fn the_chapters_messages_are_what_postie_writes() {
+    let now = Utc.with_ymd_and_hms(2026, 10, 26, 8, 0, 0).unwrap();
+    let draft = Draft {
+        title: "Launch planning".into(),
+        start: "2026-11-02T09:00:00+01:00".into(),
+        duration_minutes: 60,
+        time_zone: "Europe/Berlin".into(),
+        location: "Room 2".into(),
+        attendees: vec!["bob@b.test".into()],
+    };
+    let uid = "7f3c2a9e41d04b6c8e5f1a2b3c4d5e6f".to_string();
+    let meeting = invitation(alice(), &draft, now, uid).unwrap();
+    let bob = Person::new("bob@b.test", "");
+    let request = compose(
+        Method::Request,
+        &meeting,
+        &alice(),
+        std::slice::from_ref(&bob),
+        now,
+        "m1",
+    );
+    let later = now + Duration::minutes(7);
+    let accepted = answer(&meeting, "bob@b.test", PartStat::Accepted, later).unwrap();
+    let reply = compose(Method::Reply, &accepted, &bob, &[alice()], later, "m2");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
+    for (file, bytes) in [
+        ("meeting-request.eml", request),
+        ("meeting-reply.eml", reply),
+    ] {
+        let path = dir.join(file);
+        if std::env::var_os("POSTIE_BLESS").is_some() {
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            String::from_utf8_lossy(&golden),
+            String::from_utf8_lossy(&bytes),
+            "tests/transcripts/{file} is not what postie writes (POSTIE_BLESS=1 writes it anew)"
+        );
+    }
+}
