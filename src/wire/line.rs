@@ -668,4 +668,21 @@ mod tests {
             matches!(err, Some(ReadError::Io(e)) if e.kind() == io::ErrorKind::ConnectionReset)
         );
     }
+
+    /// What the log says when a connection ends on an error: a short sentence, and for
+    /// an I/O error the operating system's own words, kept as its cause.
+    #[test]
+    fn errors_read_as_sentences_and_keep_their_cause() {
+        use std::error::Error;
+        let reset = || io::Error::new(io::ErrorKind::ConnectionReset, "reset by peer");
+        assert_eq!(ReadError::TooLong.to_string(), "line too long");
+        assert_eq!(ReadError::Closed.to_string(), "connection closed");
+        assert_eq!(ReadError::TimedOut.to_string(), "timed out waiting for input");
+        assert_eq!(ReadError::Io(reset()).to_string(), "read failed: reset by peer");
+        let cause = ReadError::Io(reset()).source().map(|e| e.to_string());
+        assert_eq!(cause.as_deref(), Some("reset by peer"));
+        for plain in [ReadError::TooLong, ReadError::Closed, ReadError::TimedOut] {
+            assert!(plain.source().is_none(), "{plain}");
+        }
+    }
 }
