@@ -3,6 +3,9 @@
 
 - every chapter of the Chinese edition opens and says it in Chinese, and every page of
   both editions has the language switch, leading to a page that exists;
+- every link to a section (`page.html#id`) finds that section in its own edition: the
+  Chinese headings keep the English ids (`{#id}` in book/po/zh-CN.po), since mdBook
+  would otherwise make their ids from the Chinese words;
 - the Chinese edition's search finds Chinese words (see book/cjk-search.py), and both
   editions' search finds English ones.
 
@@ -45,6 +48,26 @@ def chapters(edition):
     return sorted(p for p in edition.glob("*.html") if p.name not in skip)
 
 
+def broken_fragments(edition):
+    """Links in one edition's pages to `page.html#id` where that page has no such id."""
+    ids = {}
+    for page in edition.glob("*.html"):
+        ids[page.name] = set(re.findall(r'\bid="([^"]+)"', page.read_text(encoding="utf-8")))
+    broken = []
+    for page in chapters(edition):
+        text = page.read_text(encoding="utf-8")
+        main = text[text.find("<main>"):text.find("</main>")]
+        # A `{#id}` belongs on a heading; shown as text (outside code) it is a mistake,
+        # e.g. on a chapter's title, which is also the sidebar's link text.
+        if "{#" in re.sub(r"<code[^>]*>.*?</code>", "", text, flags=re.S):
+            broken.append(f"{page}: a {{#id}} shows as text")
+        for target, fragment in re.findall(r'href="([A-Za-z0-9_.-]*\.html)?#([^"]+)"', main):
+            name = target or page.name
+            if name in ids and urllib.parse.unquote(fragment) not in ids[name]:
+                broken.append(f"{page}: a link to {name}#{fragment} finds no such section")
+    return broken
+
+
 def search(driver, edition, word):
     """The titles of the results the edition's search box gives for a word."""
     driver.get(edition.as_uri() + "/index.html?search=" + urllib.parse.quote(word))
@@ -64,7 +87,7 @@ def main():
     args = parser.parse_args()
     english = args.book.resolve()
     chinese = english / "zh-CN"
-    failures = []
+    failures = broken_fragments(english) + broken_fragments(chinese)
     driver = browser()
     try:
         for edition in (english, chinese):

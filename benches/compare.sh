@@ -172,8 +172,10 @@ start_postie() { # dir port
     mkdir -p "$dir"
     # --max-connections: 100 sessions must never meet the cap while a finished
     # client's thread is still leaving. --max-message-size: room for the big message.
+    # --http-listen none: no web view (two postie would both want port 8025), so
+    # postie does what the servers it is compared with do, and no more.
     "$POSTIE" --listen "127.0.0.1:$port" --hostname postie.bench --domain localhost \
-        --maildir "$dir/mail" --spool "$dir/spool" --max-connections 2000 \
+        --maildir "$dir/mail" --spool "$dir/spool" --max-connections 2000 --http-listen none \
         --max-message-size $((400 * 1024 * 1024)) ${extra[@]+"${extra[@]}"} 2>"$dir/postie.log" &
     PIDS+=($!)
     wait_for_port "$port"

@@ -19,7 +19,7 @@ PATH=$PATH:/usr/sbin
 SHM=$(mktemp -d "${BENCH_TMPFS_DIR:-/dev/shm}/postie-profile.XXXXXX")
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 SERVE=("$POSTIE" --listen "127.0.0.1:$PORT" --hostname postie.bench --maildir "$SHM/mail"
-    --spool "$SHM/spool" --max-connections 2000)
+    --spool "$SHM/spool" --max-connections 2000 --http-listen none)
 case $KIND in
 syscalls)
     strace -c -f -o "$SHM/report" "${SERVE[@]}" 2>"$SHM/log" &

@@ -660,6 +660,25 @@ mod tests {
     }
 
     #[test]
+    fn counted_octets_within_the_deadline_arrive_over_several_reads() {
+        use std::time::Duration;
+        let mut reader = LineReader::new(Trickle(b"0123456789"));
+        reader.set_deadline(Some(Instant::now() + Duration::from_secs(60)));
+        assert_eq!(reader.read_octets(10).unwrap(), b"0123456789");
+    }
+
+    #[test]
+    fn a_read_that_fills_the_rest_of_the_buffer_grows_it() {
+        // A partial line first, so the free tail is shorter than the buffer; then a
+        // read that fills exactly that tail.
+        let rest = [b"\r\n".to_vec(), b"x".repeat(INITIAL_CAPACITY - 6)].concat();
+        let steps = [Step::Data(b"NOOP"), Step::Data(&rest)];
+        let mut reader = LineReader::new(Script::new(&steps));
+        assert_eq!(line(&mut reader, 512), b"NOOP\r\n");
+        assert_eq!(reader.buf.len(), 2 * INITIAL_CAPACITY);
+    }
+
+    #[test]
     fn other_errors_pass_through() {
         let steps = [Step::Reset];
         let mut reader = LineReader::new(Script::new(&steps));
@@ -677,8 +696,14 @@ mod tests {
         let reset = || io::Error::new(io::ErrorKind::ConnectionReset, "reset by peer");
         assert_eq!(ReadError::TooLong.to_string(), "line too long");
         assert_eq!(ReadError::Closed.to_string(), "connection closed");
-        assert_eq!(ReadError::TimedOut.to_string(), "timed out waiting for input");
-        assert_eq!(ReadError::Io(reset()).to_string(), "read failed: reset by peer");
+        assert_eq!(
+            ReadError::TimedOut.to_string(),
+            "timed out waiting for input"
+        );
+        assert_eq!(
+            ReadError::Io(reset()).to_string(),
+            "read failed: reset by peer"
+        );
         let cause = ReadError::Io(reset()).source().map(|e| e.to_string());
         assert_eq!(cause.as_deref(), Some("reset by peer"));
         for plain in [ReadError::TooLong, ReadError::Closed, ReadError::TimedOut] {
