@@ -739,7 +739,10 @@ fn code_blocks_are_tagged_and_runnable_ones_are_doctests() {
 /// (`Line::new`, `mail/localhost/bob/new/`) gives `None`.
 fn repository_reference(span: &str) -> Option<(&str, Option<&str>)> {
     let roots = ["src/", "tests/", "examples/", "book/", "benches/"];
-    if !roots.iter().any(|r| span.starts_with(r)) || span.contains(char::is_whitespace) {
+    // `book/book/` is where mdBook writes the built book: made by a build, not kept in
+    // the repository.
+    let built = span.starts_with("book/book/");
+    if built || !roots.iter().any(|r| span.starts_with(r)) || span.contains(char::is_whitespace) {
         return None;
     }
     match span.split_once(':') {
