@@ -255,26 +255,15 @@ mod tests {
     use crate::wire::Duplex;
     use std::path::{Path, PathBuf};
 
-    /// ARCHITECTURE.md, *250 only after the fsyncs*, seen from inside: a message for two
-    /// local mailboxes and one remote recipient, and then, for every name the message
-    /// got, the file's fsync and a directory fsync that began after the name was made
-    /// and ended before the acknowledgement. Removing any of those fsyncs fails this.
-    #[test]
-    fn a_250_never_precedes_the_syncs_that_cover_it() {
-        let dir = tempfile::tempdir().unwrap();
+    /// One whole SMTP conversation without a socket: `input` is everything the client
+    /// sends, the server's words go to `output`; mail is stored under `dir`.
+    fn converse(dir: &Path, input: &[u8], output: &mut impl std::io::Write) {
         let mut config = Config::new("mx.example.test");
-        config.maildir = dir.path().join("mail");
-        config.spool = dir.path().join("spool");
+        config.maildir = dir.join("mail");
+        config.spool = dir.join("spool");
         let storage =
             Arc::new(Storage::open(&config.maildir, &config.spool, "mx.example.test").unwrap());
-        let input: &[u8] = b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n\
-            RCPT TO:<bob@localhost>\r\nRCPT TO:<carol@localhost>\r\n\
-            RCPT TO:<dave@remote.test>\r\nDATA\r\nSubject: hi\r\n\r\nHello\r\n.\r\nQUIT\r\n";
-        let mut output = Vec::new();
-        let stream = Duplex {
-            input,
-            output: &mut output,
-        };
+        let stream = Duplex { input, output };
         let client = "127.0.0.1:4000".parse().unwrap();
         let (session, greeting) = Session::new(
             Settings::new(&config),
@@ -285,6 +274,20 @@ mod tests {
         let mut smtp = Smtp::new(session, storage, "mx.example.test", config.limits.clone());
         let conversation = Conversation::new(stream, client, config.limits.command_timeout);
         conversation.run(&mut smtp, greeting).unwrap();
+    }
+
+    /// ARCHITECTURE.md, *250 only after the fsyncs*, seen from inside: a message for two
+    /// local mailboxes and one remote recipient, and then, for every name the message
+    /// got, the file's fsync and a directory fsync that began after the name was made
+    /// and ended before the acknowledgement. Removing any of those fsyncs fails this.
+    #[test]
+    fn a_250_never_precedes_the_syncs_that_cover_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let input: &[u8] = b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n\
+            RCPT TO:<bob@localhost>\r\nRCPT TO:<carol@localhost>\r\n\
+            RCPT TO:<dave@remote.test>\r\nDATA\r\nSubject: hi\r\n\r\nHello\r\n.\r\nQUIT\r\n";
+        let mut output = Vec::new();
+        converse(dir.path(), input, &mut output);
         let replies = String::from_utf8(output).unwrap();
         assert!(
             replies.contains("\r\n250 2.0.0 OK: queued as "),
@@ -374,27 +377,9 @@ mod tests {
     #[test]
     fn pipelined_commands_are_answered_in_one_write() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::new("mx.example.test");
-        config.maildir = dir.path().join("mail");
-        config.spool = dir.path().join("spool");
-        let storage =
-            Arc::new(Storage::open(&config.maildir, &config.spool, "mx.example.test").unwrap());
         let input = [b"NOOP\r\n".repeat(100), b"QUIT\r\n".to_vec()].concat();
         let mut writes = Writes(Vec::new());
-        let stream = Duplex {
-            input: &input[..],
-            output: &mut writes,
-        };
-        let client = "127.0.0.1:4000".parse().unwrap();
-        let (session, greeting) = Session::new(
-            Settings::new(&config),
-            Service::Smtp,
-            Arc::new(config.policy.clone()),
-            client,
-        );
-        let mut smtp = Smtp::new(session, storage, "mx.example.test", config.limits.clone());
-        let conversation = Conversation::new(stream, client, config.limits.command_timeout);
-        conversation.run(&mut smtp, greeting).unwrap();
+        converse(dir.path(), &input, &mut writes);
         let writes: Vec<String> = writes
             .0
             .iter()
