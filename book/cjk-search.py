@@ -7,10 +7,13 @@ all): searching for 信封 would find nothing. This script adds every pair of ad
 characters of each indexed section to the index (the usual way to search Chinese
 without a dictionary); cjk-search.js splits a query the same way, so 信封 finds every
 section that says 信封, and 邮件交换 ranks first the sections with all of 邮件, 件交, 交换.
+It also puts the parent chapters' Chinese names into the results' breadcrumbs, which
+mdbook-gettext leaves in English (it translates a chapter's own name only).
 
     python3 book/cjk-search.py book/book/zh-CN     # after building the Chinese edition
 """
 import glob
+import html
 import json
 import math
 import re
@@ -36,6 +39,23 @@ def add(trie, token, ref, count):
     node["df"] = len(node["docs"])
 
 
+def chapter_names(toc):
+    """The sidebar's chapter names, by page, from a built edition's toc.html."""
+    text = open(toc, encoding="utf-8").read()
+    names = {}
+    for page, inner in re.findall(r'<a href="([^"#]+\.html)"[^>]*>(.*?)</a>', text):
+        names[page] = html.unescape(re.sub(r"<strong[^>]*>.*?</strong>|<[^>]+>", "", inner)).strip()
+    return names
+
+
+def english_parents(folder):
+    """English chapter name -> Chinese, for the parent chapters in the breadcrumbs of a
+    section's search result, which mdbook-gettext leaves in English."""
+    english = chapter_names(f"{folder}/../toc.html")
+    chinese = chapter_names(f"{folder}/toc.html")
+    return {english[p]: chinese[p] for p in english if p in chinese}
+
+
 def main(folder):
     (path,) = glob.glob(f"{folder}/searchindex-*.js")
     text = open(path, encoding="utf-8").read()
@@ -44,6 +64,10 @@ def main(folder):
     body = text.strip()[len(START) : -len(END)]
     index = json.loads(body.replace("\\'", "'").replace("\\\\", "\\"))
     lunr = index["index"]
+    parents = english_parents(folder)
+    for doc in lunr["documentStore"]["docs"].values():
+        crumbs = doc.get("breadcrumbs") or ""
+        doc["breadcrumbs"] = " » ".join(parents.get(c, c) for c in crumbs.split(" » "))
     added = 0
     for ref, doc in lunr["documentStore"]["docs"].items():
         for field in lunr["fields"]:
