@@ -16,7 +16,6 @@
 //!   times out, so the reader also gives up ([`ReadError::TimedOut`]) once the
 //!   deadline has passed and the line is still not complete. It checks after
 //!   each read, so a line is cut off at most one read timeout past the deadline.
-//!
 //! - Memory: the buffer starts at [`INITIAL_CAPACITY`] octets and doubles only when
 //!   the client sends more at once than it holds (a long line, a pipelined burst),
 //!   never past the reader's capacity. An idle session holds 1 KiB; no line can be
