@@ -1,6 +1,6 @@
 //! The meeting pages: a week of the viewer's meetings, the "New meeting" form, the
-//! answer buttons, and the invitation card a message that carries a meeting shows
-//! (RFC 6047 §2: the calendar part of a `multipart/alternative`).
+//! answer buttons (the card on a message that carries a meeting is
+//! [`super::invitation`]).
 //!
 //! | page | what |
 //! |---|---|
@@ -19,9 +19,8 @@ use chrono_tz::Tz;
 use super::auth::{Auth, Viewer};
 use super::meetings::{draft, Meetings, NewMeeting};
 use super::pages::{render, Nav};
-use crate::calendar::imip::{carried, when_text};
-use crate::calendar::model::{Meeting, Method};
-use crate::calendar::parse::itip;
+use crate::calendar::imip::when_text;
+use crate::calendar::model::Meeting;
 use crate::calendar::zone::iana;
 use crate::http::request::percent_encode;
 use crate::http::{Request, Response, Status};
@@ -113,65 +112,6 @@ pub struct NewPage {
     pub location: String,
     pub attendees: String,
 }
-
-/// The card on a message that carries a meeting.
-pub struct Card {
-    pub method: &'static str,
-    pub title: String,
-    pub when: String,
-    pub start: String,
-    pub location: String,
-    pub organizer: String,
-    pub attendees: Vec<String>,
-    /// For a REPLY: "bob@b.test has accepted".
-    pub answer: String,
-    pub reply_action: String,
-    /// Why the calendar part cannot be used, if it cannot.
-    pub problem: String,
-}
-
-// ANCHOR: card
-/// The invitation card for a message, if it carries a calendar part.
-pub fn card(bytes: &[u8]) -> Option<Card> {
-    let found = carried(bytes)?;
-    let mut card = Card {
-        method: "",
-        title: String::new(),
-        when: String::new(),
-        start: String::new(),
-        location: String::new(),
-        organizer: String::new(),
-        attendees: vec![],
-        answer: String::new(),
-        reply_action: String::new(),
-        problem: String::new(),
-    };
-    let message = match itip(&found.calendar) {
-        Ok(message) => message,
-        Err(why) => {
-            card.problem = format!("This message carries a calendar postie cannot use: {why}.");
-            return Some(card);
-        }
-    };
-    let m = &message.meeting;
-    card.method = message.method.as_str();
-    card.title = m.title().to_string();
-    if let Some(w) = &m.when {
-        card.when = when_text(w.start, w.end, w.zone.as_deref());
-        card.start = w.start.to_rfc3339();
-    }
-    card.location = m.location.clone();
-    card.organizer = m.organizer.shown();
-    card.attendees = m.attendees.iter().map(|a| a.person.shown()).collect();
-    if message.method == Method::Reply {
-        if let Some(a) = m.attendees.first() {
-            card.answer = format!("{} {}", a.person.shown(), a.partstat.verb());
-        }
-    }
-    card.reply_action = format!("/meetings/{}/reply", percent_encode(&m.uid));
-    Some(card)
-}
-// ANCHOR_END: card
 
 fn nav(auth: &Auth, viewer: &Viewer, request: &Request) -> Nav {
     Nav {

@@ -22,6 +22,7 @@ pub mod api;
 pub mod auth;
 pub mod events;
 pub mod html;
+pub mod invitation;
 pub mod mail;
 pub mod meeting_pages;
 pub mod meetings;

@@ -110,8 +110,8 @@ pub struct MessagePage {
     pub session_href: Option<String>,
     pub session_id: String,
     pub action: String,
-    /// A meeting this message carries (see `meeting_pages`).
-    pub invitation: Option<super::meeting_pages::Card>,
+    /// A meeting this message carries (see `invitation`).
+    pub invitation: Option<super::invitation::Card>,
 }
 
 pub struct SessionRow {
@@ -507,7 +507,7 @@ fn message_page(view: &View, viewer: &Viewer, id: &str, nav: Nav) -> Response {
         session_href: session.map(|s| format!("/sessions/{s}")),
         session_id: session.map(|s| s.to_string()).unwrap_or_default(),
         action: href,
-        invitation: super::meeting_pages::card(&bytes),
+        invitation: super::invitation::card(&bytes),
         id: detail.id,
     })
 }
