@@ -275,6 +275,9 @@ impl Policy for Rules {
 // ANCHOR_END: rules
 
 #[cfg(test)]
+pub mod testing;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::address::parse_forward_path;

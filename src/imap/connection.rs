@@ -70,7 +70,7 @@ impl Dialogue for Imap {
     const NAME: &'static str = "IMAP";
 
     fn handle(&mut self, event: Event<'_>) -> Action {
-        self.session.handle(Input::from(event))
+        self.session.handle(Input::Wire(event))
     }
 
     fn line_limit(&self) -> usize {
@@ -324,10 +324,7 @@ impl wire::Service for ImapService {
     /// `* BYE` (§7.1.5) with the same words as SMTP's 421.
     fn too_busy(&self) -> Vec<u8> {
         self.tls.too_busy(&self.settings.hostname, |text| {
-            let bye = Response::new().untagged_status(Status::Bye, Some("UNAVAILABLE"), &text);
-            let mut words = Vec::new();
-            wire::Render::write_to(&bye, &mut words);
-            words
+            Response::new().untagged_status(Status::Bye, Some("UNAVAILABLE"), text)
         })
     }
 

@@ -129,12 +129,6 @@ pub enum Input<'a> {
     /// An effect is done.
     Done(Outcome),
 }
-
-impl<'a> From<Event<'a>> for Input<'a> {
-    fn from(event: Event<'a>) -> Input<'a> {
-        Input::Wire(event)
-    }
-}
 // ANCHOR_END: input
 
 /// One client's IMAP session.

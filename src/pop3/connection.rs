@@ -57,7 +57,7 @@ impl Dialogue for Pop3 {
     const NAME: &'static str = "POP3";
 
     fn handle(&mut self, event: Event<'_>) -> Action {
-        self.session.handle(Input::from(event))
+        self.session.handle(Input::Wire(event))
     }
 
     fn line_limit(&self) -> usize {
@@ -195,9 +195,7 @@ impl wire::Service for Pop3Service {
     /// "-ERR [SYS/TEMP]" and the same words as SMTP's 421 (RFC 2449 §8, RFC 3206).
     fn too_busy(&self) -> Vec<u8> {
         self.tls.too_busy(&self.settings.hostname, |text| {
-            let mut words = Vec::new();
-            Reply::err(Some("SYS/TEMP"), text).write_to(&mut words);
-            words
+            Reply::err(Some("SYS/TEMP"), text)
         })
     }
 

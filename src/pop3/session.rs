@@ -109,12 +109,6 @@ pub enum Input<'a> {
     /// UPDATE is done: this many marked messages could not be removed.
     Updated(usize),
 }
-
-impl<'a> From<Event<'a>> for Input<'a> {
-    fn from(event: Event<'a>) -> Input<'a> {
-        Input::Wire(event)
-    }
-}
 // ANCHOR_END: input
 
 /// One client's POP3 session.

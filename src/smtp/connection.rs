@@ -89,7 +89,7 @@ impl Dialogue for Smtp {
             Event::Line(line) if self.transcript.is_some() => Some(line.text().to_vec()),
             _ => None,
         };
-        let action = self.session.handle(Input::from(event));
+        let action = self.session.handle(Input::Wire(event));
         self.note(line.as_deref());
         action
     }

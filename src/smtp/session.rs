@@ -215,12 +215,6 @@ pub enum Input<'a> {
     /// The message text ended (the lone dot): stored, refused, or not stored.
     MessageEnd(MessageOutcome),
 }
-
-impl<'a> From<Event<'a>> for Input<'a> {
-    fn from(event: Event<'a>) -> Input<'a> {
-        Input::Wire(event)
-    }
-}
 // ANCHOR_END: input
 
 /// How the message text ended, as the connection reports it to the session.

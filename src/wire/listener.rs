@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use rustls::ServerConfig;
 
-use super::conversation::{Conversation, Dialogue, End, Event, Watch};
+use super::conversation::{Conversation, Dialogue, End, Event, Render, Watch};
 use super::pool::{Pool, Threads};
 use super::transport::{Stream, Transport};
 
@@ -356,12 +356,12 @@ impl TlsMode {
     /// What a [`Service::too_busy`] says: the protocol's line for "come back later"
     /// (`reply`, given the sentence of [`too_many_connections`]), or nothing on an
     /// implicit-TLS listener, where the client expects a handshake, not words.
-    pub fn too_busy(&self, hostname: &str, reply: impl FnOnce(String) -> Vec<u8>) -> Vec<u8> {
-        if self.implicit {
-            Vec::new()
-        } else {
-            reply(too_many_connections(hostname))
+    pub fn too_busy<R: Render>(&self, hostname: &str, reply: impl FnOnce(&str) -> R) -> Vec<u8> {
+        let mut words = Vec::new();
+        if !self.implicit {
+            reply(&too_many_connections(hostname)).write_to(&mut words);
         }
+        words
     }
 }
 

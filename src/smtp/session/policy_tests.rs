@@ -1,60 +1,13 @@
 //! Session tests for what a policy beyond the users file may answer (the directory's):
-//! a list at RCPT, "try later" at RCPT and at AUTH. A stub policy gives the answers;
-//! no directory, no sockets.
-
-use std::net::IpAddr;
+//! a list at RCPT, "try later" at RCPT and at AUTH. The test policy [`Stub`] gives
+//! the answers; no directory, no sockets.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::tests::{code, config, send, wire};
 use super::*;
-use crate::policy::LoginFailure;
-use crate::store::mailbox::{domain_name, mailbox_name};
-
-/// `list@` is a list of ann and bob, `big@` a list of five, `down@` cannot be checked,
-/// and every login cannot be checked now.
-struct Stub;
-
-fn mailbox(name: &str) -> MailboxPath {
-    MailboxPath {
-        domain: domain_name("localhost").unwrap(),
-        mailbox: mailbox_name(name).unwrap(),
-    }
-}
-
-impl Policy for Stub {
-    fn is_local_domain(&self, domain: &str) -> bool {
-        domain.eq_ignore_ascii_case("localhost")
-    }
-    fn primary_domain(&self) -> &str {
-        "localhost"
-    }
-    fn may_relay(&self, _client: IpAddr) -> bool {
-        false
-    }
-    fn user_exists(&self, _local_part: &str, _domain: &str) -> bool {
-        true
-    }
-    fn accepts_logins(&self) -> bool {
-        true
-    }
-    fn check_password(&self, _address: &str, _password: &str) -> bool {
-        false
-    }
-    fn local_mailbox(&self, local_part: &str, _domain: &str) -> Decision {
-        match local_part {
-            "list" => Decision::Group(vec![mailbox("ann"), mailbox("bob")]),
-            "big" => Decision::Group(["a", "b", "c", "d", "e"].map(mailbox).to_vec()),
-            "empty" => Decision::Group(vec![]),
-            "down" => Decision::TryLater,
-            other => Decision::Local(mailbox(other)),
-        }
-    }
-    fn authenticate(&self, _address: &str, _password: &str) -> Result<(), LoginFailure> {
-        Err(LoginFailure::TryLater)
-    }
-}
+use crate::policy::testing::{mailbox, Stub};
 
 fn session() -> Session {
     let mut config = config();
