@@ -126,6 +126,28 @@ fn literals_both_kinds_and_mistakes() {
     assert_eq!(imap.cmd("NOOP"), "t OK NOOP completed\r\n");
 }
 
+/// Over `--max-connections`, an IMAP client is told why before the door closes: an
+/// untagged BYE (RFC 3501 §7.1.5) with RFC 5530's UNAVAILABLE, in SMTP 421's words.
+#[test]
+fn the_connection_cap_counts_imap_clients_too() {
+    let server = TestServer::start_with(|config| {
+        imap_config(config);
+        config.max_connections = 1;
+    });
+    let mut first = Imap::connect(&server);
+    let mut second = std::net::TcpStream::connect(server.imap().unwrap()).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut second, &mut text).unwrap();
+    assert_eq!(
+        text,
+        "* BYE [UNAVAILABLE] mx.example.test too many connections, try again later\r\n"
+    );
+    assert!(first.cmd("LOGOUT").contains("t OK"));
+}
+
 #[test]
 fn two_sessions_see_each_other_and_idle_hears_new_mail_at_once() {
     let server = server();
