@@ -144,8 +144,8 @@ for module in "${modules[@]}"; do
     if [ ${#diff[@]} -gt 0 ] && [ "$(cargo mutants --list "${args[@]}" | grep -c .)" = 0 ]; then
         continue
     fi
-    args+=(--cargo-test-arg=--lib)
-    for test in ${tests[$module]}; do args+=("--cargo-test-arg=--test=$test"); done
+    args+=(--cargo-arg=--lib)
+    for test in ${tests[$module]}; do args+=("--cargo-arg=--test=$test"); done
     args+=("${extra[@]}")
     # Without a baseline run to measure, each mutant's tests get a fixed time.
     [[ " ${extra[*]} " == *" --baseline=skip "* ]] && args+=(--timeout 300) ||

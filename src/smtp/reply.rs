@@ -232,13 +232,11 @@ impl Reply {
     }
 
     /// 421 4.3.2: over the connection cap; we close right after. It takes the place of
-    /// the greeting, so the server sends it without the enhanced code.
+    /// the greeting, so the server sends it without the enhanced code. The sentence is
+    /// the one every protocol says there.
     pub fn too_many_connections(hostname: &str) -> Reply {
-        Reply::new(
-            421,
-            Some(Status(4, 3, 2)),
-            format!("{hostname} too many connections, try again later"),
-        )
+        let text = crate::wire::listener::too_many_connections(hostname);
+        Reply::new(421, Some(Status(4, 3, 2)), text)
     }
 
     /// 421 4.4.2: the client was silent too long (RFC 5321 §4.5.3.2).
