@@ -148,7 +148,7 @@ for module in "${modules[@]}"; do
     for test in ${tests[$module]}; do args+=("--cargo-arg=--test=$test"); done
     args+=("${extra[@]}")
     # Without a baseline run to measure, each mutant's tests get a fixed time.
-    [[ " ${extra[*]} " == *" --baseline=skip "* ]] && args+=(--timeout 300) ||
+    [[ " ${extra[*]} " == *" --baseline=skip "* ]] && args+=(--timeout 120) ||
         args+=(--timeout-multiplier 3)
     out=target/mutants/$module
     rm -rf "$out/mutants.out"
