@@ -56,6 +56,22 @@ fn a_list_is_one_250_and_a_copy_per_member() {
     );
 }
 
+/// RFC 5321 §4.5.3.1.10's limit counts a list's members (config: max_recipients 3):
+/// a list may fill the limit exactly, not pass it.
+#[test]
+fn a_list_may_fill_the_recipient_limit_but_not_pass_it() {
+    let mut s = session();
+    assert_eq!(code(&mut s, "MAIL FROM:<x@example.org>"), 250);
+    // Five members, before any other recipient: over the limit on its own.
+    assert!(wire(&mut s, "RCPT TO:<big@localhost>").starts_with("452 4.5.3"));
+    assert_eq!(code(&mut s, "RCPT TO:<carol@localhost>"), 250);
+    // One and two make three: the limit, reached.
+    assert_eq!(code(&mut s, "RCPT TO:<list@localhost>"), 250);
+    assert!(wire(&mut s, "RCPT TO:<dave@localhost>").starts_with("452 4.5.3"));
+    assert!(matches!(send(&mut s, "DATA"), Action::Effect(_)));
+    assert_eq!(s.transaction().unwrap().1.recipients.len(), 3);
+}
+
 #[test]
 fn try_later_is_451_at_rcpt_and_454_at_auth() {
     let mut s = session();

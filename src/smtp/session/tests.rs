@@ -688,3 +688,54 @@ fn an_http_request_closes_the_connection_at_once() {
     assert_eq!(code(&mut s, "get / HTTP/1.1"), 500);
     assert_eq!(s.state().name(), "Connected");
 }
+
+/// Every step through the table is recorded, for `--trace` and the web view's sessions
+/// page, with the command and the section of the RFC that defines it.
+#[test]
+fn every_transition_names_its_command_and_its_rfc_section() {
+    let mut s = connected();
+    s.record_transitions();
+    for line in [
+        "EHLO c.example",
+        "HELO c.example",
+        "MAIL FROM:<a@b.example>",
+        "RCPT TO:<bob@localhost>",
+        "RSET",
+        "VRFY bob",
+        "EXPN staff",
+        "HELP",
+        "NOOP",
+        "STARTTLS",
+        "AUTH PLAIN",
+        "MAIL FROM:<a@b.example>",
+        "RCPT TO:<bob@localhost>",
+        "DATA",
+    ] {
+        send(&mut s, line);
+    }
+    let mut quit = connected();
+    quit.record_transitions();
+    send(&mut quit, "QUIT");
+    let transitions = [s.take_transitions(), quit.take_transitions()].concat();
+    assert_eq!(
+        transitions,
+        [
+            "Connected -> Ready: EHLO (RFC 5321 §4.1.1.1)",
+            "Ready -> Ready: HELO (RFC 5321 §4.1.1.1)",
+            "Ready -> MailFrom: MAIL (RFC 5321 §4.1.1.2)",
+            "MailFrom -> RcptTo: RCPT (RFC 5321 §4.1.1.3)",
+            "RcptTo -> Ready: RSET (RFC 5321 §4.1.1.5)",
+            "Ready -> Ready: VRFY (RFC 5321 §4.1.1.6)",
+            // Not implemented: §4.2.4's 502, not EXPN's own §4.1.1.7.
+            "Ready -> Ready: EXPN (RFC 5321 §4.2.4)",
+            "Ready -> Ready: HELP (RFC 5321 §4.1.1.8)",
+            "Ready -> Ready: NOOP (RFC 5321 §4.1.1.9)",
+            "Ready -> Ready: STARTTLS (RFC 3207 §4)",
+            "Ready -> Ready: AUTH (RFC 4954 §4)",
+            "Ready -> MailFrom: MAIL (RFC 5321 §4.1.1.2)",
+            "MailFrom -> RcptTo: RCPT (RFC 5321 §4.1.1.3)",
+            "RcptTo -> Data: DATA (RFC 5321 §4.1.1.4)",
+            "Connected -> Closed: QUIT (RFC 5321 §4.1.1.10)",
+        ]
+    );
+}
