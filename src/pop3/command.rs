@@ -166,6 +166,8 @@ mod tests {
             ("LIST", Ok(Command::List(None))),
             ("LIST 2", Ok(Command::List(Some(2)))),
             ("RETR 1", Ok(Command::Retr(1))),
+            // Up to ten digits; eleven are refused before they can overflow.
+            ("RETR 1234567890", Ok(Command::Retr(1234567890))),
             ("DELE 10", Ok(Command::Dele(10))),
             ("noop", Ok(Command::Noop)),
             ("RSET", Ok(Command::Rset)),
@@ -179,6 +181,31 @@ mod tests {
         ];
         for (line, expected) in rows {
             assert_eq!(&parse(line.as_bytes()), expected, "{line:?}");
+        }
+    }
+
+    /// `--trace` names each command and where it is defined: RFC 1939 §5 for the
+    /// TRANSACTION commands, §6 for QUIT (the UPDATE state), §7 for the optional ones.
+    #[test]
+    fn each_command_has_its_keyword_and_rfc_section() {
+        let rows = [
+            ("CAPA", "CAPA", "RFC 2449 §5"),
+            ("STLS", "STLS", "RFC 2595 §4"),
+            ("USER alice", "USER", "RFC 1939 §7"),
+            ("PASS secret", "PASS", "RFC 1939 §7"),
+            ("STAT", "STAT", "RFC 1939 §5"),
+            ("LIST", "LIST", "RFC 1939 §5"),
+            ("RETR 1", "RETR", "RFC 1939 §5"),
+            ("DELE 1", "DELE", "RFC 1939 §5"),
+            ("NOOP", "NOOP", "RFC 1939 §5"),
+            ("RSET", "RSET", "RFC 1939 §5"),
+            ("QUIT", "QUIT", "RFC 1939 §6"),
+            ("TOP 1 2", "TOP", "RFC 1939 §7"),
+            ("UIDL", "UIDL", "RFC 1939 §7"),
+        ];
+        for (line, keyword, section) in rows {
+            let command = parse(line.as_bytes()).unwrap();
+            assert_eq!((command.keyword(), command.section()), (keyword, section));
         }
     }
 
@@ -202,8 +229,14 @@ mod tests {
             ("LIST [msg]", &["LIST  1"]),
             ("TOP msg lines", &["TOP 1"]),
             ("PASS password", &["PASS", "PASS "]),
-            ("USER name@domain", &["USER"]),
+            ("USER name@domain", &["USER", "USER "]),
             ("STAT", &["STAT now"]),
+            ("CAPA", &["CAPA all"]),
+            ("DELE msg", &["DELE", "DELE 0", "DELE 1 2"]),
+            ("NOOP", &["NOOP now"]),
+            ("RSET", &["RSET all"]),
+            ("QUIT", &["QUIT now"]),
+            ("UIDL [msg]", &["UIDL x", "UIDL 1 2"]),
         ];
         for &(usage, lines) in rows {
             for line in lines {

@@ -214,6 +214,35 @@ fn a_busy_maildrop_is_in_use() {
     assert_eq!(s.state(), &State::Authorization { user: None });
 }
 
+/// `[IN-USE]` and `[SYS/TEMP]` are the server's trouble, not the client's mistakes
+/// (RFC 2449 §8, RFC 3206): they never spend the error budget of three.
+#[test]
+fn the_servers_trouble_is_not_the_clients_mistake() {
+    let mut s = connected();
+    for _ in 0..5 {
+        wire(&mut s, "USER alice@localhost");
+        let Action::Effect(Effect::OpenMaildrop(mailbox)) =
+            send(&mut s, &format!("PASS {PASSWORD}"))
+        else {
+            panic!()
+        };
+        let opened = s.handle(Input::MaildropOpened(mailbox, Err(OpenError::InUse)));
+        let Action::Reply(r) = opened else {
+            panic!("a busy maildrop closed the session: {opened:?}")
+        };
+        assert!(r.to_wire_string().starts_with("-ERR [IN-USE] "));
+    }
+    // No password can be checked now: the directory is down.
+    let settings = Settings::new(&config(true));
+    let policy = Arc::new(crate::policy::testing::Stub);
+    let (mut s, _) = Session::new(settings, policy, "127.0.0.1:4000".parse().unwrap());
+    for _ in 0..5 {
+        wire(&mut s, "USER alice@localhost");
+        assert!(wire(&mut s, "PASS anything").starts_with("-ERR [SYS/TEMP] "));
+    }
+    assert!(matches!(s.state(), State::Authorization { user: None }));
+}
+
 #[test]
 fn quit_in_authorization_closes_without_update() {
     let mut s = connected();
@@ -248,6 +277,8 @@ fn bare_lf_and_long_lines() {
         panic!()
     };
     assert!(r.to_wire_string().contains("255 octets"));
+    // RFC 2449 §4: 255 octets, CRLF included, is what the conversation reads of a line.
+    assert_eq!(s.line_limit(), 255);
 }
 
 #[test]
