@@ -5,7 +5,8 @@
   both editions has the language switch, leading to a page that exists;
 - every link to a section (`page.html#id`) finds that section in its own edition: the
   Chinese headings keep the English ids (`{#id}` in book/po/zh-CN.po), since mdBook
-  would otherwise make their ids from the Chinese words;
+  would otherwise make their ids from the Chinese words; and no `{#id}` or `**` shows
+  as text;
 - the Chinese edition's search finds Chinese words (see book/cjk-search.py), and both
   editions' search finds English ones.
 
@@ -59,8 +60,13 @@ def broken_fragments(edition):
         main = text[text.find("<main>"):text.find("</main>")]
         # A `{#id}` belongs on a heading; shown as text (outside code) it is a mistake,
         # e.g. on a chapter's title, which is also the sidebar's link text.
+        prose = re.sub(r"<pre[^>]*>.*?</pre>|<code[^>]*>.*?</code>", "", main, flags=re.S)
         if "{#" in re.sub(r"<code[^>]*>.*?</code>", "", text, flags=re.S):
             broken.append(f"{page}: a {{#id}} shows as text")
+        # CommonMark does not end `**bold：**` before a Chinese letter (the closing run
+        # follows punctuation and precedes a letter): such a translation writes <strong>.
+        if "**" in prose:
+            broken.append(f"{page}: a ** shows as text (write <strong> in the translation)")
         for target, fragment in re.findall(r'href="([A-Za-z0-9_.-]*\.html)?#([^"]+)"', main):
             name = target or page.name
             if name in ids and urllib.parse.unquote(fragment) not in ids[name]:
