@@ -1,5 +1,5 @@
 //! [`Memory`]: IMAP folders kept in memory, for the tests of everything above the disk
-//! (the IMAP session and its mailbox view); the real store is [`super::super::maildir`].
+//! (the IMAP session and its mailbox view); the real store is [`crate::imap::maildir`].
 //! Compiled for tests only.
 
 use std::collections::BTreeMap;
