@@ -255,7 +255,7 @@ pub enum RecipientOutcome {
 /// A connection whose timeouts can change from one stage to the next.
 ///
 /// [`deliver`] must read, write and change timeouts, which `Read + Write` cannot say.
-/// Pass a `&TcpStream` (or a `TcpStream`); tests pass a scripted fake server.
+/// The relay passes a `&TcpStream`; tests pass a scripted fake server.
 pub trait SetTimeout {
     /// From now on, give up on a read or a write after `timeout` (which must not be zero).
     fn set_timeout(&mut self, timeout: Duration) -> io::Result<()>;
@@ -265,12 +265,6 @@ impl SetTimeout for &TcpStream {
     fn set_timeout(&mut self, timeout: Duration) -> io::Result<()> {
         self.set_read_timeout(Some(timeout))?;
         self.set_write_timeout(Some(timeout))
-    }
-}
-
-impl SetTimeout for TcpStream {
-    fn set_timeout(&mut self, timeout: Duration) -> io::Result<()> {
-        (&*self).set_timeout(timeout)
     }
 }
 

@@ -1276,3 +1276,17 @@ fn against_smtp_sink_ehlo_refused_falls_back_to_helo() {
     // HELO offers no extensions, so MAIL carries no parameters.
     assert!(dump.contains("X-Mail-Args: <alice@a.test>\n"), "{dump}");
 }
+
+/// An I/O failure keeps its cause for whoever reports it (`Error::source`); a protocol
+/// error or a refusal is its own cause.
+#[test]
+fn an_io_error_keeps_its_cause() {
+    use std::error::Error;
+    let timed_out = std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out");
+    let error = ClientError::Io(timed_out);
+    let cause = error.source().map(|cause| cause.to_string());
+    assert_eq!(cause.as_deref(), Some("read timed out"));
+    assert!(ClientError::Protocol("a reply without a code".into())
+        .source()
+        .is_none());
+}
