@@ -378,6 +378,58 @@ fn happy_path_with_pipelining_sends_mail_rcpts_and_data_in_one_write() {
     );
 }
 
+/// RFC 2920 §3.1's window, to the octet: a batch of MAIL, the RCPTs and DATA that
+/// fills 4,096 octets (CRLFs included) goes out in one write; one octet more, and each
+/// command goes alone.
+#[test]
+fn a_batch_of_exactly_the_tcp_window_is_pipelined_one_octet_more_is_not() {
+    // MAIL FROM:<alice@a.test> and DATA take 26 + 6 octets; each RCPT TO:<userNNN@b.test>
+    // takes 26, so 156 of them make 4,088, and the first address gets `pad` more.
+    for (pad, pipelined) in [(8, true), (9, false)] {
+        let mut rcpts: Vec<String> = (0..156).map(|i| format!("user{i:03}@b.test")).collect();
+        rcpts[0] = format!("user000{}@b.test", "x".repeat(pad));
+        let mut turns = vec!["220 mx", "250-mx\n250 PIPELINING"];
+        turns.extend(std::iter::repeat_n("250 ok", 1 + rcpts.len()));
+        turns.extend(["354 go", "250 queued", "221 bye"]);
+        let mut server = Script::new(&turns);
+        let outcomes = run(&mut server, &envelope(&rcpts)).unwrap();
+        assert!(outcomes
+            .iter()
+            .all(|o| matches!(o, RecipientOutcome::Delivered(_))));
+        if pipelined {
+            // EHLO, the batch, the text, QUIT.
+            assert_eq!(server.writes.len(), 4);
+            assert_eq!(server.writes[1].len(), 4096);
+        } else {
+            // EHLO, MAIL, 156 RCPTs, DATA, the text, QUIT.
+            assert_eq!(server.writes.len(), 161);
+        }
+    }
+}
+
+/// RFC 1870 §3: SIZE names the largest message the server takes, so a message of
+/// exactly that size is sent.
+#[test]
+fn a_message_of_exactly_the_servers_size_is_sent() {
+    let size = MESSAGE.len();
+    let ehlo = format!("250-mx\n250 SIZE {size}");
+    let turns = [
+        "220 mx",
+        &ehlo,
+        "250 ok",
+        "250 ok",
+        "354 go",
+        "250 queued",
+        "221 bye",
+    ];
+    let (outcomes, server) = session(&["bob@b.test"], &turns);
+    assert_eq!(
+        outcomes,
+        [RecipientOutcome::Delivered(reply(250, "queued"))]
+    );
+    server.assert_sent_contains(&format!("MAIL FROM:<alice@a.test> SIZE={size}\r\n"));
+}
+
 #[test]
 fn a_batch_too_big_for_the_tcp_window_is_not_pipelined() {
     let many: Vec<String> = (0..200).map(|i| format!("user{i}@b.test")).collect();
@@ -391,6 +443,23 @@ fn a_batch_too_big_for_the_tcp_window_is_not_pipelined() {
         .all(|o| matches!(o, RecipientOutcome::Delivered(_))));
     // EHLO, MAIL, 200 RCPTs, DATA, the text, QUIT: one write each.
     assert_eq!(server.writes.len(), 205);
+}
+
+/// Each character that could end an address early is refused on its own: any control
+/// character (CR, LF, NUL), and either angle bracket (RFC 5321 §4.1.2: `Path`).
+#[test]
+fn no_control_character_or_angle_bracket_is_sendable() {
+    for bad in [
+        "a\rb@b.test",
+        "a\nb@b.test",
+        "a\0b@b.test",
+        "a<b@b.test",
+        "a>b@b.test",
+    ] {
+        assert!(!sendable(bad), "{bad:?}");
+    }
+    assert!(sendable("bob@b.test"));
+    assert!(sendable("\"odd one\"@b.test"));
 }
 
 #[test]
@@ -456,6 +525,19 @@ fn ehlo_refused_with_5xx_falls_back_to_helo_without_parameters() {
         ),
         "{sent}"
     );
+}
+
+/// Only a permanent "I do not know EHLO" earns a HELO (RFC 5321 §3.2); a 4xx is the
+/// server's trouble, and the session is refused (the next MX host is tried).
+#[test]
+fn ehlo_refused_for_now_is_a_refusal_not_a_helo() {
+    let rcpts = recipients(&["bob@b.test"]);
+    let mut server = Script::new(&["220 mx", "451 4.3.0 try later", "221 bye"]);
+    match run(&mut server, &envelope(&rcpts)) {
+        Err(ClientError::Refused(r)) => assert_eq!(r, reply(451, "4.3.0 try later")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.sent(), "EHLO client.a.test\r\nQUIT\r\n");
 }
 
 #[test]
