@@ -368,6 +368,18 @@ impl<S: Read + Write> Client<S> {
     }
 }
 
+/// Everything a server says to a new connection at `addr` before it closes it, as a
+/// refused client hears it (over the connection cap, say); 10 s at the most.
+pub fn words_before_close(addr: SocketAddr) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
+}
+
 /// A whole message, from the first command to the final reply: returns that reply.
 pub fn send_message(server: &TestServer, from: &str, to: &[&str], text: &[u8]) -> String {
     let mut client = server.connect();
