@@ -19,6 +19,7 @@
 //! | message text after 354 | [`smtp::connection`] |
 //! | message text: the lone dot, dot-stuffing, smuggling defence | [`smtp::data`] |
 //! | who is who: our domains, relaying, users, passwords | [`policy`], [`accounts`], [`security`] |
+//! | the client as every session keeps it: address, TLS, login, mistakes | [`peer`] |
 //! | who is who, asked of LDAP: users, aliases, lists, logins | [`directory`] |
 //! | Received: and Return-Path: trace headers; dates | [`smtp::received`], [`date`] |
 //! | "250" only once it is on disk | [`smtp::accept`], [`store`] |
@@ -43,6 +44,7 @@ pub mod date;
 pub mod directory;
 pub mod http;
 pub mod imap;
+pub mod peer;
 pub mod policy;
 pub mod pop3;
 pub mod relay;

@@ -29,4 +29,4 @@ pub mod service;
 pub use reader::{ReadRequest, RequestReader};
 pub use request::Request;
 pub use response::{Body, Response, Status};
-pub use service::{Handler, HttpService, Peer};
+pub use service::{Handler, HttpService};

@@ -13,7 +13,6 @@
 //! just not concurrent); no `100 Continue`.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,14 +22,8 @@ use super::reader::{ReadRequest, RequestReader};
 use super::request::Request;
 use super::response::{Body, Response, Status};
 use crate::config::HttpLimits;
+use crate::peer::Peer;
 use crate::wire::{self, Accepted, Stream, Transport, Watch};
-
-/// Who is asking: the client's address, and whether it came over TLS.
-#[derive(Debug, Clone, Copy)]
-pub struct Peer {
-    pub addr: SocketAddr,
-    pub tls: bool,
-}
 
 // ANCHOR: handler
 /// An application on HTTP: a request in, a response out.
@@ -100,16 +93,17 @@ impl wire::Service for HttpService {
         } = client;
         let socket = stream.try_clone().ok();
         let mut transport = Transport::new(stream);
+        // Who is asking: the client's address, and whether it came over TLS.
+        let mut who = Peer::new(peer);
         if let Some(config) = &self.tls {
-            if let Err(e) = transport.start_tls(config) {
-                log::info!("{peer} TLS handshake failed (HTTPS): {e}");
-                return;
+            match transport.start_tls(config) {
+                Ok(tls) => who.security.tls = Some(tls),
+                Err(e) => {
+                    log::info!("{peer} TLS handshake failed (HTTPS): {e}");
+                    return;
+                }
             }
         }
-        let who = Peer {
-            addr: peer,
-            tls: self.tls.is_some(),
-        };
         let mut reader = RequestReader::new(transport, socket, self.limits.clone());
         while !watch.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             let request = match reader.read_request() {

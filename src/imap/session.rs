@@ -30,6 +30,7 @@ use std::sync::Arc;
 use super::command::{parse, Command, Kind};
 use super::response::{Response, Status};
 use crate::config::Settings;
+use crate::peer::Peer;
 use crate::policy::{LoginFailure, Policy};
 use crate::sasl;
 use crate::security::Security;
@@ -136,9 +137,8 @@ pub struct Session {
     state: State,
     settings: Settings,
     policy: Arc<dyn Policy>,
-    client: SocketAddr,
-    security: Security,
-    errors: u32,
+    /// The client: its address, its TLS and login, its mistakes.
+    peer: Peer,
     /// A command being assembled: its lines and literals so far.
     pending: Vec<u8>,
     /// AUTHENTICATE is waiting for the client's response line (this is its tag).
@@ -168,9 +168,7 @@ impl Session {
             state: State::NotAuthenticated,
             settings,
             policy,
-            client,
-            security: Security::default(),
-            errors: 0,
+            peer: Peer::new(client),
             pending: Vec::new(),
             authenticating: None,
         };
@@ -186,9 +184,9 @@ impl Session {
         &self.state
     }
 
-    /// Marks the connection as TLS from the start (implicit TLS, or a test).
+    /// TLS and login facts about this client.
     pub fn security(&self) -> &Security {
-        &self.security
+        &self.peer.security
     }
 
     // ANCHOR: handle
@@ -215,11 +213,11 @@ impl Session {
             Input::Wire(Event::TlsEstablished(tls)) => {
                 log::info!(
                     "{} TLS established (IMAP): {} {}",
-                    self.client,
+                    self.peer,
                     tls.version,
                     tls.cipher
                 );
-                self.security.tls = Some(tls);
+                self.peer.security.tls = Some(tls);
                 Action::Listen
             }
             Input::Wire(Event::PlaintextAfterTls) => self.bye(
@@ -346,7 +344,7 @@ impl Session {
     /// A parsed command: checked against the state, then answered or handed on.
     fn command(&mut self, command: Command) -> Action {
         let (name, section) = command.kind.describe();
-        log::debug!(target: TRACE, "{} IMAP {name} ({section}) in {}", self.client, self.state.name());
+        log::debug!(target: TRACE, "{} IMAP {name} ({section}) in {}", self.peer, self.state.name());
         let tag = command.tag.clone();
         let ok = |text: &str| Response::new().tagged(&tag, Status::Ok, None, text);
         let bad = |text: &str| Action::Reply(Response::new().tagged(&tag, Status::Bad, None, text));
@@ -379,7 +377,7 @@ impl Session {
                     .iter()
                     .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("NIL")))
                     .collect();
-                log::info!("{} IMAP client says: {}", self.client, client.join(" "));
+                log::info!("{} IMAP client says: {}", self.peer, client.join(" "));
                 Action::Reply(
                     Response::new()
                         .untagged(&format!(
@@ -394,7 +392,7 @@ impl Session {
             // §6.2.1: STARTTLS before login, once, with a certificate.
             Kind::StartTls if logged_in => bad("STARTTLS is only allowed before login"),
             Kind::StartTls if !self.settings.tls => bad("STARTTLS is not available"),
-            Kind::StartTls if self.security.tls.is_some() => bad("TLS is already active"),
+            Kind::StartTls if self.peer.security.tls.is_some() => bad("TLS is already active"),
             Kind::StartTls => Action::StartTls(ok("Begin TLS negotiation now")),
             Kind::Login { .. } | Kind::Authenticate { .. } if logged_in => bad("Already logged in"),
             Kind::Login { .. } | Kind::Authenticate { .. } if !self.password_may_travel() => {
@@ -473,7 +471,7 @@ impl Session {
                 "Cannot check the password now; try again later",
             )),
             Err(LoginFailure::Refused) => {
-                log::info!("{} IMAP login failed for {address:?}", self.client);
+                log::info!("{} IMAP login failed for {address:?}", self.peer);
                 self.mistake(Response::new().tagged(
                     tag,
                     Status::No,
@@ -519,8 +517,8 @@ impl Session {
         let (next, why, section) = match (outcome.next, user) {
             (Next::Stay, _) => (state, "", ""),
             (Next::LoggedIn(Some(user)), _) => {
-                log::info!("{} IMAP login as {}", self.client, user.address);
-                self.security.user = Some(user.address.clone());
+                log::info!("{} IMAP login as {}", self.peer, user.address);
+                self.peer.security.user = Some(user.address.clone());
                 (State::Authenticated(user), "login", "RFC 3501 §6.2.3")
             }
             (Next::LoggedIn(None), _) => (state, "", ""),
@@ -555,7 +553,7 @@ impl Session {
     pub fn capabilities(&self) -> String {
         let mut caps = CAPABILITIES.to_string();
         if matches!(self.state, State::NotAuthenticated) {
-            if self.settings.tls && self.security.tls.is_none() && !self.implicit_tls {
+            if self.peer.may_start_tls(&self.settings) && !self.implicit_tls {
                 caps.push_str(" STARTTLS");
             }
             if self.password_may_travel() {
@@ -568,16 +566,12 @@ impl Session {
     }
 
     fn password_may_travel(&self) -> bool {
-        self.implicit_tls
-            || self
-                .security
-                .password_may_travel(self.settings.allow_plaintext_auth, self.client.ip())
+        self.implicit_tls || self.peer.password_may_travel(&self.settings)
     }
 
     /// A mistake costs one from the error budget; past it, BYE.
     fn mistake(&mut self, response: Response) -> Action {
-        self.errors += 1;
-        if self.errors > self.settings.limits.max_errors {
+        if self.peer.count_mistake(&self.settings) {
             let response = response.untagged_status(Status::Bye, None, "Too many errors");
             let before = self.state.name();
             self.enter(before, State::Logout, "too many errors", "RFC 3501 §7.1.5");
@@ -597,7 +591,7 @@ impl Session {
     /// RFC section.
     fn enter(&mut self, from: &str, next: State, what: &str, section: &str) {
         let to = next.name();
-        log::debug!(target: TRACE, "{} IMAP {what} ({section}): {from} -> {to}", self.client);
+        log::debug!(target: TRACE, "{} IMAP {what} ({section}): {from} -> {to}", self.peer);
         self.state = next;
     }
     // ANCHOR_END: enter

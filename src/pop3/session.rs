@@ -28,8 +28,8 @@ use super::command::{parse, Command, ParseError};
 use super::maildrop::{Entry, OpenError};
 use super::reply::Reply;
 use crate::config::Settings;
+use crate::peer::Peer;
 use crate::policy::{LoginFailure, Policy};
-use crate::security::Security;
 use crate::store::maildir::MailboxPath;
 use crate::tls::TlsInfo;
 use crate::wire::{self, Event, Line};
@@ -116,10 +116,9 @@ pub struct Session {
     state: State,
     settings: Settings,
     policy: Arc<dyn Policy>,
-    client: SocketAddr,
-    /// TLS (after STLS, or on the implicit-TLS listener) and who logged in.
-    security: Security,
-    errors: u32,
+    /// The client: its address, TLS (after STLS, or on the implicit-TLS listener), who
+    /// logged in, and its mistakes.
+    peer: Peer,
 }
 
 impl Session {
@@ -134,9 +133,7 @@ impl Session {
             state: State::Authorization { user: None },
             settings,
             policy,
-            client,
-            security: Security::default(),
-            errors: 0,
+            peer: Peer::new(client),
         };
         (session, greeting)
     }
@@ -146,7 +143,7 @@ impl Session {
     }
 
     pub fn client(&self) -> SocketAddr {
-        self.client
+        self.peer.address
     }
 
     // ANCHOR: handle
@@ -183,11 +180,11 @@ impl Session {
     fn tls_established(&mut self, tls: TlsInfo) {
         log::info!(
             "{} TLS established (POP3): {} {}",
-            self.client,
+            self.peer,
             tls.version,
             tls.cipher
         );
-        self.security.tls = Some(tls);
+        self.peer.security.tls = Some(tls);
         let before = self.take();
         self.enter(
             before.name(),
@@ -251,7 +248,7 @@ impl Session {
             // ANCHOR: stls_arms
             // RFC 2595 §4: STLS, only in AUTHORIZATION, only once, only with a certificate.
             (s, Stls) if !self.settings.tls => (s, Action::Reply(Reply::tls_not_available())),
-            (s @ State::Authorization { .. }, Stls) if self.security.tls.is_some() => {
+            (s @ State::Authorization { .. }, Stls) if self.peer.security.tls.is_some() => {
                 (s, Action::Reply(Reply::tls_already_active()))
             }
             // The state changes only once the handshake is done (Input::Wire(Event::TlsEstablished)).
@@ -385,7 +382,7 @@ impl Session {
             // RFC 2449 §8.1.2: [IN-USE]; the client may try again later.
             Err(OpenError::InUse) => Action::Reply(Reply::in_use()),
             Err(OpenError::Io(e)) => {
-                log::warn!("{}: cannot open maildrop: {e}", self.client);
+                log::warn!("{}: cannot open maildrop: {e}", self.peer);
                 Action::Reply(Reply::maildrop_unavailable())
             }
         };
@@ -413,7 +410,7 @@ impl Session {
         // RFC 2595 §4: STLS is listed where it is "present and permitted in the
         // current state": before logging in, with a certificate, not yet over TLS.
         let authorization = matches!(state, State::Authorization { .. });
-        if authorization && self.settings.tls && self.security.tls.is_none() {
+        if authorization && self.peer.may_start_tls(&self.settings) {
             lines.push("STLS".to_string());
         }
         // RFC 2449 §6.2: USER only where it may be used now.
@@ -432,20 +429,17 @@ impl Session {
     /// May the client send a password in the clear now? Over TLS, yes; otherwise only
     /// with `--allow-plaintext-auth` and from this machine.
     fn plaintext_allowed(&self) -> bool {
-        self.security
-            .password_may_travel(self.settings.allow_plaintext_auth, self.client.ip())
+        self.peer.password_may_travel(&self.settings)
     }
     // ANCHOR_END: plaintext_allowed
 
     /// RFC 1939 gives no error budget, but a client that only makes mistakes (or guesses
     /// passwords) is shown the door after `max_errors` of them.
     fn count_errors(&mut self, action: Action) -> Action {
-        if matches!(&action, Action::Reply(r) if !r.is_ok() && !is_server_side(r)) {
-            self.errors += 1;
-            if self.errors > self.settings.limits.max_errors {
-                let reply = Reply::too_many_errors(&self.settings.hostname);
-                return Action::Close(self.close("errors", reply));
-            }
+        let mistake = matches!(&action, Action::Reply(r) if !r.is_ok() && !is_server_side(r));
+        if mistake && self.peer.count_mistake(&self.settings) {
+            let reply = Reply::too_many_errors(&self.settings.hostname);
+            return Action::Close(self.close("errors", reply));
         }
         action
     }
@@ -467,7 +461,7 @@ impl Session {
     /// and its RFC section, and enters `next`.
     fn enter(&mut self, from: &str, next: State, what: &str, section: &str) {
         let to = next.name();
-        log::debug!(target: TRACE, "{} POP3 {what} ({section}): {from} -> {to}", self.client);
+        log::debug!(target: TRACE, "{} POP3 {what} ({section}): {from} -> {to}", self.peer);
         self.state = next;
     }
     // ANCHOR_END: enter

@@ -41,6 +41,7 @@ use super::data::Refusal;
 use super::reply::{Reply, Status};
 use crate::address::{ForwardPath, Host, ReversePath};
 use crate::config::{Service, Settings};
+use crate::peer::Peer;
 use crate::policy::{Decision, LoginFailure, Policy};
 use crate::sasl::{self, Credentials, SaslError};
 use crate::security::Security;
@@ -235,10 +236,8 @@ pub struct Session {
     /// What the listener offers: SMTP, or submission with its stricter rules.
     service: Service,
     policy: Arc<dyn Policy>,
-    client: SocketAddr,
-    errors: u32,
-    /// TLS and AUTH: kept across transactions, forgotten only by a new TLS handshake.
-    security: Security,
+    /// The client: its address, its TLS and AUTH, its mistakes.
+    peer: Peer,
     /// Failed AUTH attempts on this connection.
     auth_failures: u32,
     /// Transitions not yet collected by [`Session::take_transitions`]; `None`: not
@@ -261,9 +260,7 @@ impl Session {
             settings,
             service,
             policy,
-            client,
-            errors: 0,
-            security: Security::default(),
+            peer: Peer::new(client),
             auth_failures: 0,
             transitions: None,
         };
@@ -290,12 +287,12 @@ impl Session {
     }
 
     pub fn client(&self) -> SocketAddr {
-        self.client
+        self.peer.address
     }
 
     /// TLS and AUTH facts about this client.
     pub fn security(&self) -> &Security {
-        &self.security
+        &self.peer.security
     }
 
     // ANCHOR: handle
@@ -337,7 +334,7 @@ impl Session {
     fn tls_established(&mut self, tls: TlsInfo) {
         log::info!(
             "{} TLS established: {} {}",
-            self.client,
+            self.peer,
             tls.version,
             tls.cipher
         );
@@ -349,7 +346,7 @@ impl Session {
             "RFC 3207 §4.2",
         );
         // §4.2 also means forgetting an AUTH from before the handshake.
-        self.security = Security {
+        self.peer.security = Security {
             tls: Some(tls),
             user: None,
         };
@@ -564,7 +561,7 @@ impl Session {
             (s, Command::StartTls) if !self.settings.tls => {
                 (s, Action::Reply(Reply::not_implemented("STARTTLS")))
             }
-            (s, Command::StartTls) if self.security.tls.is_some() => {
+            (s, Command::StartTls) if self.peer.security.tls.is_some() => {
                 (s, Action::Reply(Reply::tls_already_active()))
             }
             // The state changes only once the handshake is done (Input::Wire(Event::TlsEstablished)).
@@ -614,7 +611,7 @@ impl Session {
             "HELP".to_string(),                                        // RFC 5321 §4.1.1.8
         ];
         // RFC 3207 §4: only with a certificate, and (§4.2) never once TLS is on.
-        if self.settings.tls && self.security.tls.is_none() {
+        if self.peer.may_start_tls(&self.settings) {
             extensions.push("STARTTLS".to_string());
         }
         // RFC 4954 §4, §14: passwords only where they cannot be read on the way.
@@ -668,7 +665,7 @@ impl Session {
             return None;
         }
         // RFC 6409 §4.3: a submission server requires authentication before MAIL.
-        let Some(user) = &self.security.user else {
+        let Some(user) = &self.peer.security.user else {
             return Some(Reply::authentication_required());
         };
         // RFC 6409 §6.1: the server may check the sender against the user's own
@@ -693,13 +690,13 @@ impl Session {
             return Reply::too_many_recipients(limits.max_recipients);
         }
         let shown = path.to_string();
-        let destinations = match self.policy.decide(&path, self.client.ip()) {
+        let destinations = match self.policy.decide(&path, self.peer.address.ip()) {
             Decision::Local(mailbox) => vec![Destination::Local(mailbox)],
             // RFC 5321 §3.6.1: a client we trust may ask us to relay; we queue it.
             Decision::Relay => vec![Destination::Remote],
             // A logged-in user may send anywhere, from any network (RFC 6409 §4.3;
             // see ARCHITECTURE.md, "No open relay").
-            Decision::RelayDenied if self.security.user.is_some() => vec![Destination::Remote],
+            Decision::RelayDenied if self.peer.security.user.is_some() => vec![Destination::Remote],
             // A list: one copy per member's mailbox, each counted against the limit.
             Decision::Group(members) if members.is_empty() => return Reply::no_such_user(&shown),
             Decision::Group(members) => {
@@ -735,8 +732,7 @@ impl Session {
     }
 
     fn auth_channel_ok(&self) -> bool {
-        self.security
-            .password_may_travel(self.settings.allow_plaintext_auth, self.client.ip())
+        self.peer.password_may_travel(&self.settings)
     }
     // ANCHOR_END: auth_offered
 
@@ -757,7 +753,7 @@ impl Session {
             return ready(hello, Reply::encryption_required());
         }
         // RFC 4954 §4: after a successful AUTH, any further AUTH gets 503.
-        if self.security.user.is_some() {
+        if self.peer.security.user.is_some() {
             return ready(hello, Reply::bad_sequence("Already authenticated"));
         }
         let Some(mechanism) = Mechanism::parse(mechanism) else {
@@ -856,14 +852,14 @@ impl Session {
             // RFC 4954 §6: 454 4.7.0, a temporary failure; not the client's mistake, so
             // it does not count towards closing the connection.
             Err(LoginFailure::TryLater) => {
-                log::warn!("{} AUTH cannot be checked now", self.client);
+                log::warn!("{} AUTH cannot be checked now", self.peer);
                 let reply = Reply::temporary_auth_failure();
                 return (State::Ready { hello }, Action::Reply(reply));
             }
         }
         let user = credentials.user.to_lowercase();
-        log::info!("{} authenticated as {user}", self.client);
-        self.security.user = Some(user);
+        log::info!("{} authenticated as {user}", self.peer);
+        self.peer.security.user = Some(user);
         (
             State::Ready { hello },
             Action::Reply(Reply::authenticated()),
@@ -876,7 +872,7 @@ impl Session {
         // The user name is not logged: a password typed into the wrong prompt would be.
         log::warn!(
             "{} AUTH failed ({} of {MAX_AUTH_FAILURES})",
-            self.client,
+            self.peer,
             self.auth_failures
         );
         if self.auth_failures >= MAX_AUTH_FAILURES {
@@ -897,12 +893,10 @@ impl Session {
         // RFC 5321 §4.2.1: "x0z" replies mean syntax and sequence errors, the client's
         // mistakes. They spend the error budget; past it, 421 and close (§3.8, §7.8).
         // A refused recipient is not a mistake, and is not counted.
-        if matches!(&action, Action::Reply(r) if r.is_syntax_error()) {
-            self.errors += 1;
-            if self.errors > self.settings.limits.max_errors {
-                let reply = Reply::too_many_errors(&self.settings.hostname);
-                return Action::Close(self.close(reply, "too many errors"));
-            }
+        let syntax_error = matches!(&action, Action::Reply(r) if r.is_syntax_error());
+        if syntax_error && self.peer.count_mistake(&self.settings) {
+            let reply = Reply::too_many_errors(&self.settings.hostname);
+            return Action::Close(self.close(reply, "too many errors"));
         }
         // RFC 2034 §3: enhanced status codes only once the client said EHLO and saw
         // ENHANCEDSTATUSCODES advertised.
@@ -948,7 +942,7 @@ impl Session {
             "RFC 5321 "
         };
         let to = next.name();
-        log::debug!(target: TRACE, "{} {what} ({rfc}{section}): {from} -> {to}", self.client);
+        log::debug!(target: TRACE, "{} {what} ({rfc}{section}): {from} -> {to}", self.peer);
         if let Some(transitions) = &mut self.transitions {
             transitions.push(format!("{from} -> {to}: {what} ({rfc}{section})"));
         }

@@ -36,7 +36,8 @@ pub mod view;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::http::{Handler, Peer, Request, Response, Status};
+use crate::http::{Handler, Request, Response, Status};
+use crate::peer::Peer;
 use crate::policy::Policy;
 use crate::wire::Recorder;
 use auth::{Auth, Viewer};

@@ -28,7 +28,8 @@ use super::search::Query;
 use super::sessions;
 use super::view::{View, DEFAULT_LIMIT};
 use crate::http::request::percent_encode;
-use crate::http::{Peer, Request, Response, Status};
+use crate::http::{Request, Response, Status};
+use crate::peer::Peer;
 use crate::policy::LoginFailure;
 use crate::wire::transcript::Side;
 
@@ -314,7 +315,11 @@ pub fn route(
 /// `Set-Cookie` for the login (RFC 6265 §4.1): never readable by scripts, never sent
 /// by another site's requests, only over TLS when we have it.
 fn cookie(value: &str, peer: &Peer, max_age: u64) -> String {
-    let secure = if peer.tls { "; Secure" } else { "" };
+    let secure = if peer.security.tls.is_some() {
+        "; Secure"
+    } else {
+        ""
+    };
     format!(
         "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
         auth::COOKIE
@@ -345,7 +350,7 @@ fn login(auth: &Auth, request: &Request, peer: &Peer) -> Response {
         Ok(viewer) => {
             log::info!(
                 "{} logged in to the web view as {}",
-                peer.addr,
+                peer.address,
                 viewer.name().unwrap_or("")
             );
             let id = auth.start_session(viewer);
@@ -361,7 +366,7 @@ fn login(auth: &Auth, request: &Request, peer: &Peer) -> Response {
                     "Passwords cannot be checked just now; try again in a minute.",
                 ),
                 LoginFailure::Refused => {
-                    log::info!("{} failed to log in to the web view", peer.addr);
+                    log::info!("{} failed to log in to the web view", peer.address);
                     (
                         Status::UNAUTHORIZED,
                         "That address and password do not match an account.",
