@@ -101,3 +101,55 @@ impl Storage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::spool::QueuedRecipient;
+    use crate::store::testing;
+
+    fn storage(root: &Path) -> Storage {
+        Storage::open(&root.join("mail"), &root.join("spool"), "mx.example").unwrap()
+    }
+
+    #[test]
+    fn keep_puts_a_message_in_a_mailbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = storage(dir.path());
+        let id = MessageId::new();
+        let place = Place::Mailbox(testing::mailbox("bob"));
+        storage
+            .keep(&id, place, b"Subject: kept\r\n\r\nhi\r\n")
+            .unwrap();
+        let new = dir.path().join("mail/localhost/bob/new");
+        let files: Vec<_> = entries(&new).unwrap();
+        assert_eq!(files.len(), 1, "one message in new/");
+        let text = fs::read(files[0].path()).unwrap();
+        assert_eq!(text, b"Subject: kept\r\n\r\nhi\r\n");
+    }
+
+    #[test]
+    fn keep_puts_a_message_in_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = storage(dir.path());
+        let id = MessageId::new();
+        let entry = Entry::new(&id, "", vec![QueuedRecipient::pending("carol@c.test")]);
+        storage
+            .keep(&id, Place::Queue(entry), b"a bounce\r\n")
+            .unwrap();
+        let queued = storage.spool.list().unwrap();
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].id, id);
+        assert_eq!(queued[0].recipients[0].address, "carol@c.test");
+        assert_eq!(storage.spool.read_message(&id).unwrap(), b"a bounce\r\n");
+    }
+
+    #[test]
+    fn a_missing_directory_has_no_entries_but_a_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(entries(&dir.path().join("not yet")).unwrap().is_empty());
+        let file = dir.path().join("a file");
+        fs::write(&file, b"x").unwrap();
+        assert!(entries(&file).is_err(), "a file is not an empty directory");
+    }
+}
