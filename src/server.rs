@@ -2,12 +2,10 @@
 //! storage they deliver into, and the relay that sends mail on.
 //!
 //! This is the one place that knows every protocol. It builds each listener's
-//! [`Service`] — SMTP's three ([`SmtpService`]: plain SMTP,
-//! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and IMAP's
-//! two ([`ImapService`]) — and
-//! submission, submission over implicit TLS), POP3's two ([`Pop3Service`]) and the
-//! web view's two ([`HttpService`] serving [`Web`]: HTTP and HTTPS) — and
-//! hands them to the shared listeners ([`crate::wire::Listeners`]), which accept, give
+//! [`Service`] — SMTP's three ([`SmtpService`]: plain SMTP, submission, submission
+//! over implicit TLS), POP3's two ([`Pop3Service`]), IMAP's two ([`ImapService`]) and
+//! the web view's two ([`HttpService`] serving [`Web`]: HTTP and HTTPS) — and hands
+//! them to the shared listeners ([`crate::wire::Listeners`]), which accept, give
 //! each client a thread, keep the cap and run the shutdown. Every protocol shares the
 //! connection cap and the shutdown (an idle POP3 client hears `-ERR [SYS/TEMP]`).
 //!
@@ -154,7 +152,7 @@ impl Server {
                     config.tls.clone(),
                 )),
             };
-            addresses.push((protocol, listeners.bind(addr, service)?));
+            addresses.push((protocol, listeners.bind(protocol.name(), addr, service)?));
         }
         Ok(Server {
             listeners,

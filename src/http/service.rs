@@ -59,14 +59,6 @@ impl HttpService {
 }
 
 impl wire::Service for HttpService {
-    fn name(&self) -> &'static str {
-        if self.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        }
-    }
-
     fn timeout(&self) -> Duration {
         self.limits.idle_timeout
     }

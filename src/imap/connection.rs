@@ -311,10 +311,6 @@ impl ImapService {
 }
 
 impl wire::Service for ImapService {
-    fn name(&self) -> &'static str {
-        self.tls.name("imap", "imaps")
-    }
-
     /// RFC 3501 §5.4: the autologout timer is at least 30 minutes.
     #[allow(clippy::misnamed_getters)]
     fn timeout(&self) -> Duration {

@@ -181,10 +181,6 @@ impl Pop3Service {
 }
 
 impl wire::Service for Pop3Service {
-    fn name(&self) -> &'static str {
-        self.tls.name("pop3", "pop3s")
-    }
-
     /// RFC 1939 §3: POP3's autologout timer is at least 10 minutes (SMTP's
     /// `timeout` is not POP3's).
     #[allow(clippy::misnamed_getters)]

@@ -15,7 +15,7 @@ use super::accept::Storage;
 use super::connection::Smtp;
 use super::reply::Reply;
 use super::session::Session;
-use crate::config::{Config, Limits, Service, Settings};
+use crate::config::{Config, Limits, Protocol, Service, Settings};
 use crate::policy::Policy;
 use crate::wire::{self, Accepted, Recorder, TlsMode};
 
@@ -64,14 +64,6 @@ impl SmtpService {
 }
 
 impl wire::Service for SmtpService {
-    fn name(&self) -> &'static str {
-        match self.service {
-            Service::Smtp => "smtp",
-            Service::Submission => "submission",
-            Service::SubmissionTls => "smtps",
-        }
-    }
-
     /// RFC 5321 §4.5.3.2.7: never wait forever on a client, reading or writing.
     fn timeout(&self) -> Duration {
         self.limits().timeout
@@ -122,7 +114,7 @@ impl wire::Service for SmtpService {
         .with_transcript(
             self.recorder
                 .as_ref()
-                .map(|recorder| recorder.begin(wire::Service::name(self), peer)),
+                .map(|recorder| recorder.begin(Protocol::Smtp(self.service).name(), peer)),
         );
         let line_timeout = self.limits().command_timeout;
         wire::converse(client, &self.tls, line_timeout, smtp, greeting);

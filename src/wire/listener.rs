@@ -45,8 +45,6 @@ const CLIENT_STACK: usize = 256 * 1024;
 // ANCHOR: service
 /// What a listener offers, and how it serves one client.
 pub trait Service: Send + Sync + 'static {
-    /// For thread names and logs: `smtp`, `submission`, `pop3`…
-    fn name(&self) -> &'static str;
     /// How long a client may stay silent (the socket's read and write timeout).
     fn timeout(&self) -> Duration;
     /// What to tell a client over the connection cap, before closing; nothing on an
@@ -98,7 +96,9 @@ impl Shared {
 
 /// Every bound listener, ready to run, and a handle to stop them.
 pub struct Listeners {
-    bound: Vec<(TcpListener, Arc<dyn Service>)>,
+    /// Each bound listener: its name (`smtp`, `pop3s`…, for thread names and logs),
+    /// its socket, and the service it offers.
+    bound: Vec<(&'static str, TcpListener, Arc<dyn Service>)>,
     running: Vec<JoinHandle<()>>,
     shared: Arc<Shared>,
     /// One address per listener, to wake its accept loop at shutdown.
@@ -128,24 +128,30 @@ impl Listeners {
         }
     }
 
-    /// Binds `addr` for `service`; the error says which address. Returns the address
-    /// really bound (port 0 asks for any free port).
-    pub fn bind(&mut self, addr: SocketAddr, service: Arc<dyn Service>) -> io::Result<SocketAddr> {
+    /// Binds `addr` for `service`, the listener called `name` (`smtp`, `pop3s`…); the
+    /// error says which address. Returns the address really bound (port 0 asks for any
+    /// free port).
+    pub fn bind(
+        &mut self,
+        name: &'static str,
+        addr: SocketAddr,
+        service: Arc<dyn Service>,
+    ) -> io::Result<SocketAddr> {
         let listener = TcpListener::bind(addr)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let local = listener.local_addr()?;
         self.wake.push(wake_address(local));
-        self.bound.push((listener, service));
+        self.bound.push((name, listener, service));
         Ok(local)
     }
 
     /// Starts an accept loop on a thread of its own for every bound listener.
     pub fn start(&mut self) -> io::Result<()> {
-        for (listener, service) in self.bound.drain(..) {
+        for (name, listener, service) in self.bound.drain(..) {
             let shared = self.shared.clone();
             let thread = thread::Builder::new()
-                .name(format!("{} listener", service.name()))
-                .spawn(move || accept_loop(listener, service, shared))?;
+                .name(format!("{name} listener"))
+                .spawn(move || accept_loop(name, listener, service, shared))?;
             self.running.push(thread);
         }
         Ok(())
@@ -234,7 +240,7 @@ fn wake_address(local: SocketAddr) -> SocketAddr {
 
 // ANCHOR: accept_loop
 /// Accepts clients until shutdown.
-fn accept_loop(listener: TcpListener, service: Arc<dyn Service>, shared: Arc<Shared>) {
+fn accept_loop(name: &str, listener: TcpListener, service: Arc<dyn Service>, shared: Arc<Shared>) {
     for stream in listener.incoming() {
         if shared.stopping.stopping.load(Ordering::SeqCst) {
             break;
@@ -244,7 +250,7 @@ fn accept_loop(listener: TcpListener, service: Arc<dyn Service>, shared: Arc<Sha
             // A client that gave up before we accepted it, or a file-descriptor limit:
             // log it and keep serving the others.
             Err(e) => {
-                log::warn!("{}: accept failed: {e}", service.name());
+                log::warn!("{name}: accept failed: {e}");
                 thread::sleep(Duration::from_millis(10));
             }
         }
@@ -341,16 +347,6 @@ impl TlsMode {
     /// TLS with `config` (`None`: none at all), first thing when `implicit`.
     pub fn new(config: Option<Arc<ServerConfig>>, implicit: bool) -> TlsMode {
         TlsMode { config, implicit }
-    }
-
-    /// A listener's name: `plain` (`pop3`), or `implicit` (`pop3s`) when the handshake
-    /// comes first.
-    pub fn name(&self, plain: &'static str, implicit: &'static str) -> &'static str {
-        if self.implicit {
-            implicit
-        } else {
-            plain
-        }
     }
 
     /// What a [`Service::too_busy`] says: the protocol's line for "come back later"
