@@ -21,7 +21,7 @@
 //! | who is who: our domains, relaying, users, passwords | [`policy`], [`accounts`], [`security`] |
 //! | the client as every session keeps it: address, TLS, login, mistakes | [`peer`] |
 //! | who is who, asked of LDAP: users, aliases, lists, logins | [`directory`] |
-//! | Received: and Return-Path: trace headers; dates | [`smtp::received`], [`date`] |
+//! | Received: and Return-Path: trace headers; dates | [`received`], [`date`] |
 //! | "250" only once it is on disk | [`smtp::accept`], [`store`] |
 //! | the outbound queue's schedule, MX lookup, the client, bounces | [`relay`] |
 //! | flags and limits | [`config`], [`cli`] |
@@ -47,6 +47,7 @@ pub mod imap;
 pub mod peer;
 pub mod policy;
 pub mod pop3;
+pub mod received;
 pub mod relay;
 pub mod sasl;
 pub mod security;

@@ -49,7 +49,7 @@
 use time::OffsetDateTime;
 
 use crate::date::rfc5322_date;
-use crate::smtp::received::unbracket;
+use crate::received::unbracket;
 use crate::status::Status;
 
 /// RFC 5322 §2.1.1: a line is at most 998 octets, not counting its CRLF.

@@ -17,9 +17,9 @@
 use std::io::{self, ErrorKind, Write};
 use std::net::IpAddr;
 
+use crate::received::{received, return_path, Trace};
 use crate::security::Security;
 use crate::smtp::command::Body;
-use crate::smtp::received::{received, return_path, Trace};
 use crate::smtp::session::{Destination, Envelope, Hello};
 use crate::store::id::MessageId;
 use crate::store::maildir::Delivery;

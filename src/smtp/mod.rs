@@ -6,7 +6,6 @@ pub mod command;
 pub mod connection;
 pub mod data;
 pub mod listener;
-pub mod received;
 pub mod reply;
 pub mod session;
 pub mod submit;
