@@ -7,7 +7,7 @@
 //! | a meeting, its people, their answers (RFC 5546 §2) | [`model`] |
 //! | TZID, VTIMEZONE, the tz database (RFC 5545 §3.3.5, §3.6.5) | [`zone`] |
 //! | iCalendar text in, a meeting out (with the `icalendar` crate) | [`parse`] |
-//! | a meeting out as iCalendar text | [`write`] |
+//! | a meeting out as iCalendar text | [`write`](mod@write) |
 //! | a new meeting's REQUEST, an attendee's REPLY | [`invite`] |
 //! | what REQUEST, REPLY and CANCEL do to a calendar (RFC 5546 §3.2) | [`itip`] |
 //! | one `.ics` per meeting beside each Maildir, written durably | [`store`] |

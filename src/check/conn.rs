@@ -44,7 +44,7 @@ pub struct Exchange {
     pub conn: usize,
     pub direction: Direction,
     pub bytes: Vec<u8>,
-    /// Octets not kept because the entry was already [`MAX_KEPT`] long.
+    /// Octets not kept because the entry was already `MAX_KEPT` long.
     pub omitted: usize,
 }
 

@@ -16,7 +16,7 @@
 //! - **State** (§3, §6): which commands each state allows; a command in the wrong state
 //!   gets `BAD` (§6: "a command ... not valid in the current state").
 //! - **Login** (§6.2.2, §6.2.3, RFC 4616): LOGIN and AUTHENTICATE PLAIN, asked of the
-//!   [`Policy`], only when a password may travel ([`Security::password_may_travel`]);
+//!   [`Policy`], only when a password may travel ([`Peer::password_may_travel`]);
 //!   otherwise `LOGINDISABLED` is advertised and a login gets `NO [PRIVACYREQUIRED]`
 //!   (RFC 5530). STARTTLS (§6.2.1) is carried out by the conversation.
 //! - **Mistakes** (§7.1): `BAD` with what was expected; after too many the session
@@ -33,7 +33,6 @@ use crate::config::Settings;
 use crate::peer::Peer;
 use crate::policy::{LoginFailure, Policy};
 use crate::sasl;
-use crate::security::Security;
 use crate::store::maildir::MailboxPath;
 use crate::wire::{self, Event, Line};
 use crate::TRACE;
@@ -182,11 +181,6 @@ impl Session {
 
     pub fn state(&self) -> &State {
         &self.state
-    }
-
-    /// TLS and login facts about this client.
-    pub fn security(&self) -> &Security {
-        &self.peer.security
     }
 
     // ANCHOR: handle

@@ -12,11 +12,11 @@
 //! Authentication is USER and PASS (RFC 1939 §7), asked of the [`Policy`]. A password in
 //! the clear is allowed only over TLS, or from loopback with `--allow-plaintext-auth`
 //! (RFC 2595 asks clients not to send one otherwise): the rule of
-//! [`Security::password_may_travel`], the same as SMTP's. STLS (RFC 2595 §4) is decided
+//! [`Peer::password_may_travel`], the same as SMTP's. STLS (RFC 2595 §4) is decided
 //! here and carried out by the conversation, as STARTTLS is for SMTP: in AUTHORIZATION
 //! the session answers `+OK` with [`Action::StartTls`], the conversation runs the
-//! handshake and reports it as [`Input::Wire(Event::TlsEstablished)`]. With `--pop3s-listen`
-//! (RFC 8314) the handshake comes before the greeting instead.
+//! handshake and reports it as `Input::Wire(`[`Event::TlsEstablished`]`)`. With
+//! `--pop3s-listen` (RFC 8314) the handshake comes before the greeting instead.
 //!
 //! Left out: APOP and AUTH (SASL, RFC 5034), LOGIN-DELAY and EXPIRE (RFC 2449 §6.5,
 //! §6.7), and client certificates (SASL EXTERNAL, RFC 2595 §4).

@@ -16,8 +16,8 @@
 //!
 //! STARTTLS (RFC 3207) is decided here and carried out by the conversation: the session
 //! answers 220 with [`Action::StartTls`], the conversation runs the handshake and
-//! reports it as [`Input::Wire(Event::TlsEstablished)`], and the session starts again from the
-//! greeting, as §4.2 requires.
+//! reports it as `Input::Wire(`[`Event::TlsEstablished`]`)`, and the session starts
+//! again from the greeting, as §4.2 requires.
 //!
 //! The session knows only what [`Settings`] tell it of the configuration, and asks a
 //! [`Policy`] the questions that depend on who is who (which domains are ours, who may
