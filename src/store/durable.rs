@@ -170,6 +170,15 @@ mod tests {
     }
 
     #[test]
+    fn flush_hands_the_buffered_bytes_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = TmpFile::create(dir.path().join("t")).unwrap();
+        file.write_all(b"hello").unwrap();
+        file.flush().unwrap();
+        assert_eq!(fs::read(dir.path().join("t")).unwrap(), b"hello");
+    }
+
+    #[test]
     fn create_never_opens_an_existing_file() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("t"), "someone else's").unwrap();
