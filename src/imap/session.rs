@@ -765,6 +765,40 @@ mod tests {
         assert!(matches!(bye, Action::Close(_)));
     }
 
+    /// §6.2.1: STARTTLS only with a certificate, and only once.
+    #[test]
+    fn starttls_needs_a_certificate_and_comes_once() {
+        let mut s = session(false);
+        let bad = reply(line(&mut s, "a STARTTLS"));
+        assert_eq!(bad, "a BAD STARTTLS is not available\r\n");
+
+        let config = Config::new("mx");
+        let mut settings = Settings::new(&config);
+        settings.tls = true; // a certificate is loaded
+        let policy = Arc::new(config.policy.clone());
+        let mut s = Session::new(settings, policy, "192.0.2.1:9".parse().unwrap(), false).0;
+        assert!(reply(line(&mut s, "b CAPABILITY")).contains(" STARTTLS"));
+        assert_eq!(
+            line(&mut s, "c STARTTLS"),
+            Action::StartTls(Response::new().tagged(
+                "c",
+                Status::Ok,
+                None,
+                "Begin TLS negotiation now"
+            ))
+        );
+        s.handle(Input::Wire(Event::TlsEstablished(
+            crate::tls::testing::tls_info(),
+        )));
+        let again = reply(line(&mut s, "d STARTTLS"));
+        assert_eq!(again, "d BAD TLS is already active\r\n");
+        let caps = reply(line(&mut s, "e CAPABILITY"));
+        assert!(
+            !caps.contains("STARTTLS") && caps.contains("AUTH=PLAIN"),
+            "{caps}"
+        );
+    }
+
     #[test]
     fn mistakes_are_bad_and_the_budget_ends_it() {
         let mut s = session(true);
