@@ -345,6 +345,48 @@ mod tests {
     }
 
     #[test]
+    fn sync_fsyncs_new_and_cur() {
+        let root = maildir_with(
+            "erin",
+            &[("new", "1.M1P1Q1.h", b"a"), ("cur", "2.M1P1Q2.h:2,S", b"b")],
+        );
+        let folder = Folder::open(root.path(), &mailbox("erin"));
+        for message in folder.list().unwrap() {
+            folder.delete(&message).unwrap();
+        }
+        folder.sync().unwrap();
+        // The witness is shared by every test in this process: look for our own.
+        let dir = root.path().join("localhost/erin");
+        let events = crate::store::witness::events();
+        for sub in [NEW, CUR] {
+            let done = crate::store::witness::Event::DirSyncDone(dir.join(sub));
+            assert!(events.contains(&done), "{sub}/ was not fsynced");
+        }
+    }
+
+    #[test]
+    fn delete_reports_what_it_could_not_do() {
+        let root = maildir_with("frank", &[("new", "1.M1P1Q1.h", b"a")]);
+        let dir = root.path().join("localhost/frank");
+        let folder = Folder::open(root.path(), &mailbox("frank"));
+        let message = folder.list().unwrap().remove(0);
+        // Another program put a directory where the message was: not removed.
+        fs::remove_file(dir.join("new/1.M1P1Q1.h")).unwrap();
+        fs::create_dir(dir.join("new/1.M1P1Q1.h")).unwrap();
+        assert!(
+            folder.delete(&message).is_err(),
+            "a directory is not removed"
+        );
+        // The message is gone from new/, and cur/ cannot be looked in: not "gone".
+        fs::remove_dir(dir.join("new/1.M1P1Q1.h")).unwrap();
+        fs::write(dir.join("cur"), b"not a directory").unwrap();
+        assert!(
+            folder.delete(&message).is_err(),
+            "cur/ could not be searched"
+        );
+    }
+
+    #[test]
     fn a_message_renamed_by_another_reader_is_found_by_its_id() {
         let root = maildir_with("dave", &[("new", "1.M1P1Q1.h", b"hello")]);
         let folder = Folder::open(root.path(), &mailbox("dave"));
