@@ -224,14 +224,22 @@ mod tests {
         );
     }
 
+    /// A failed round fails every caller it covered, with no fsync of their own; the
+    /// next caller gets a round of its own (the disk may have recovered).
     #[test]
     fn a_failed_fsync_fails_every_caller_it_covered() {
         let group = Arc::new(GroupSync::default());
+        let fsyncs = Arc::new(AtomicUsize::new(0));
         let (leader, release) = held_leader(&group, || {});
         let followers: Vec<_> = (0..3)
             .map(|_| {
-                let group = group.clone();
-                thread::spawn(move || group.sync(|| Err(io::Error::other("disk on fire"))))
+                let (group, fsyncs) = (group.clone(), fsyncs.clone());
+                thread::spawn(move || {
+                    group.sync(|| {
+                        fsyncs.fetch_add(1, Ordering::SeqCst);
+                        Err(io::Error::other("disk on fire"))
+                    })
+                })
             })
             .collect();
         wait_for_tickets(&group, 4);
@@ -240,6 +248,11 @@ mod tests {
         for follower in followers {
             assert!(follower.join().unwrap().is_err());
         }
+        assert_eq!(fsyncs.load(Ordering::SeqCst), 1, "one round for the three");
+        assert!(
+            group.sync(|| Ok(())).is_ok(),
+            "a later caller is not failed"
+        );
     }
 
     #[test]

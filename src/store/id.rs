@@ -85,13 +85,8 @@ impl FromStr for MessageId {
 
     fn from_str(text: &str) -> Result<MessageId, Malformed> {
         let wrong = || Malformed::new("a postie message id", text);
-        // Digits only: `u64::from_str` would also take a leading `+`.
-        let number = |part: &str| -> Result<u64, Malformed> {
-            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(wrong());
-            }
-            part.parse().map_err(|_| wrong())
-        };
+        // `u64::from_str` also takes a leading `+`; the check below refuses it.
+        let number = |part: &str| -> Result<u64, Malformed> { part.parse().map_err(|_| wrong()) };
         let (secs, rest) = text.split_once('M').ok_or_else(wrong)?;
         let (micros, rest) = rest.split_once('P').ok_or_else(wrong)?;
         let (pid, n) = rest.split_once('Q').ok_or_else(wrong)?;
@@ -101,7 +96,7 @@ impl FromStr for MessageId {
             pid: u32::try_from(number(pid)?).map_err(|_| wrong())?,
             n: number(n)?,
         };
-        // One spelling per id: no leading zeros, which Display never writes.
+        // One spelling per id: no leading zeros and no `+`, which Display never writes.
         if id.to_string() != text {
             return Err(wrong());
         }
@@ -160,6 +155,8 @@ mod tests {
             "1795827860M42P7Q3.host",
             "1795827860M042P7Q3",
             "1795827860M+42P7Q3",
+            "+1795827860M42P7Q3",
+            "1795827860M42P7Q+3",
             "x795827860M42P7Q3",
             "1795827860M42P99999999999Q3",
             "../1795827860M42P7Q3",
