@@ -121,8 +121,12 @@ pub fn sync_directory(dir: &Path, fsync: impl FnOnce() -> io::Result<()>) -> io:
     let group = lock().entry(dir.to_path_buf()).or_default().clone();
     let result = group.sync(fsync);
     let mut map = lock();
-    // Only the map and we hold it: nobody else is syncing this directory.
-    if Arc::strong_count(&group) == 2 {
+    // Only the map and we hold it: nobody else is syncing this directory. We let go
+    // of it while the map is locked, as every caller does, so that of two callers
+    // leaving at once the second sees the first one gone.
+    let last = Arc::strong_count(&group) == 2;
+    drop(group);
+    if last {
         map.remove(dir);
     }
     result
@@ -253,6 +257,66 @@ mod tests {
             group.sync(|| Ok(())).is_ok(),
             "a later caller is not failed"
         );
+    }
+
+    /// The callers of `sync_directory` for one directory meet in one group: while the
+    /// first one's fsync is held up, four more arrive, and one round serves them.
+    #[test]
+    fn sync_directory_groups_the_callers_of_one_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let fsyncs = Arc::new(AtomicUsize::new(0));
+        let (started, leader_started) = mpsc::channel();
+        let (release, held) = mpsc::channel::<()>();
+        let leader = {
+            let (path, fsyncs) = (dir.path().to_path_buf(), fsyncs.clone());
+            thread::spawn(move || {
+                sync_directory(&path, || {
+                    fsyncs.fetch_add(1, Ordering::SeqCst);
+                    started.send(()).unwrap();
+                    held.recv().unwrap();
+                    Ok(())
+                })
+            })
+        };
+        leader_started.recv().unwrap();
+        let followers: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, fsyncs) = (dir.path().to_path_buf(), fsyncs.clone());
+                thread::spawn(move || {
+                    sync_directory(&path, || {
+                        fsyncs.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        // The group is in the map while someone syncs; wait for the five tickets
+        // (a bounded wait: a group that never fills fails the test, it does not hang).
+        let group = directories().lock().unwrap().get(dir.path()).cloned();
+        let group = group.expect("the directory's group is in the map while it syncs");
+        for _ in 0..10_000 {
+            if group.lock().tickets == 5 {
+                break;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(
+            group.lock().tickets,
+            5,
+            "the followers joined another group"
+        );
+        drop(group);
+        release.send(()).unwrap();
+        leader.join().unwrap().unwrap();
+        for follower in followers {
+            follower.join().unwrap().unwrap();
+        }
+        assert_eq!(
+            fsyncs.load(Ordering::SeqCst),
+            2,
+            "the leader's, then one for four"
+        );
+        assert!(!directories().lock().unwrap().contains_key(dir.path()));
     }
 
     #[test]
