@@ -485,6 +485,35 @@ mod tests {
     }
 
     #[test]
+    fn mailboxes_are_the_safe_directories_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(dir.path(), "mx").unwrap();
+        for path in [
+            "b.test/zoe",
+            "b.test/adam",
+            "a.test/mia",
+            "a.test/Upper",   // not a name the gate gives (it folds case)
+            "a.test/.hidden", // nor this
+            "Other.TEST/kim", // nor this domain
+            "c.test/file-not-dir",
+        ] {
+            if path.ends_with("file-not-dir") {
+                fs::create_dir_all(dir.path().join("c.test")).unwrap();
+                fs::write(dir.path().join(path), b"").unwrap();
+            } else {
+                fs::create_dir_all(dir.path().join(path)).unwrap();
+            }
+        }
+        let found: Vec<String> = maildir
+            .mailboxes()
+            .unwrap()
+            .iter()
+            .map(|m| format!("{}/{}", m.domain.as_str(), m.mailbox.as_str()))
+            .collect();
+        assert_eq!(found, ["a.test/mia", "b.test/adam", "b.test/zoe"]);
+    }
+
+    #[test]
     fn begin_needs_a_mailbox() {
         let dir = tempfile::tempdir().unwrap();
         let maildir = Maildir::open(dir.path(), "mx").unwrap();
