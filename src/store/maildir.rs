@@ -470,6 +470,45 @@ mod tests {
         assert_eq!(files(dir.path(), "localhost", "u", "cur").len(), 1);
     }
 
+    /// The sweep stays under the root: a `tmp` that is a symbolic link to a directory
+    /// elsewhere is not emptied, and a mailbox without `tmp/` is no error.
+    #[test]
+    fn open_sweeps_no_tmp_outside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("precious"), "not ours").unwrap();
+        let root = dir.path().join("mail");
+        fs::create_dir_all(root.join("localhost/u")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("localhost/u/tmp")).unwrap();
+        fs::create_dir_all(root.join("localhost/no-tmp/new")).unwrap();
+        Maildir::open(&root, "mx").unwrap();
+        assert!(outside.join("precious").is_file());
+    }
+
+    /// The probe file's name is a unique name, so a hostname that cannot be part of a
+    /// file name is refused at start-up, not at the first delivery.
+    #[test]
+    fn open_refuses_a_hostname_too_long_for_a_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "h".repeat(300);
+        let err = Maildir::open(dir.path(), &long).unwrap_err();
+        assert!(err.to_string().contains("not writable"), "{err}");
+    }
+
+    #[test]
+    fn delivery_flush_hands_the_bytes_to_the_file_in_tmp() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(dir.path(), "mx").unwrap();
+        let mut delivery = maildir
+            .begin(&MessageId::new(), &[crate::store::testing::mailbox("u")])
+            .unwrap();
+        delivery.write_all(b"Subject: half\r\n").unwrap();
+        delivery.flush().unwrap();
+        let in_tmp = fs::read(delivery.file.path()).unwrap();
+        assert_eq!(in_tmp, b"Subject: half\r\n");
+    }
+
     #[test]
     fn open_creates_the_root_and_refuses_a_file() {
         let dir = tempfile::tempdir().unwrap();
