@@ -317,4 +317,56 @@ mod tests {
         );
         assert_eq!(read_file(&sent, "nothing").unwrap(), None);
     }
+
+    /// A directory that only looks like a folder is not one: without `cur/`, or
+    /// with a name the gate refuses.
+    #[test]
+    fn names_are_folders_with_cur_and_a_good_name() {
+        let root = tempfile::tempdir().unwrap();
+        let t = tree(root.path());
+        t.create("Sent").unwrap();
+        let inbox = root.path().join("localhost/alice");
+        fs::create_dir_all(inbox.join(".NoCur/new")).unwrap();
+        fs::create_dir_all(inbox.join(".a..b/cur")).unwrap();
+        assert_eq!(t.names().unwrap(), ["Sent"]);
+    }
+
+    /// A stamp is the folder's two modification times, once they are old enough to
+    /// trust; a folder that has no `new/` yet counts as untouched since 1970.
+    #[test]
+    fn stamps_are_settled_times() {
+        let root = tempfile::tempdir().unwrap();
+        let t = tree(root.path());
+        t.create("Sent").unwrap();
+        let sent = t.folder("Sent").unwrap();
+        assert_eq!(stamp(&sent).unwrap(), None, "just changed: not settled");
+        let then = SystemTime::now() - Duration::from_secs(60);
+        backdate(&sent, then).unwrap();
+        assert_eq!(stamp(&sent).unwrap(), Some((then, then)));
+
+        fs::remove_dir(sent.dir().join(NEW)).unwrap();
+        fs::File::open(sent.dir().join(CUR))
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+        assert_eq!(stamp(&sent).unwrap(), Some((SystemTime::UNIX_EPOCH, then)));
+    }
+
+    /// Only a missing file or folder is "nothing yet"; anything else is an error.
+    #[test]
+    fn other_errors_are_not_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let t = tree(root.path());
+        t.create("Sent").unwrap();
+        let sent = t.folder("Sent").unwrap();
+        fs::create_dir(sent.dir().join("state")).unwrap();
+        assert!(
+            read_file(&sent, "state").is_err(),
+            "a directory is no state file"
+        );
+
+        let inbox = root.path().join("localhost/alice");
+        fs::write(inbox.join(".Broken"), b"a file where a folder should be").unwrap();
+        assert!(stamp(&t.folder("Broken").unwrap()).is_err());
+    }
 }
