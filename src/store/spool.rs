@@ -689,6 +689,9 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part:?} missing in:\n{text}");
         }
+        // Due this very second: now, not "in 0s".
+        let text = listing(std::slice::from_ref(&entry), entry.next_attempt);
+        assert!(text.contains("next attempt: now"), "{text}");
         assert_eq!(listing(&[], 0), "The queue is empty.\n");
     }
 
