@@ -672,6 +672,22 @@ mod tests {
     }
 
     #[test]
+    fn ages_are_in_the_largest_whole_unit() {
+        for (seconds, shown) in [
+            (0, "0s"),
+            (59, "59s"),
+            (60, "1m"),
+            (3_599, "59m"),
+            (3_600, "1h"),
+            (86_399, "23h"),
+            (86_400, "1d"),
+            (3 * 86_400 + 5, "3d"),
+        ] {
+            assert_eq!(age(seconds), shown, "{seconds} s");
+        }
+    }
+
+    #[test]
     fn listing_shows_what_an_operator_needs() {
         let id = MessageId::new();
         let mut entry = sample(&id);
