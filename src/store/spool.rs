@@ -672,6 +672,18 @@ mod tests {
     }
 
     #[test]
+    fn flush_hands_the_bytes_to_the_file_in_tmp() {
+        let (_dir, spool) = new_spool();
+        let mut writer = spool.begin(&MessageId::new()).unwrap();
+        writer.write_all(b"Subject: queued\r\n").unwrap();
+        writer.flush().unwrap();
+        assert_eq!(
+            fs::read(writer.file.path()).unwrap(),
+            b"Subject: queued\r\n"
+        );
+    }
+
+    #[test]
     fn ages_are_in_the_largest_whole_unit() {
         for (seconds, shown) in [
             (0, "0s"),
