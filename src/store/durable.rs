@@ -158,11 +158,17 @@ fn sync_parent(path: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// A new `TmpFile` called `t` in `dir`, with `bytes` written into it.
+    fn written(dir: &Path, bytes: &[u8]) -> TmpFile {
+        let mut file = TmpFile::create(dir.join("t")).unwrap();
+        file.write_all(bytes).unwrap();
+        file
+    }
+
     #[test]
     fn a_placed_file_has_its_bytes_and_no_temporary_name() {
         let dir = tempfile::tempdir().unwrap();
-        let mut file = TmpFile::create(dir.path().join("t")).unwrap();
-        file.write_all(b"hello").unwrap();
+        let mut file = written(dir.path(), b"hello");
         file.sync().unwrap();
         file.rename_into(&dir.path().join("final")).unwrap();
         assert_eq!(fs::read(dir.path().join("final")).unwrap(), b"hello");
@@ -172,8 +178,7 @@ mod tests {
     #[test]
     fn flush_hands_the_buffered_bytes_to_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let mut file = TmpFile::create(dir.path().join("t")).unwrap();
-        file.write_all(b"hello").unwrap();
+        let mut file = written(dir.path(), b"hello");
         file.flush().unwrap();
         assert_eq!(fs::read(dir.path().join("t")).unwrap(), b"hello");
     }
@@ -190,9 +195,7 @@ mod tests {
     #[test]
     fn dropped_unplaced_it_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let mut file = TmpFile::create(dir.path().join("t")).unwrap();
-        file.write_all(b"half").unwrap();
-        drop(file);
+        drop(written(dir.path(), b"half"));
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 

@@ -248,6 +248,7 @@ mod tests {
     use std::io::Write;
     use std::sync::Arc;
     use std::time::Duration;
+    use tempfile::TempDir;
 
     /// Delivers `text` to `user` the way SMTP does; returns the start of the file's
     /// name (the Maildir may add to it, as exercise 11 does with `,S=<size>`).
@@ -257,6 +258,15 @@ mod tests {
         delivery.write_all(text).unwrap();
         delivery.commit().unwrap();
         id.file_name("mx")
+    }
+
+    /// `user`'s folder in a new Maildir root holding `files` (as `maildir_with` puts
+    /// them), and the folder's messages.
+    fn folder_with(user: &str, files: &[(&str, &str, &[u8])]) -> (TempDir, Folder, Vec<Message>) {
+        let root = maildir_with(user, files);
+        let folder = Folder::open(root.path(), &mailbox(user));
+        let messages = folder.list().unwrap();
+        (root, folder, messages)
     }
 
     fn ids(folder: &Folder) -> Vec<String> {
@@ -332,12 +342,10 @@ mod tests {
 
     #[test]
     fn delete_removes_and_a_message_already_gone_is_deleted() {
-        let root = maildir_with(
+        let (_root, folder, messages) = folder_with(
             "carol",
             &[("new", "1.M1P1Q1.h", b"a"), ("new", "2.M1P1Q2.h", b"b")],
         );
-        let folder = Folder::open(root.path(), &mailbox("carol"));
-        let messages = folder.list().unwrap();
         folder.delete(&messages[0]).unwrap();
         folder.delete(&messages[0]).unwrap();
         folder.sync().unwrap();
@@ -346,12 +354,11 @@ mod tests {
 
     #[test]
     fn sync_fsyncs_new_and_cur() {
-        let root = maildir_with(
+        let (root, folder, messages) = folder_with(
             "erin",
             &[("new", "1.M1P1Q1.h", b"a"), ("cur", "2.M1P1Q2.h:2,S", b"b")],
         );
-        let folder = Folder::open(root.path(), &mailbox("erin"));
-        for message in folder.list().unwrap() {
+        for message in messages {
             folder.delete(&message).unwrap();
         }
         folder.sync().unwrap();
@@ -366,10 +373,9 @@ mod tests {
 
     #[test]
     fn delete_reports_what_it_could_not_do() {
-        let root = maildir_with("frank", &[("new", "1.M1P1Q1.h", b"a")]);
+        let (root, folder, mut messages) = folder_with("frank", &[("new", "1.M1P1Q1.h", b"a")]);
         let dir = root.path().join("localhost/frank");
-        let folder = Folder::open(root.path(), &mailbox("frank"));
-        let message = folder.list().unwrap().remove(0);
+        let message = messages.remove(0);
         // Another program put a directory where the message was: not removed.
         fs::remove_file(dir.join("new/1.M1P1Q1.h")).unwrap();
         fs::create_dir(dir.join("new/1.M1P1Q1.h")).unwrap();

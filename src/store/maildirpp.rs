@@ -256,6 +256,14 @@ mod tests {
         Tree::open(root, &mailbox, "mx")
     }
 
+    /// Alice's tree under `root`, with a folder `Sent`.
+    fn with_sent(root: &Path) -> (Tree, Folder) {
+        let t = tree(root);
+        t.create("Sent").unwrap();
+        let sent = t.folder("Sent").unwrap();
+        (t, sent)
+    }
+
     #[test]
     fn the_gate() {
         for good in ["Sent", "Archive.2026", "Caf&AOk-", "My Folder"] {
@@ -295,9 +303,7 @@ mod tests {
     #[test]
     fn added_messages_are_listed_with_their_flags() {
         let root = tempfile::tempdir().unwrap();
-        let t = tree(root.path());
-        t.create("Sent").unwrap();
-        let sent = t.folder("Sent").unwrap();
+        let (t, sent) = with_sent(root.path());
         let mut flags = Flags::new();
         flags.insert(Flag::Seen);
         let id = t
@@ -336,9 +342,7 @@ mod tests {
     #[test]
     fn stamps_are_settled_times() {
         let root = tempfile::tempdir().unwrap();
-        let t = tree(root.path());
-        t.create("Sent").unwrap();
-        let sent = t.folder("Sent").unwrap();
+        let (_, sent) = with_sent(root.path());
         assert_eq!(stamp(&sent).unwrap(), None, "just changed: not settled");
         let then = SystemTime::now() - Duration::from_secs(60);
         backdate(&sent, then).unwrap();
@@ -356,9 +360,7 @@ mod tests {
     #[test]
     fn other_errors_are_not_nothing() {
         let root = tempfile::tempdir().unwrap();
-        let t = tree(root.path());
-        t.create("Sent").unwrap();
-        let sent = t.folder("Sent").unwrap();
+        let (t, sent) = with_sent(root.path());
         fs::create_dir(sent.dir().join("state")).unwrap();
         assert!(
             read_file(&sent, "state").is_err(),
