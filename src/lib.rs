@@ -61,6 +61,8 @@ pub mod wire;
 
 // Round-trip properties of the parsers and writers (proptest).
 #[cfg(test)]
+mod logged;
+#[cfg(test)]
 mod properties;
 #[cfg(test)]
 mod skip;

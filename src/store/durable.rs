@@ -183,6 +183,32 @@ mod tests {
         assert_eq!(fs::read(dir.path().join("t")).unwrap(), b"hello");
     }
 
+    /// Dropping a placed file is quiet (its temporary name is already gone); a
+    /// temporary name that cannot be removed is a warning for the operator.
+    #[test]
+    fn a_temporary_name_left_behind_is_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::logged::start();
+        let file = written(dir.path(), b"placed");
+        file.rename_into(&dir.path().join("final")).unwrap();
+        assert_eq!(
+            crate::logged::take(),
+            [],
+            "a placed file's drop says nothing"
+        );
+
+        let file = written(dir.path(), b"stuck");
+        // Something else now stands under the temporary name, and unlink refuses it.
+        fs::remove_file(dir.path().join("t")).unwrap();
+        fs::create_dir(dir.path().join("t")).unwrap();
+        drop(file);
+        let warned = crate::logged::take();
+        assert!(
+            matches!(&warned[..], [r] if r.level == log::Level::Warn && r.text.contains("cannot remove")),
+            "{warned:?}"
+        );
+    }
+
     #[test]
     fn create_never_opens_an_existing_file() {
         let dir = tempfile::tempdir().unwrap();

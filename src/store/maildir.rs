@@ -453,6 +453,31 @@ mod tests {
         assert!(files(dir.path(), "localhost", "u", "new").is_empty());
     }
 
+    /// The operator is told how many unacknowledged files the sweep removed, and
+    /// told nothing when there were none.
+    #[test]
+    fn the_sweep_says_how_many_it_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("localhost/u/tmp");
+        fs::create_dir_all(&tmp).unwrap();
+        let said = |records: Vec<crate::logged::Record>| -> Vec<String> {
+            let records = records
+                .into_iter()
+                .filter(|r| r.text.starts_with("removed "));
+            records.map(|r| r.text).collect()
+        };
+        crate::logged::start();
+        Maildir::open(dir.path(), "mx").unwrap();
+        assert_eq!(said(crate::logged::take()), Vec::<String>::new());
+        fs::write(tmp.join("1.M1P1Q1.mx"), "crashed").unwrap();
+        fs::write(tmp.join("2.M2P2Q2.mx"), "crashed").unwrap();
+        Maildir::open(dir.path(), "mx").unwrap();
+        assert_eq!(
+            said(crate::logged::take()),
+            ["removed 2 unacknowledged message(s) from tmp/"]
+        );
+    }
+
     #[test]
     fn open_removes_leftovers_from_tmp_only() {
         let dir = tempfile::tempdir().unwrap();

@@ -683,6 +683,34 @@ mod tests {
         );
     }
 
+    /// A corrupt envelope is an error in the log (and left out of the list); one
+    /// that went away between the listing and the load is not.
+    #[test]
+    fn a_corrupt_envelope_is_logged_and_a_vanished_one_is_not() {
+        let (dir, spool) = new_spool();
+        let corrupt = MessageId::new();
+        fs::write(
+            dir.path().join(ENVELOPES).join(corrupt.to_string()),
+            "nonsense",
+        )
+        .unwrap();
+        let gone = MessageId::new();
+        let nowhere = dir.path().join("nowhere");
+        std::os::unix::fs::symlink(nowhere, dir.path().join(ENVELOPES).join(gone.to_string()))
+            .unwrap();
+        crate::logged::start();
+        assert!(spool.list().unwrap().is_empty());
+        let errors: Vec<String> = crate::logged::take()
+            .into_iter()
+            .filter(|r| r.level == log::Level::Error)
+            .map(|r| r.text)
+            .collect();
+        assert!(
+            matches!(&errors[..], [one] if one.starts_with(&format!("queue entry {corrupt}"))),
+            "{errors:?}"
+        );
+    }
+
     #[test]
     fn ages_are_in_the_largest_whole_unit() {
         for (seconds, shown) in [

@@ -1,6 +1,5 @@
 //! Client tests: a scripted fake server, a real postie, and smtp-sink.
 use super::*;
-use std::cell::RefCell;
 use std::collections::VecDeque;
 
 /// A fake server. Each read hands out its next turn (one or more reply lines; `\n` in
@@ -977,30 +976,9 @@ fn default_timeouts_are_the_rfc_minimums() {
     );
 }
 
-/// Collects this thread's trace records (tests run on many threads at once).
-struct Capture;
-
-thread_local! {
-    static CAPTURED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-impl log::Log for Capture {
-    fn enabled(&self, metadata: &log::Metadata) -> bool {
-        metadata.target() == TRACE
-    }
-    fn log(&self, record: &log::Record) {
-        if self.enabled(record.metadata()) {
-            CAPTURED.with(|c| c.borrow_mut().push(record.args().to_string()));
-        }
-    }
-    fn flush(&self) {}
-}
-
 #[test]
 fn the_trace_shows_every_line_and_every_transition() {
-    static CAPTURE: Capture = Capture;
-    let _ = log::set_logger(&CAPTURE);
-    log::set_max_level(log::LevelFilter::Trace);
+    crate::logged::start();
     let rcpts = recipients(&["bob@b.test"]);
     let mut server = Script::new(&[
         "220 mx.b.test ESMTP",
@@ -1012,7 +990,11 @@ fn the_trace_shows_every_line_and_every_transition() {
         "221 bye",
     ]);
     run(&mut server, &envelope(&rcpts)).unwrap();
-    let trace = CAPTURED.with(|c| c.take());
+    let trace: Vec<String> = crate::logged::take()
+        .into_iter()
+        .filter(|record| record.target == TRACE)
+        .map(|record| record.text)
+        .collect();
     let expected = [
         "relay S: 220 mx.b.test ESMTP",
         "mx.b.test: Greeting -> Ehlo (RFC 5321 §4.1.1.1)",
