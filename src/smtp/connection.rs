@@ -251,6 +251,7 @@ impl Smtp {
 mod tests {
     use super::*;
     use crate::config::{Config, Service, Settings};
+    use crate::store::id::MessageId;
     use crate::store::witness::{events, Event as Seen};
     use crate::wire::Duplex;
     use std::path::{Path, PathBuf};
@@ -355,6 +356,37 @@ mod tests {
                 to.display()
             );
         }
+    }
+
+    /// RFC 6152 and RFC 6531 §3.4: what MAIL said about the body travels with the
+    /// queued copy, so that the relay client can ask the next server for the same (or
+    /// bounce the message if it cannot). Two transactions: one with BODY=8BITMIME and
+    /// SMTPUTF8, one with neither.
+    #[test]
+    fn the_queue_keeps_what_mail_said_about_the_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let input: &[u8] = b"EHLO client.example\r\n\
+            MAIL FROM:<a@example.org> BODY=8BITMIME SMTPUTF8\r\nRCPT TO:<dave@remote.test>\r\n\
+            DATA\r\nSubject: caf\xc3\xa9\r\n\r\nHello\r\n.\r\n\
+            MAIL FROM:<a@example.org>\r\nRCPT TO:<dave@remote.test>\r\n\
+            DATA\r\nSubject: plain\r\n\r\nHello\r\n.\r\nQUIT\r\n";
+        let mut output = Vec::new();
+        converse(dir.path(), input, &mut output);
+        let replies = String::from_utf8(output).unwrap();
+        let ids: Vec<MessageId> = replies
+            .split("queued as ")
+            .skip(1)
+            .map(|rest| rest.split("\r\n").next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 2, "{replies}");
+
+        let spool = crate::store::spool::Spool::open(dir.path().join("spool")).unwrap();
+        let marks = |id: &MessageId| {
+            let entry = spool.load(id).unwrap();
+            (entry.eight_bit, entry.smtputf8)
+        };
+        assert_eq!(marks(&ids[0]), (true, true));
+        assert_eq!(marks(&ids[1]), (false, false));
     }
 
     /// Every write the conversation makes, kept apart.
