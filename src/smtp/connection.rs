@@ -58,23 +58,27 @@ impl Smtp {
         self
     }
 
-    /// Passes the session's transitions, and the name it was given in HELO or EHLO,
-    /// on to the transcript.
-    fn note(&mut self, line: Option<&[u8]>) {
+    /// Gives the transcript the name the client gives in HELO or EHLO, whether or not
+    /// the session takes it: the sessions page shows who the client said it was.
+    fn note_helo(&self, line: &[u8]) {
         let Some(transcript) = &self.transcript else {
             return;
         };
-        if let Some(line) = line {
-            let text = String::from_utf8_lossy(line);
-            let mut words = text.split_whitespace();
-            if let (Some(verb), Some(name)) = (words.next(), words.next()) {
-                if verb.eq_ignore_ascii_case("EHLO") || verb.eq_ignore_ascii_case("HELO") {
-                    transcript.set_helo(name);
-                }
+        let text = String::from_utf8_lossy(line);
+        let mut words = text.split_whitespace();
+        if let (Some(verb), Some(name)) = (words.next(), words.next()) {
+            if verb.eq_ignore_ascii_case("EHLO") || verb.eq_ignore_ascii_case("HELO") {
+                transcript.set_helo(name);
             }
         }
-        for transition in self.session.take_transitions() {
-            transcript.push(Side::State, &transition);
+    }
+
+    /// Passes the session's transitions on to the transcript.
+    fn note_transitions(&mut self) {
+        if let Some(transcript) = &self.transcript {
+            for transition in self.session.take_transitions() {
+                transcript.push(Side::State, &transition);
+            }
         }
     }
 }
@@ -85,12 +89,11 @@ impl Dialogue for Smtp {
     const NAME: &'static str = "SMTP";
 
     fn handle(&mut self, event: Event<'_>) -> Action {
-        let line = match &event {
-            Event::Line(line) if self.transcript.is_some() => Some(line.text().to_vec()),
-            _ => None,
-        };
+        if let Event::Line(line) = &event {
+            self.note_helo(line.text());
+        }
         let action = self.session.handle(Input::Wire(event));
-        self.note(line.as_deref());
+        self.note_transitions();
         action
     }
 
@@ -202,16 +205,17 @@ impl Smtp {
                 Input::Wire(Event::TimedOut) => ", then silence",
                 _ => "",
             };
+            let s = if lines == 1 { "" } else { "s" };
             transcript.push(
                 Side::Note,
-                &format!("message text: {lines} lines, {octets} octets{how}"),
+                &format!("message text: {lines} line{s}, {octets} octets{how}"),
             );
             if let Input::MessageEnd(MessageOutcome::Stored { id }) = &end {
                 transcript.delivered(id);
             }
         }
         let action = self.session.handle(end);
-        self.note(None);
+        self.note_transitions();
         Ok(Some(action))
     }
     // ANCHOR_END: receive_message
@@ -259,6 +263,17 @@ mod tests {
     /// One whole SMTP conversation without a socket: `input` is everything the client
     /// sends, the server's words go to `output`; mail is stored under `dir`.
     fn converse(dir: &Path, input: &[u8], output: &mut impl std::io::Write) {
+        converse_recorded(dir, input, output, None);
+    }
+
+    /// The same, with the session recorded in `transcript` as for the web view's
+    /// sessions page.
+    fn converse_recorded(
+        dir: &Path,
+        input: impl std::io::Read,
+        output: &mut impl std::io::Write,
+        transcript: Option<Arc<Transcript>>,
+    ) {
         let mut config = Config::new("mx.example.test");
         config.maildir = dir.join("mail");
         config.spool = dir.join("spool");
@@ -272,9 +287,25 @@ mod tests {
             Arc::new(config.policy.clone()),
             client,
         );
-        let mut smtp = Smtp::new(session, storage, "mx.example.test", config.limits.clone());
+        let mut smtp = Smtp::new(session, storage, "mx.example.test", config.limits.clone())
+            .with_transcript(transcript);
         let conversation = Conversation::new(stream, client, config.limits.command_timeout);
         conversation.run(&mut smtp, greeting).unwrap();
+    }
+
+    /// A session recorded for the sessions page, and what it recorded.
+    fn recorded(input: impl std::io::Read) -> crate::wire::transcript::Record {
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = crate::wire::transcript::Recorder::new(1).unwrap();
+        let transcript = recorder.begin("SMTP", "127.0.0.1:4000".parse().unwrap());
+        converse_recorded(dir.path(), input, &mut Vec::new(), Some(transcript.clone()));
+        transcript.snapshot()
+    }
+
+    /// The lines of one side of a record.
+    fn said(record: &crate::wire::transcript::Record, side: Side) -> Vec<&str> {
+        let lines = record.lines.iter().filter(|entry| entry.side == side);
+        lines.map(|entry| entry.text.as_str()).collect()
     }
 
     /// ARCHITECTURE.md, *250 only after the fsyncs*, seen from inside: a message for two
@@ -387,6 +418,64 @@ mod tests {
         };
         assert_eq!(marks(&ids[0]), (true, true));
         assert_eq!(marks(&ids[1]), (false, false));
+    }
+
+    /// The sessions page's record of a whole delivery: the client's lines as `--trace`
+    /// would show them, the name from EHLO, each change of state, the size of the
+    /// message text, the id it was stored under, and how the session ended.
+    #[test]
+    fn a_recorded_session_keeps_the_dialogue_and_the_delivery() {
+        let record = recorded(
+            &b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<bob@localhost>\r\n\
+              DATA\r\nSubject: hi\r\n\r\nHello\r\n.\r\nQUIT\r\n"[..],
+        );
+        assert_eq!(record.helo, "client.example");
+        let client = said(&record, Side::Client);
+        assert_eq!(client[0], "EHLO client.example", "{client:?}");
+        // Four lines, the dot included: 13 + 2 + 7 + 3 octets.
+        assert_eq!(
+            said(&record, Side::Note),
+            ["message text: 4 lines, 25 octets"]
+        );
+        assert_eq!(record.message_ids.len(), 1, "{record:?}");
+        let states = said(&record, Side::State);
+        assert!(
+            states.len() >= 4,
+            "greeted, MAIL, RCPT, DATA, stored: {states:?}"
+        );
+        assert_eq!(record.outcome, "closed");
+
+        // HELO names the client just as EHLO does.
+        let record = recorded(&b"HELO old.example\r\nQUIT\r\n"[..]);
+        assert_eq!(record.helo, "old.example");
+    }
+
+    /// How message text ended is part of the record: a bare LF (RFC 5321 §2.3.8), or
+    /// a client that fell silent before the dot.
+    #[test]
+    fn a_recorded_session_says_how_the_message_text_ended() {
+        let start = "EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n\
+                     RCPT TO:<bob@localhost>\r\nDATA\r\nSubject: hi\r\n";
+        let bare = format!("{start}Hello\n.\r\nQUIT\r\n");
+        let record = recorded(bare.as_bytes());
+        assert_eq!(
+            said(&record, Side::Note),
+            ["message text: 2 lines, 19 octets, the last not ended by CRLF alone"]
+        );
+
+        /// A client that says nothing more: every read times out.
+        struct Silent;
+        impl std::io::Read for Silent {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::TimedOut.into())
+            }
+        }
+        let record = recorded(std::io::Read::chain(start.as_bytes(), Silent));
+        assert_eq!(
+            said(&record, Side::Note),
+            ["message text: 1 line, 13 octets, then silence"]
+        );
+        assert!(record.message_ids.is_empty(), "{record:?}");
     }
 
     /// Every write the conversation makes, kept apart.
