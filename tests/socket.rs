@@ -526,6 +526,26 @@ fn over_the_connection_cap_a_client_gets_421_and_the_slot_frees_on_quit() {
     assert_reply(&fourth.cmd("QUIT"), "221");
 }
 
+/// RFC 5321 §3.1: a client waits for the 220 before it speaks. With a greeting pause
+/// (`--greeting-delay`), one that talks first gets 554 and the door, without an
+/// enhanced code (no EHLO yet, RFC 2034 §3); one that waits is greeted and served.
+/// (`tests/flood.rs` does the same through the real binary's flag.)
+#[test]
+fn with_a_greeting_pause_early_talkers_get_554_and_patient_clients_220() {
+    let server = TestServer::start_with(|c| c.limits.greeting_delay = Duration::from_millis(300));
+    let mut early = Client::connect(server.addr);
+    early.send(b"EHLO early.example\r\n");
+    assert_eq!(
+        early.read_reply(),
+        "554 mx.example.test protocol error: you talked before the greeting, goodbye\r\n"
+    );
+    assert!(early.is_closed(), "554, then closed");
+
+    let mut patient = server.connect();
+    assert_reply(&patient.cmd("EHLO patient.example"), "250");
+    assert_reply(&patient.cmd("QUIT"), "221");
+}
+
 // ---------------------------------------------------------------------------------------
 // 9. A client that hangs up in the middle of DATA
 
