@@ -619,13 +619,58 @@ mod tests {
         assert_eq!(wire.matches("\r\n").count(), 1, "{wire:?}");
     }
 
+    /// RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF. A longer
+    /// text is cut as late as it can be without splitting a UTF-8 character, on every
+    /// line of a multiline reply.
     #[test]
     fn lines_are_cut_at_512_octets_on_a_char_boundary() {
-        let r = Reply::new(250, Some(Status(2, 0, 0)), "é".repeat(600));
-        let wire = r.to_wire_string();
-        assert!(wire.len() <= MAX_REPLY_LINE, "{}", wire.len());
-        assert!(wire.ends_with("\r\n"));
-        assert!(String::from_utf8(wire.into_bytes()).is_ok());
+        let wire = |reply: Reply| {
+            let mut out = Vec::new();
+            reply.write_to(&mut out);
+            out
+        };
+        // "250 2.0.0 " is 10 octets: 500 are left for the text.
+        let ascii = wire(Reply::new(250, Some(Status(2, 0, 0)), "a".repeat(600)));
+        assert_eq!(
+            ascii,
+            format!("250 2.0.0 {}\r\n", "a".repeat(500)).into_bytes()
+        );
+        // "x" and then two-octet characters: the 500th octet is the first half of one,
+        // so the cut comes one octet earlier.
+        let text = format!("x{}", "é".repeat(300));
+        let cut = format!("x{}", "é".repeat(249));
+        let once = wire(Reply::new(250, Some(Status(2, 0, 0)), text.clone()));
+        assert_eq!(once, format!("250 2.0.0 {cut}\r\n").into_bytes());
+        // The same on a later line: each line is cut by its own length.
+        let lines = vec!["first".to_string(), text];
+        let both = wire(Reply::multiline(250, Some(Status(2, 0, 0)), lines));
+        assert_eq!(
+            both,
+            format!("250-2.0.0 first\r\n250 2.0.0 {cut}\r\n").into_bytes()
+        );
+        // A line that fits is left whole.
+        let short = wire(Reply::new(250, Some(Status(2, 0, 0)), "é".repeat(10)));
+        assert_eq!(
+            short,
+            format!("250 2.0.0 {}\r\n", "é".repeat(10)).into_bytes()
+        );
+    }
+
+    /// The relay client reads other servers' replies with `is_positive`: a 3yz, the
+    /// lowest one too, is an intermediate reply, never a completion (RFC 5321 §4.2.1).
+    #[test]
+    fn only_2yz_is_a_positive_completion() {
+        let positive = |code| Reply::new(code, None, "x").is_positive();
+        assert!(positive(200) && positive(250) && positive(299));
+        assert!(!positive(300) && !positive(354) && !positive(421) && !positive(554));
+    }
+
+    /// `Display` is the wire form without its last CRLF, for logs.
+    #[test]
+    fn a_reply_displays_as_its_wire_form() {
+        assert_eq!(Reply::ok().to_string(), "250 2.0.0 OK");
+        let ehlo = Reply::ehlo("mx", "c", &["PIPELINING".into()]);
+        assert_eq!(ehlo.to_string(), "250-mx greets c\r\n250 PIPELINING");
     }
 
     /// A test of the catalogue itself (as aiosmtpd does): every reply has a sensible
@@ -685,6 +730,8 @@ mod tests {
         for r in all {
             let class = (r.code() / 100) as u8;
             assert!((2..=5).contains(&class), "{r}");
+            // 2yz, and only 2yz, is a positive completion (RFC 5321 §4.2.1).
+            assert_eq!(r.is_positive(), class == 2, "{r}");
             if let Some(s) = r.status() {
                 assert_eq!(s.0, class, "enhanced class must match: {r}");
             } else {
