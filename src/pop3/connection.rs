@@ -207,3 +207,79 @@ impl wire::Service for Pop3Service {
     }
     // ANCHOR_END: serve
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::store::maildir::MailboxPath;
+    use crate::store::testing;
+    use crate::wire::Duplex;
+    use std::path::Path;
+
+    /// The client's side of the wire: keeps what the server writes and, when the
+    /// goodbye arrives, tries to open the maildrop as a second session would.
+    struct Client<'a> {
+        root: &'a Path,
+        mailbox: MailboxPath,
+        heard: Vec<u8>,
+        free_at_goodbye: Option<bool>,
+    }
+
+    impl io::Write for Client<'_> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.heard.extend_from_slice(buf);
+            let goodbye = String::from_utf8_lossy(&self.heard).contains("signing off");
+            if goodbye && self.free_at_goodbye.is_none() {
+                let second = Maildrop::open(self.root, &self.mailbox);
+                self.free_at_goodbye = Some(second.is_ok());
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// RFC 1939 §6: QUIT ends the session and releases the maildrop. postie lets go
+    /// of the lock before the goodbye is sent, so a client that has read it may log in
+    /// again at once and never meet its own old session's `[IN-USE]`.
+    #[test]
+    fn the_maildrop_is_free_when_the_goodbye_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let password = "correct horse";
+        let mut config = Config::new("mx.example.test");
+        config.allow_plaintext_auth = true;
+        config.policy.users = Some(
+            crate::accounts::Users::parse(&format!(
+                "alice@localhost {}\n",
+                crate::accounts::hash_password(password).unwrap()
+            ))
+            .unwrap(),
+        );
+        let client = "127.0.0.1:4000".parse().unwrap();
+        let (session, greeting) = Session::new(
+            Settings::new(&config),
+            Arc::new(config.policy.clone()),
+            client,
+        );
+        let mut pop3 = Pop3::new(session, dir.path().to_path_buf());
+        let input = format!("USER alice@localhost\r\nPASS {password}\r\nSTAT\r\nQUIT\r\n");
+        let mut output = Client {
+            root: dir.path(),
+            mailbox: testing::mailbox("alice"),
+            heard: Vec::new(),
+            free_at_goodbye: None,
+        };
+        let stream = Duplex {
+            input: input.as_bytes(),
+            output: &mut output,
+        };
+        let conversation = Conversation::new(stream, client, Duration::from_secs(5));
+        conversation.run(&mut pop3, greeting).unwrap();
+
+        let heard = String::from_utf8_lossy(&output.heard).into_owned();
+        assert!(heard.contains("\r\n+OK 0 0\r\n"), "logged in: {heard}");
+        assert_eq!(output.free_at_goodbye, Some(true), "{heard}");
+    }
+}
