@@ -116,3 +116,100 @@ pub fn submit(
     incoming.commit().map_err(Refused::Store)
 }
 // ANCHOR_END: submit
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::testing::Stub;
+    use std::path::Path;
+
+    const HOST: &str = "mx.example.test";
+
+    fn storage(root: &Path) -> Storage {
+        Storage::open(&root.join("mail"), &root.join("spool"), HOST).unwrap()
+    }
+
+    /// The files in `<user>@localhost`'s `new/`: (name, contents).
+    fn new_mail(root: &Path, user: &str) -> Vec<(String, String)> {
+        let new = root.join("mail/localhost").join(user).join("new");
+        let Ok(entries) = std::fs::read_dir(new) else {
+            return Vec::new();
+        };
+        entries
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read_to_string(&path).unwrap())
+            })
+            .collect()
+    }
+
+    /// A list is one recipient and a copy for each member (as RCPT makes it), and the
+    /// id `submit` returns is the one the copies are stored under, after the trace
+    /// fields of final delivery.
+    #[test]
+    fn a_list_gets_a_copy_for_each_member_under_the_id_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let recipients = ["list@localhost".to_string()];
+        let text = b"Subject: lunch\r\n\r\nNoon?\r\n";
+        let id = submit(
+            &storage(dir.path()),
+            &Stub,
+            HOST,
+            "alice@localhost",
+            &recipients,
+            text,
+        )
+        .unwrap();
+        for member in ["ann", "bob"] {
+            let mail = new_mail(dir.path(), member);
+            assert_eq!(mail.len(), 1, "{member}: {mail:?}");
+            let (name, contents) = &mail[0];
+            assert_eq!(*name, id.file_name(HOST), "{member}");
+            assert!(
+                contents.starts_with("Return-Path: <alice@localhost>\r\n"),
+                "{contents}"
+            );
+            assert!(contents.ends_with("\r\n\r\nNoon?\r\n"), "{contents}");
+        }
+    }
+
+    /// One recipient that cannot be used refuses the whole message, and nothing is
+    /// kept for the others: a list of no one is no mailbox.
+    #[test]
+    fn an_empty_list_refuses_the_whole_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let recipients = ["bob@localhost".to_string(), "empty@localhost".to_string()];
+        let refused = submit(
+            &storage(dir.path()),
+            &Stub,
+            HOST,
+            "alice@localhost",
+            &recipients,
+            b"x\r\n",
+        );
+        assert_eq!(
+            refused,
+            Err(Refused::Recipient(
+                "there is no mailbox <empty@localhost> here".into()
+            ))
+        );
+        assert!(new_mail(dir.path(), "bob").is_empty());
+    }
+
+    /// What a page shows: the reason itself, or what the disk did.
+    #[test]
+    fn a_refusal_reads_as_a_sentence() {
+        let why = "<x> cannot be checked just now; try again in a minute";
+        assert_eq!(Refused::TryLater(why.into()).to_string(), why);
+        assert_eq!(Refused::Recipient(why.into()).to_string(), why);
+        let full = Refused::Store(ErrorKind::StorageFull).to_string();
+        assert_eq!(
+            full,
+            format!(
+                "the mail store failed ({}); nothing was sent",
+                ErrorKind::StorageFull
+            )
+        );
+    }
+}
