@@ -197,6 +197,23 @@ mod tests {
         assert!(new_mail(dir.path(), "bob").is_empty());
     }
 
+    /// A copy for another domain is queued, and the queue knows whether its text is
+    /// 8-bit (RFC 6152), so the relay can ask the next server for BODY=8BITMIME.
+    #[test]
+    fn a_remote_copy_is_queued_with_its_body_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = storage(dir.path());
+        let recipients = ["carol@remote.test".to_string()];
+        let queued = |text: &[u8]| {
+            let id = submit(&storage, &Stub, HOST, "alice@localhost", &recipients, text).unwrap();
+            storage.spool.load(&id).unwrap()
+        };
+        let plain = queued(b"Subject: hi\r\n\r\nHello\r\n");
+        let eight_bit = queued("Subject: café\r\n\r\nBonjour\r\n".as_bytes());
+        assert_eq!(plain.recipients.len(), 1);
+        assert!(!plain.eight_bit && eight_bit.eight_bit);
+    }
+
     /// What a page shows: the reason itself, or what the disk did.
     #[test]
     fn a_refusal_reads_as_a_sentence() {
