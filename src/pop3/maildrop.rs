@@ -261,6 +261,22 @@ mod tests {
         assert!(cur.join("2.M1P1Q2.h:2,FS").exists());
     }
 
+    /// UPDATE answers with how many removals failed (RFC 1939 §6: `-ERR some deleted
+    /// messages not removed`): here a message whose name the disk cannot unlink (a
+    /// directory now stands there), while the other one goes.
+    #[test]
+    fn remove_counts_what_could_not_be_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let gone = put(root.path(), "erin", "cur", "1.M1P1Q1.h:2,S", b"a\r\n");
+        let stuck = put(root.path(), "erin", "cur", "2.M1P1Q2.h:2,S", b"b\r\n");
+        let mut drop = Maildrop::open(root.path(), &mailbox("erin")).unwrap();
+        std::fs::remove_file(&stuck).unwrap();
+        std::fs::create_dir_all(stuck.join("inside")).unwrap();
+        assert_eq!(drop.remove(&[0, 1]), 1);
+        assert!(!gone.exists());
+        assert!(stuck.is_dir());
+    }
+
     #[test]
     fn flags_and_unique_ids() {
         // RETR's flag: `S` added in ASCII order, the other letters kept.
