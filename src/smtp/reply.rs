@@ -639,11 +639,13 @@ mod tests {
         // so the cut comes one octet earlier.
         let text = format!("x{}", "é".repeat(300));
         let cut = format!("x{}", "é".repeat(249));
-        let once = wire(Reply::new(250, Some(Status(2, 0, 0)), text.clone()));
+        let once = wire(Reply::new(250, Some(Status(2, 0, 0)), text));
         assert_eq!(once, format!("250 2.0.0 {cut}\r\n").into_bytes());
-        // The same on a later line: each line is cut by its own length.
-        let lines = vec!["first".to_string(), text];
+        // The same on a later line, with three-octet characters: each line is cut by
+        // its own length, 166 characters (498 octets) after its own 10.
+        let lines = vec!["first".to_string(), "中".repeat(200)];
         let both = wire(Reply::multiline(250, Some(Status(2, 0, 0)), lines));
+        let cut = "中".repeat(166);
         assert_eq!(
             both,
             format!("250-2.0.0 first\r\n250 2.0.0 {cut}\r\n").into_bytes()
