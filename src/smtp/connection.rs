@@ -205,10 +205,10 @@ impl Smtp {
                 Input::Wire(Event::TimedOut) => ", then silence",
                 _ => "",
             };
-            let s = if lines == 1 { "" } else { "s" };
+            let plural = if lines == 1 { "" } else { "s" };
             transcript.push(
                 Side::Note,
-                &format!("message text: {lines} line{s}, {octets} octets{how}"),
+                &format!("message text: {lines} line{plural}, {octets} octets{how}"),
             );
             if let Input::MessageEnd(MessageOutcome::Stored { id }) = &end {
                 transcript.delivered(id);
