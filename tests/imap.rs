@@ -170,6 +170,50 @@ fn two_sessions_see_each_other_and_idle_hears_new_mail_at_once() {
     assert_eq!(phone.until("i"), "t OK IDLE terminated\r\n");
 }
 
+/// IDLE hears of more than new mail: another session's flag change rings no bell, so
+/// the idling session looks on its own (twice a second), and goes on looking for as
+/// long as it idles. A message it was told of during IDLE is its own `\Recent`: a
+/// second session is not told it again (RFC 3501 §2.3.2).
+#[test]
+fn idle_hears_other_sessions_flags_and_claims_what_it_announces() {
+    let server = server();
+    deliver(&server, "alice@localhost", MESSAGE);
+    let (mut phone, mut laptop) = (Imap::login(&server), Imap::login(&server));
+    phone.cmd("SELECT INBOX");
+    laptop.cmd("SELECT INBOX");
+    phone.send(b"i IDLE\r\n");
+    assert_eq!(phone.line(), "+ idling\r\n");
+    deliver(&server, "alice@localhost", MESSAGE);
+    assert_eq!(phone.line(), "* 2 EXISTS\r\n");
+    assert_eq!(phone.line(), "* 2 RECENT\r\n");
+    // Past the first look's half second, with no delivery to ring the bell.
+    std::thread::sleep(Duration::from_millis(1200));
+    laptop.cmd("STORE 1 +FLAGS (\\Flagged)");
+    assert_eq!(
+        phone.line(),
+        "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))\r\n"
+    );
+    phone.send(b"DONE\r\n");
+    assert_eq!(phone.until("i"), "t OK IDLE terminated\r\n");
+    assert_eq!(laptop.cmd("NOOP"), "* 2 EXISTS\r\nt OK NOOP completed\r\n");
+}
+
+/// RFC 3501 §5.4: a client idle past the autologout timer (`imap_timeout`) is told
+/// why, with an untagged BYE, and the connection closes, IDLE or not.
+#[test]
+fn an_idle_client_is_logged_out_after_the_timer() {
+    let server = TestServer::start_with(|config| {
+        imap_config(config);
+        config.limits.imap_timeout = Duration::from_secs(1);
+    });
+    let mut imap = Imap::login(&server);
+    imap.cmd("SELECT INBOX");
+    imap.send(b"i IDLE\r\n");
+    assert_eq!(imap.line(), "+ idling\r\n");
+    assert_eq!(imap.line(), "* BYE Autologout; idle for too long\r\n");
+    assert_eq!(imap.line(), "", "closed after the BYE");
+}
+
 #[test]
 fn uids_survive_a_restart() {
     let server = server();

@@ -224,6 +224,13 @@ mod tests {
             string(&mut out, input);
             assert_eq!(String::from_utf8(out).unwrap(), *want);
         }
+        // A long printable string goes as a literal from 1,024 octets on.
+        let quoted = |len: usize| {
+            let mut out = Vec::new();
+            string(&mut out, "a".repeat(len).as_bytes());
+            out.starts_with(b"\"")
+        };
+        assert!(quoted(1023) && !quoted(1024));
         let mut out = Vec::new();
         nstring(&mut out, None);
         astring(&mut out, " ");

@@ -195,6 +195,12 @@ mod tests {
             ("SUBJECT LUNCH", true),
             ("BODY usual", true),
             ("BODY Bob", false),
+            // Keys inside NOT, OR and a list need the text too.
+            ("NOT BODY usual", false),
+            ("NOT BODY Bob", true),
+            ("OR SEEN BODY usual", true),
+            ("UNSEEN BODY usual", true),
+            ("UNSEEN BODY Bob", false),
             ("TEXT bob", true),
             ("HEADER Date \"\"", true),
             ("HEADER X-Spam \"\"", false),
