@@ -214,6 +214,29 @@ fn an_idle_client_is_logged_out_after_the_timer() {
     assert_eq!(imap.line(), "", "closed after the BYE");
 }
 
+/// A message another program removed while the mailbox is selected: FETCH of what the
+/// session already knows (UID, flags) still answers from its snapshot, and FETCH of
+/// the text says nothing of it (RFC 3501 §7.4.1 lets a server stay silent about a
+/// message it can no longer read); the command itself succeeds.
+#[test]
+fn a_message_removed_behind_imaps_back_keeps_its_flags_but_not_its_text() {
+    let server = server();
+    deliver(&server, "alice@localhost", MESSAGE);
+    let mut imap = Imap::login(&server);
+    imap.cmd("SELECT INBOX");
+    let inbox = server.maildir().join("localhost/alice");
+    for sub in ["new", "cur"] {
+        for file in std::fs::read_dir(inbox.join(sub)).unwrap() {
+            std::fs::remove_file(file.unwrap().path()).unwrap();
+        }
+    }
+    assert_eq!(
+        imap.cmd("FETCH 1 (UID FLAGS)"),
+        "* 1 FETCH (UID 1 FLAGS (\\Recent))\r\nt OK FETCH completed\r\n"
+    );
+    assert_eq!(imap.cmd("FETCH 1 BODY.PEEK[]"), "t OK FETCH completed\r\n");
+}
+
 #[test]
 fn uids_survive_a_restart() {
     let server = server();

@@ -231,5 +231,8 @@ mod tests {
             false
         ));
         assert!(search("OLD", none, false));
+        // NEW is recent and unseen, both (§6.4.4).
+        assert!(!search("NEW", none, false));
+        assert!(!search("NEW", Flags::SEEN, true));
     }
 }
