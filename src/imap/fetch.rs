@@ -644,6 +644,41 @@ mod tests {
         assert_eq!(not, b"X-Other: c\r\nFROM: d\r\n\r\n");
     }
 
+    /// RFC822.HEADER and RFC822.TEXT (RFC 3501 §6.4.5): BODY[HEADER] and BODY[TEXT]
+    /// under their old names.
+    #[test]
+    fn rfc822_header_and_text() {
+        let text = b"Noon at the usual place?\r\n";
+        let header = &SIMPLE[..SIMPLE.len() - text.len()];
+        assert_eq!(
+            fetch(SIMPLE, "(RFC822.HEADER RFC822.TEXT)"),
+            format!(
+                "1 FETCH (RFC822.HEADER {{{}}}\r\n{} RFC822.TEXT {{26}}\r\nNoon at the usual place?\r\n)",
+                header.len(),
+                String::from_utf8_lossy(header)
+            )
+        );
+    }
+
+    /// A message the MIME parser cannot read at all (one space, for instance) is still
+    /// sent whole when asked for whole: BODY[] and RFC822.HEADER give its octets, and
+    /// the parts a parser would have found (TEXT, part 1) are empty.
+    #[test]
+    fn an_unparsable_message_is_sent_whole_or_not_at_all() {
+        let junk = b" ";
+        assert!(
+            MessageParser::default().parse(junk).is_none(),
+            "the parser refuses it"
+        );
+        assert_eq!(fetch(junk, "BODY[]"), "1 FETCH (BODY[] {1}\r\n )");
+        assert_eq!(fetch(junk, "BODY[TEXT]"), "1 FETCH (BODY[TEXT] {0}\r\n)");
+        assert_eq!(fetch(junk, "BODY[1]"), "1 FETCH (BODY[1] {0}\r\n)");
+        assert_eq!(
+            fetch(junk, "(RFC822.HEADER RFC822.TEXT)"),
+            "1 FETCH (RFC822.HEADER {1}\r\n  RFC822.TEXT {0}\r\n)"
+        );
+    }
+
     #[test]
     fn garbage_does_not_panic() {
         for junk in [

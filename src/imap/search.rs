@@ -206,9 +206,15 @@ mod tests {
             ("HEADER X-Spam \"\"", false),
             ("ON 5-Jan-2026", true),
             ("SINCE 6-Jan-2026", false),
+            ("SINCE 5-Jan-2026", true),
             ("BEFORE 6-Jan-2026", true),
+            ("BEFORE 5-Jan-2026", false),
+            // The Date field's own day, whatever its zone (§6.4.4).
             ("SENTON 5-Jan-2026", true),
             ("SENTBEFORE 5-Jan-2026", false),
+            ("SENTBEFORE 6-Jan-2026", true),
+            ("SENTSINCE 5-Jan-2026", true),
+            ("SENTSINCE 6-Jan-2026", false),
             ("LARGER 100", true),
             ("SMALLER 100", false),
             ("UID 40", true),
@@ -231,6 +237,16 @@ mod tests {
             false
         ));
         assert!(search("OLD", none, false));
+        // LARGER and SMALLER are strict: the message's own size is neither.
+        let size = LUNCH.len();
+        for (text, want) in [
+            (format!("LARGER {}", size - 1), true),
+            (format!("LARGER {size}"), false),
+            (format!("SMALLER {size}"), false),
+            (format!("SMALLER {}", size + 1), true),
+        ] {
+            assert_eq!(search(&text, none, true), want, "{text}");
+        }
         // NEW is recent and unseen, both (§6.4.4).
         assert!(!search("NEW", none, false));
         assert!(!search("NEW", Flags::SEEN, true));
