@@ -130,16 +130,11 @@ fn header_contains(m: &Message<'_>, field: &str, value: &str) -> bool {
 }
 
 fn body_contains(m: &Message<'_>, text: &str) -> bool {
-    m.parts
-        .iter()
-        .enumerate()
-        .any(|(i, part)| match &part.body {
-            PartType::Text(t) | PartType::Html(t) => contains(t.as_bytes(), text),
-            PartType::Message(inner) => body_contains(inner, text),
-            PartType::Multipart(_) => false,
-            _ if i == 0 => false,
-            PartType::Binary(_) | PartType::InlineBinary(_) => false,
-        })
+    m.parts.iter().any(|part| match &part.body {
+        PartType::Text(t) | PartType::Html(t) => contains(t.as_bytes(), text),
+        PartType::Message(inner) => body_contains(inner, text),
+        PartType::Multipart(_) | PartType::Binary(_) | PartType::InlineBinary(_) => false,
+    })
 }
 
 #[cfg(test)]

@@ -52,14 +52,6 @@ impl Selected {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.messages.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
-    }
-
     // ANCHOR: select_responses
     /// §6.3.1: what SELECT and EXAMINE answer before their tagged OK.
     pub fn select_responses(&self) -> Response {
@@ -174,4 +166,84 @@ impl Selected {
             .collect())
     }
     // ANCHOR_END: resolve
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(uid: u32, flags: Flags, recent: bool) -> MessageInfo {
+        MessageInfo {
+            uid,
+            flags,
+            size: 10,
+            internal_date: 0,
+            recent,
+        }
+    }
+
+    fn snapshot(messages: Vec<MessageInfo>) -> Snapshot {
+        Snapshot {
+            uid_validity: 1,
+            uid_next: messages.last().map_or(1, |m| m.uid + 1),
+            messages,
+        }
+    }
+
+    fn said(response: Response) -> String {
+        String::from_utf8(response.0).unwrap()
+    }
+
+    /// §7.4.1 and §7.3.1: what another session did, in the order that keeps each
+    /// number right as the client reads it: EXPUNGEs from the highest number down,
+    /// then changed flags by the new numbers, then the new EXISTS and RECENT.
+    #[test]
+    fn sync_reports_expunges_flags_and_new_mail_in_order() {
+        let none = Flags::empty();
+        let mut view = Selected::open(
+            "INBOX",
+            false,
+            snapshot((1..=4).map(|uid| message(uid, none, false)).collect()),
+        );
+        let now = vec![
+            message(2, none, false),
+            message(4, Flags::SEEN, false),
+            message(5, none, true),
+        ];
+        assert_eq!(
+            said(view.sync(snapshot(now))),
+            "* 3 EXPUNGE\r\n* 1 EXPUNGE\r\n* 2 FETCH (UID 4 FLAGS (\\Seen))\r\n\
+             * 3 EXISTS\r\n* 1 RECENT\r\n"
+        );
+        assert_eq!(view.uid_next, 6);
+        // Nothing changed: nothing to say.
+        let again = vec![
+            message(2, none, false),
+            message(4, Flags::SEEN, false),
+            message(5, none, false),
+        ];
+        assert_eq!(said(view.sync(snapshot(again))), "");
+    }
+
+    /// A UID below those the session knows, which it never saw, is passed over
+    /// without losing the session's place: the flags of the messages after it are
+    /// still compared.
+    #[test]
+    fn an_unknown_lower_uid_does_not_hide_flag_changes() {
+        let none = Flags::empty();
+        let mut view = Selected::open(
+            "INBOX",
+            false,
+            snapshot(vec![message(2, none, false), message(3, none, false)]),
+        );
+        let now = vec![
+            message(1, none, false),
+            message(2, Flags::FLAGGED, false),
+            message(3, Flags::SEEN, false),
+        ];
+        assert_eq!(
+            said(view.sync(snapshot(now))),
+            "* 1 FETCH (UID 2 FLAGS (\\Flagged))\r\n* 2 FETCH (UID 3 FLAGS (\\Seen))\r\n"
+        );
+    }
 }
