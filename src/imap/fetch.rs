@@ -635,6 +635,46 @@ mod tests {
         );
     }
 
+    const FORWARD: &[u8] = b"From: carol@example.org\r\nSubject: Fwd: Lunch\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nSee below.\r\n--B\r\nContent-Type: message/rfc822\r\n\r\nFrom: Bob <bob@example.org>\r\nSubject: Lunch\r\n\r\nNoon at the usual place?\r\n--B--\r\n";
+
+    /// §6.4.5: below a message/rfc822 part, HEADER and TEXT are those of the message
+    /// it holds, and its part numbers count that message's parts (a message that is
+    /// not multipart has one part, its body). A text part holds no message: it has no
+    /// HEADER, TEXT or parts of its own, and neither has a part that is not there.
+    #[test]
+    fn parts_of_a_forwarded_message() {
+        let body = |items: &str| fetch(FORWARD, items);
+        assert_eq!(body("BODY[1]"), "1 FETCH (BODY[1] {10}\r\nSee below.)");
+        assert_eq!(
+            body("BODY[2.HEADER]"),
+            "1 FETCH (BODY[2.HEADER] {47}\r\nFrom: Bob <bob@example.org>\r\nSubject: Lunch\r\n\r\n)"
+        );
+        assert_eq!(
+            body("BODY[2.TEXT]"),
+            "1 FETCH (BODY[2.TEXT] {24}\r\nNoon at the usual place?)"
+        );
+        assert_eq!(
+            body("BODY[2.1]"),
+            "1 FETCH (BODY[2.1] {24}\r\nNoon at the usual place?)"
+        );
+        assert_eq!(
+            body("BODY[2.HEADER.FIELDS (SUBJECT)]"),
+            "1 FETCH (BODY[2.HEADER.FIELDS (SUBJECT)] {18}\r\nSubject: Lunch\r\n\r\n)"
+        );
+        for nothing in ["1.HEADER", "1.TEXT", "1.1", "2.2", "3"] {
+            assert_eq!(
+                body(&format!("BODY[{nothing}]")),
+                format!("1 FETCH (BODY[{nothing}] {{0}}\r\n)")
+            );
+        }
+        // A message that is not multipart: part 1 is its body, and there is no part 2.
+        assert_eq!(
+            fetch(SIMPLE, "BODY[1]"),
+            "1 FETCH (BODY[1] {26}\r\nNoon at the usual place?\r\n)"
+        );
+        assert_eq!(fetch(SIMPLE, "BODY[2]"), "1 FETCH (BODY[2] {0}\r\n)");
+    }
+
     #[test]
     fn header_fields_follow_folded_lines() {
         let header = b"Subject: a\r\n b\r\nX-Other: c\r\nFROM: d\r\n\r\n";
