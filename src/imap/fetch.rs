@@ -667,12 +667,36 @@ mod tests {
                 format!("1 FETCH (BODY[{nothing}] {{0}}\r\n)")
             );
         }
+        // §7.4.2: a message/rfc822 part's structure adds the envelope, the structure
+        // and the line count of the message it holds.
+        assert_eq!(
+            body("BODY"),
+            "1 FETCH (BODY ((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 10 0)\
+             (\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 71 \
+             (NIL \"Lunch\" ((\"Bob\" NIL \"bob\" \"example.org\")) ((\"Bob\" NIL \"bob\" \"example.org\")) \
+             ((\"Bob\" NIL \"bob\" \"example.org\")) NIL NIL NIL NIL NIL) \
+             (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 24 0) 3) \"mixed\"))"
+        );
         // A message that is not multipart: part 1 is its body, and there is no part 2.
         assert_eq!(
             fetch(SIMPLE, "BODY[1]"),
             "1 FETCH (BODY[1] {26}\r\nNoon at the usual place?\r\n)"
         );
         assert_eq!(fetch(SIMPLE, "BODY[2]"), "1 FETCH (BODY[2] {0}\r\n)");
+    }
+
+    /// RFC 2046 §5.1.5: in a multipart/digest a part without a Content-Type is a
+    /// message/rfc822, and its structure says so.
+    #[test]
+    fn a_digest_part_is_a_message_by_default() {
+        let digest = b"From: list@example.org\r\nMIME-Version: 1.0\r\nContent-Type: multipart/digest; boundary=\"D\"\r\n\r\n--D\r\n\r\nFrom: Bob <bob@example.org>\r\nSubject: Lunch\r\n\r\nNoon?\r\n--D--\r\n";
+        assert_eq!(
+            fetch(digest, "BODY"),
+            "1 FETCH (BODY ((\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 52 \
+             (NIL \"Lunch\" ((\"Bob\" NIL \"bob\" \"example.org\")) ((\"Bob\" NIL \"bob\" \"example.org\")) \
+             ((\"Bob\" NIL \"bob\" \"example.org\")) NIL NIL NIL NIL NIL) \
+             (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 5 0) 3) \"digest\"))"
+        );
     }
 
     #[test]

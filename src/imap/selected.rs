@@ -246,4 +246,26 @@ mod tests {
             "* 1 FETCH (UID 2 FLAGS (\\Flagged))\r\n* 2 FETCH (UID 3 FLAGS (\\Seen))\r\n"
         );
     }
+
+    /// §6.4.8 and §9: a sequence number past the last message, or `*` in an empty
+    /// mailbox, is an error; a UID set simply names what is there.
+    #[test]
+    fn resolve_sequence_numbers_and_uids() {
+        let set = |text: &[u8]| {
+            super::super::parse::Parser::new(text)
+                .sequence_set()
+                .unwrap()
+        };
+        let none = Flags::empty();
+        let empty = Selected::open("INBOX", false, snapshot(vec![]));
+        assert!(empty.resolve(&set(b"*"), false).is_err());
+        assert_eq!(empty.resolve(&set(b"*"), true), Ok(vec![]));
+        let three = (1..=3).map(|n| message(n * 10, none, false)).collect();
+        let view = Selected::open("INBOX", false, snapshot(three));
+        assert_eq!(view.resolve(&set(b"*"), false), Ok(vec![2]));
+        assert_eq!(view.resolve(&set(b"2:3"), false), Ok(vec![1, 2]));
+        assert!(view.resolve(&set(b"4"), false).is_err());
+        assert_eq!(view.resolve(&set(b"15:*"), true), Ok(vec![1, 2]));
+        assert_eq!(view.resolve(&set(b"99"), true), Ok(vec![]));
+    }
 }
