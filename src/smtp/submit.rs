@@ -129,6 +129,16 @@ mod tests {
         Storage::open(&root.join("mail"), &root.join("spool"), HOST).unwrap()
     }
 
+    /// What the web view does for alice: `submit` as her, to `recipients`.
+    fn from_alice(
+        storage: &Storage,
+        recipients: &[&str],
+        text: &[u8],
+    ) -> Result<MessageId, Refused> {
+        let recipients: Vec<String> = recipients.iter().map(|r| r.to_string()).collect();
+        submit(storage, &Stub, HOST, "alice@localhost", &recipients, text)
+    }
+
     /// The files in `<user>@localhost`'s `new/`: (name, contents).
     fn new_mail(root: &Path, user: &str) -> Vec<(String, String)> {
         let new = root.join("mail/localhost").join(user).join("new");
@@ -150,17 +160,8 @@ mod tests {
     #[test]
     fn a_list_gets_a_copy_for_each_member_under_the_id_returned() {
         let dir = tempfile::tempdir().unwrap();
-        let recipients = ["list@localhost".to_string()];
         let text = b"Subject: lunch\r\n\r\nNoon?\r\n";
-        let id = submit(
-            &storage(dir.path()),
-            &Stub,
-            HOST,
-            "alice@localhost",
-            &recipients,
-            text,
-        )
-        .unwrap();
+        let id = from_alice(&storage(dir.path()), &["list@localhost"], text).unwrap();
         for member in ["ann", "bob"] {
             let mail = new_mail(dir.path(), member);
             assert_eq!(mail.len(), 1, "{member}: {mail:?}");
@@ -179,15 +180,8 @@ mod tests {
     #[test]
     fn an_empty_list_refuses_the_whole_message() {
         let dir = tempfile::tempdir().unwrap();
-        let recipients = ["bob@localhost".to_string(), "empty@localhost".to_string()];
-        let refused = submit(
-            &storage(dir.path()),
-            &Stub,
-            HOST,
-            "alice@localhost",
-            &recipients,
-            b"x\r\n",
-        );
+        let recipients = ["bob@localhost", "empty@localhost"];
+        let refused = from_alice(&storage(dir.path()), &recipients, b"x\r\n");
         assert_eq!(
             refused,
             Err(Refused::Recipient(
@@ -203,9 +197,8 @@ mod tests {
     fn a_remote_copy_is_queued_with_its_body_type() {
         let dir = tempfile::tempdir().unwrap();
         let storage = storage(dir.path());
-        let recipients = ["carol@remote.test".to_string()];
         let queued = |text: &[u8]| {
-            let id = submit(&storage, &Stub, HOST, "alice@localhost", &recipients, text).unwrap();
+            let id = from_alice(&storage, &["carol@remote.test"], text).unwrap();
             storage.spool.load(&id).unwrap()
         };
         let plain = queued(b"Subject: hi\r\n\r\nHello\r\n");
