@@ -699,6 +699,16 @@ mod tests {
         );
     }
 
+    /// §7.4.2: every parameter of the Content-Type, in order, names in lower case.
+    #[test]
+    fn body_parameters_all_of_them() {
+        let flowed = b"Content-Type: text/plain; Charset=utf-8; format=flowed\r\n\r\nHi\r\n";
+        assert_eq!(
+            fetch(flowed, "BODY"),
+            "1 FETCH (BODY (\"text\" \"plain\" (\"charset\" \"utf-8\" \"format\" \"flowed\") NIL NIL \"7bit\" 4 1))"
+        );
+    }
+
     #[test]
     fn header_fields_follow_folded_lines() {
         let header = b"Subject: a\r\n b\r\nX-Other: c\r\nFROM: d\r\n\r\n";
