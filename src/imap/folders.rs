@@ -212,3 +212,22 @@ pub trait Folders: Send {
 mod memory;
 #[cfg(test)]
 pub use memory::Memory;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// STORE's three modes (RFC 3501 §6.4.6) as set arithmetic: FLAGS replaces,
+    /// +FLAGS adds (a flag already there stays once), -FLAGS removes (a flag not
+    /// there is no error).
+    #[test]
+    fn flags_add_and_remove() {
+        let seen_flagged = Flags::SEEN.union(Flags::FLAGGED);
+        assert_eq!(seen_flagged.list(false), "(\\Flagged \\Seen)");
+        assert_eq!(Flags::SEEN.union(Flags::SEEN), Flags::SEEN);
+        assert_eq!(seen_flagged.minus(Flags::SEEN), Flags::FLAGGED);
+        assert_eq!(seen_flagged.minus(Flags::DELETED), seen_flagged);
+        assert_eq!(Flags::SEEN.minus(Flags::SEEN), Flags::empty());
+        assert_eq!(Flags::empty().list(true), "(\\Recent)");
+    }
+}

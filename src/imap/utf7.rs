@@ -200,6 +200,7 @@ mod tests {
             b"&2D0-",       // an unpaired surrogate
             b"caf\xc3\xa9", // raw UTF-8
             b"&Ti/lhw-",    // '/' is not in this alphabet
+            b"&AOk-&AOk-",  // two runs back to back, which an encoder writes as one
         ] {
             assert_eq!(decode(bad), None, "{}", bad.escape_ascii());
         }
