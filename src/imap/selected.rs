@@ -252,7 +252,7 @@ mod tests {
     #[test]
     fn resolve_sequence_numbers_and_uids() {
         let set = |text: &[u8]| {
-            super::super::parse::Parser::new(text)
+            crate::imap::parse::Parser::new(text)
                 .sequence_set()
                 .unwrap()
         };
