@@ -199,7 +199,7 @@ fn idle_hears_other_sessions_flags_and_claims_what_it_announces() {
 }
 
 /// RFC 3501 §5.4: a client idle past the autologout timer (`imap_timeout`) is told
-/// why, with an untagged BYE, and the connection closes, IDLE or not.
+/// why, with an untagged BYE, and the connection closes, even in the middle of an IDLE.
 #[test]
 fn an_idle_client_is_logged_out_after_the_timer() {
     let server = TestServer::start_with(|config| {
