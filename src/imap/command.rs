@@ -401,7 +401,7 @@ fn normalize(name: String) -> Mailbox {
 
 fn mailbox_text(raw: Vec<u8>) -> Parsed<String> {
     utf7::decode(&raw)
-        .ok_or_else(|| Syntax("a mailbox name in modified UTF-7 (RFC 3501 §5.1.3)".into()))
+        .ok_or_else(|| Syntax("expected a mailbox name in modified UTF-7 (RFC 3501 §5.1.3)".into()))
 }
 
 fn list(p: &mut Parser<'_>) -> Parsed<Kind> {
@@ -856,6 +856,48 @@ mod tests {
         );
         let e = error(b"a1 SELECT &Jjo");
         assert_eq!(e.tag.as_deref(), Some("a1"));
+        assert_eq!(
+            e.message,
+            "expected a mailbox name in modified UTF-7 (RFC 3501 §5.1.3)"
+        );
+    }
+
+    #[test]
+    fn only_inbox_is_folded_to_upper_case() {
+        // §5.1: INBOX is case-insensitive, and so is the INBOX of INBOX/x; every other
+        // name is the client's own.
+        for (name, want) in [
+            ("InBoX/Work", "INBOX/Work"),
+            ("Archive/inbox", "Archive/inbox"),
+            ("Inboxes", "Inboxes"),
+            ("Archive/2026", "Archive/2026"),
+        ] {
+            assert_eq!(
+                kind(&format!("a SELECT {name}")),
+                Kind::Select(Mailbox(want.into())),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn move_and_copy_with_and_without_uid() {
+        let set = SequenceSet(vec![(Value(1), Value(2))]);
+        let trash = Mailbox("Trash".into());
+        for (line, uid, moved) in [
+            ("a MOVE 1:2 Trash", false, true),
+            ("a UID MOVE 1:2 Trash", true, true),
+            ("a COPY 1:2 Trash", false, false),
+            ("a UID COPY 1:2 Trash", true, false),
+        ] {
+            let (set, mailbox) = (set.clone(), trash.clone());
+            let want = if moved {
+                Kind::Move { uid, set, mailbox }
+            } else {
+                Kind::Copy { uid, set, mailbox }
+            };
+            assert_eq!(kind(line), want, "{line}");
+        }
     }
 
     #[test]

@@ -912,6 +912,34 @@ mod tests {
     }
 
     #[test]
+    fn inbox_is_neither_created_nor_renamed() {
+        let folders = mailbox_with(1);
+        let mut s = None;
+        dialogue(
+            &folders,
+            &mut s,
+            &[
+                (
+                    "a CREATE inbox",
+                    "a NO [ALREADYEXISTS] Mailbox already exists\r\n",
+                ),
+                (
+                    "b RENAME INBOX Old",
+                    "b NO [CANNOT] Renaming INBOX is not supported\r\n",
+                ),
+                (
+                    "c STATUS INBOX (MESSAGES)",
+                    "* STATUS INBOX (MESSAGES 1)\r\nc OK STATUS completed\r\n",
+                ),
+                (
+                    "d STATUS Old (MESSAGES)",
+                    "d NO [NONEXISTENT] No such mailbox\r\n",
+                ),
+            ],
+        );
+    }
+
+    #[test]
     fn wildcards() {
         for (pattern, name, want) in [
             ("*", "a.b.c", true),

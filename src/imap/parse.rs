@@ -12,17 +12,9 @@
 //! Left out: the `$` of SEARCHRES (RFC 5182), UTF-8 quoted strings (RFC 6855), binary
 //! literals `~{n}` (RFC 3516).
 
-use std::fmt;
-
 /// What the parser expected and did not find; becomes the text of a `BAD`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Syntax(pub String);
-
-impl fmt::Display for Syntax {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 pub type Parsed<T> = Result<T, Syntax>;
 
@@ -442,6 +434,20 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atom_chars_are_visible_ascii_but_the_specials() {
+        // §9: ATOM-CHAR is any CHAR (1-127) except atom-specials: CTL (0-31 and 127),
+        // SP, "(", ")", "{", the wildcards, the quoted-specials and "]".
+        for b in [b'!', b'A', b'z', b'~', b'[', b'+', b'&'] {
+            assert!(is_atom_char(b), "{}", b as char);
+        }
+        for b in [
+            0, b'\t', b' ', 0x7f, 0x80, 0xff, b'(', b')', b'{', b'%', b'*', b'"', b'\\', b']',
+        ] {
+            assert!(!is_atom_char(b), "{b:#x}");
+        }
+    }
 
     #[test]
     fn strings_in_three_forms() {
