@@ -1000,8 +1000,52 @@ mod tests {
             kind("a UID SEARCH CHARSET UTF-8 SINCE 1-Feb-2026"),
             Kind::Search { uid: true, .. }
         ));
-        let deep = format!("a SEARCH {}ALL", "NOT ".repeat(100));
-        assert!(parse(deep.as_bytes()).is_err());
+        assert!(error(b"a SEARCH CHARSET KOI8-R ALL")
+            .message
+            .contains("BADCHARSET"));
+    }
+
+    #[test]
+    fn search_dates_and_parentheses() {
+        let key = |line: &str| match kind(line) {
+            Kind::Search { key, .. } => key,
+            other => panic!("{other:?}"),
+        };
+        let day = 20_485; // 1-Feb-2026
+        for (name, want) in [
+            ("BEFORE", SearchKey::Before(day)),
+            ("ON", SearchKey::On(day)),
+            ("SINCE", SearchKey::Since(day)),
+            ("SENTBEFORE", SearchKey::SentBefore(day)),
+            ("SENTON", SearchKey::SentOn(day)),
+            ("SENTSINCE", SearchKey::SentSince(day)),
+        ] {
+            assert_eq!(key(&format!("a SEARCH {name} 1-Feb-2026")), want, "{name}");
+        }
+        // A parenthesized list of one key is that key; of more, all of them.
+        assert_eq!(key("a SEARCH (SEEN)"), SearchKey::Flag("\\Seen", true));
+        assert_eq!(
+            key("a SEARCH (SEEN DELETED)"),
+            SearchKey::And(vec![
+                SearchKey::Flag("\\Seen", true),
+                SearchKey::Flag("\\Deleted", true)
+            ])
+        );
+    }
+
+    #[test]
+    fn search_keys_nest_at_most_32_deep() {
+        // Each NOT, OR and parenthesis goes one level down; a client's input must not
+        // exhaust the parser's stack.
+        for (open, close) in [("NOT ", ""), ("OR ", " ALL"), ("OR ALL ", ""), ("(", ")")] {
+            let nested = |n: usize| format!("a SEARCH {}ALL{}", open.repeat(n), close.repeat(n));
+            assert!(parse(nested(32).as_bytes()).is_ok(), "{open}");
+            assert_eq!(
+                error(nested(33).as_bytes()).message,
+                "search keys nested too deeply",
+                "{open}"
+            );
+        }
         assert!(error(b"a SEARCH CHARSET KOI8-R ALL")
             .message
             .contains("BADCHARSET"));
@@ -1053,6 +1097,16 @@ mod tests {
             ])
         );
         assert_eq!(kind("a ID NIL"), Kind::Id(vec![]));
+        // RFC 2971 §3.3: at most 30 field-value pairs.
+        let fields = |n: usize| {
+            let pairs: Vec<String> = (0..n).map(|i| format!("\"f{i}\" \"v\"")).collect();
+            format!("a ID ({})", pairs.join(" "))
+        };
+        assert!(matches!(kind(&fields(30)), Kind::Id(f) if f.len() == 30));
+        assert_eq!(
+            error(fields(31).as_bytes()).message,
+            "too many ID fields (RFC 2971 §3.3: at most 30)"
+        );
     }
 
     #[test]

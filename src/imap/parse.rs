@@ -521,6 +521,24 @@ mod tests {
     }
 
     #[test]
+    fn dates_and_times_at_their_edges() {
+        // §9: date-year is four digits.
+        assert_eq!(Parser::new(b"1-Jan-1000").date(), Ok(-354_285));
+        assert!(Parser::new(b"1-Jan-999").date().is_err());
+        // §9 time: 2DIGIT ":" 2DIGIT ":" 2DIGIT; a leap second is :60.
+        let at = |clock: &str| {
+            Parser::new(format!("\"1-Jan-1970 {clock} +0000\"").as_bytes()).date_time()
+        };
+        assert_eq!(at("23:59:60"), Ok(86_400));
+        for wrong in ["24:00:00", "23:60:00", "23:59:61"] {
+            assert!(at(wrong).is_err(), "{wrong}");
+        }
+        assert!(Parser::new(b"\"1-Jan-1970 00:00:00 +0000")
+            .date_time()
+            .is_err());
+    }
+
+    #[test]
     fn keywords_need_a_delimiter() {
         let mut p = Parser::new(b"BODY.PEEK[");
         assert!(!p.keyword("BODY"));
