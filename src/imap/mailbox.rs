@@ -113,6 +113,8 @@ pub fn run(
             let name = mailbox.0.trim_end_matches(SEPARATOR);
             let result = match check_name(name) {
                 Err(why) => Err(FolderError::Cannot(why)),
+                // INBOX always exists (§5.1). On disk it is the Maildir itself, so a
+                // folder of that name would hide behind it.
                 Ok(()) if mailbox.is_inbox() => Err(FolderError::AlreadyExists),
                 Ok(()) => folders.create(name),
             };
@@ -130,6 +132,8 @@ pub fn run(
                 Err(FolderError::Cannot(
                     "Renaming INBOX is not supported".into(),
                 ))
+            } else if to.is_inbox() {
+                Err(FolderError::AlreadyExists)
             } else {
                 check_name(&to.0)
                     .map_err(FolderError::Cannot)
@@ -721,11 +725,14 @@ mod tests {
     use super::*;
     use crate::imap::command::parse;
     use crate::imap::folders::Memory;
+    use crate::imap::maildir::MaildirFolders;
+    use crate::store::mailbox::{domain_name, mailbox_name};
+    use crate::store::maildir::MailboxPath;
 
     const MESSAGE: &[u8] = b"From: bob@example.org\r\nSubject: Hello\r\n\r\nHi Alice\r\n";
 
     /// Runs one command line against `folders`, as the connection would.
-    fn run_line(folders: &Memory, selected: &mut Option<Selected>, line: &str) -> String {
+    fn run_line(folders: &dyn Folders, selected: &mut Option<Selected>, line: &str) -> String {
         let command = parse(line.as_bytes()).expect("parses");
         let was_selected = selected.is_some();
         let outcome = run(
@@ -741,7 +748,7 @@ mod tests {
     }
 
     /// Runs each line of `script` in turn; each must get exactly its response.
-    fn dialogue(folders: &Memory, selected: &mut Option<Selected>, script: &[(&str, &str)]) {
+    fn dialogue(folders: &dyn Folders, selected: &mut Option<Selected>, script: &[(&str, &str)]) {
         for (line, response) in script {
             assert_eq!(run_line(folders, selected, line), *response, "{line}");
         }
@@ -913,30 +920,101 @@ mod tests {
 
     #[test]
     fn inbox_is_neither_created_nor_renamed() {
-        let folders = mailbox_with(1);
-        let mut s = None;
+        // Whatever the store: the Maildir on disk would make a folder named INBOX.
+        let root = tempfile::tempdir().unwrap();
+        let alice = MailboxPath {
+            domain: domain_name("localhost").unwrap(),
+            mailbox: mailbox_name("alice").unwrap(),
+        };
+        let on_disk = MaildirFolders::open(root.path(), &alice, "mx", None).unwrap();
+        let stores: [&dyn Folders; 2] = [&Memory::new(), &on_disk];
+        for folders in stores {
+            dialogue(
+                folders,
+                &mut None,
+                &[
+                    (
+                        "a CREATE inbox",
+                        "a NO [ALREADYEXISTS] Mailbox already exists\r\n",
+                    ),
+                    (
+                        "b RENAME INBOX Old",
+                        "b NO [CANNOT] Renaming INBOX is not supported\r\n",
+                    ),
+                    ("c CREATE Old", "c OK CREATE completed\r\n"),
+                    (
+                        "d RENAME Old inbox",
+                        "d NO [ALREADYEXISTS] Mailbox already exists\r\n",
+                    ),
+                    (
+                        "e LIST \"\" %",
+                        "* LIST (\\HasNoChildren) \".\" INBOX\r\n\
+                         * LIST (\\HasNoChildren \\Drafts) \".\" Drafts\r\n\
+                         * LIST (\\HasNoChildren \\Junk) \".\" Junk\r\n\
+                         * LIST (\\HasNoChildren) \".\" Old\r\n\
+                         * LIST (\\HasNoChildren \\Sent) \".\" Sent\r\n\
+                         * LIST (\\HasNoChildren \\Trash) \".\" Trash\r\n\
+                         e OK LIST completed\r\n",
+                    ),
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn subscribe_and_unsubscribe_say_which() {
+        let folders = mailbox_with(0);
         dialogue(
             &folders,
-            &mut s,
+            &mut None,
             &[
+                ("a SUBSCRIBE Trash", "a OK SUBSCRIBE completed\r\n"),
                 (
-                    "a CREATE inbox",
-                    "a NO [ALREADYEXISTS] Mailbox already exists\r\n",
+                    "b LSUB \"\" *",
+                    "* LSUB () \".\" Trash\r\nb OK LSUB completed\r\n",
                 ),
-                (
-                    "b RENAME INBOX Old",
-                    "b NO [CANNOT] Renaming INBOX is not supported\r\n",
-                ),
-                (
-                    "c STATUS INBOX (MESSAGES)",
-                    "* STATUS INBOX (MESSAGES 1)\r\nc OK STATUS completed\r\n",
-                ),
-                (
-                    "d STATUS Old (MESSAGES)",
-                    "d NO [NONEXISTENT] No such mailbox\r\n",
-                ),
+                ("c UNSUBSCRIBE Trash", "c OK UNSUBSCRIBE completed\r\n"),
+                ("d LSUB \"\" *", "d OK LSUB completed\r\n"),
             ],
         );
+    }
+
+    #[test]
+    fn only_a_read_write_session_claims_recent() {
+        // §2.3.2: a message is recent in one session only; EXAMINE looks without
+        // claiming it (§6.3.2).
+        let folders = mailbox_with(0);
+        let (mut looker, mut owner, mut late) = (None, None, None);
+        run_line(&folders, &mut looker, "a EXAMINE INBOX");
+        folders.deliver("INBOX", MESSAGE, 1_767_574_923);
+        assert_eq!(
+            run_line(&folders, &mut looker, "b NOOP"),
+            "* 1 EXISTS\r\n* 1 RECENT\r\nb OK NOOP completed\r\n"
+        );
+        assert!(run_line(&folders, &mut owner, "c SELECT INBOX").contains("* 1 RECENT\r\n"));
+        folders.deliver("INBOX", MESSAGE, 1_767_574_924);
+        assert_eq!(
+            run_line(&folders, &mut owner, "d NOOP"),
+            "* 2 EXISTS\r\n* 2 RECENT\r\nd OK NOOP completed\r\n"
+        );
+        assert!(run_line(&folders, &mut late, "e SELECT INBOX").contains("* 0 RECENT\r\n"));
+    }
+
+    #[test]
+    fn names_postie_can_keep() {
+        assert_eq!(check_name(&"a".repeat(200)), Ok(()));
+        for bad in [
+            "".to_string(),
+            "a".repeat(201),
+            "a..b".into(),
+            "a.".into(),
+            "a/b".into(),
+            "a\\b".into(),
+            "a~b".into(),
+            "a\u{7}b".into(),
+        ] {
+            assert!(check_name(&bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

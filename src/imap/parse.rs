@@ -533,6 +533,11 @@ mod tests {
         for wrong in ["24:00:00", "23:60:00", "23:59:61"] {
             assert!(at(wrong).is_err(), "{wrong}");
         }
+        // A zone's minutes count too: India is five and a half hours ahead.
+        assert_eq!(
+            Parser::new(b"\"1-Jan-1970 05:30:00 +0530\"").date_time(),
+            Ok(0)
+        );
         assert!(Parser::new(b"\"1-Jan-1970 00:00:00 +0000")
             .date_time()
             .is_err());
