@@ -25,7 +25,12 @@
 #   relay   src/relay/mx.rs, client.rs     unit tests, relay tests
 #
 # Prints, per module: caught, missed, unviable (the mutant does not compile),
-# timeouts, and the score: caught / (caught + missed + timeouts). The missed mutants
+# timeouts, and the score: (caught + timeouts) / (caught + missed + timeouts). A
+# timeout is a mutant that made a test hang (a `+=` made `*=` never moves its loop on);
+# the test was stopped, so it failed, and it counts as caught (Stryker's "detected" is
+# killed plus timeout too). The timeout (120 s, or three times the unmutated tests' time) is well above a
+# whole run of the module's tests, so a mutant that is merely slow is not taken for a
+# hang. The missed mutants
 # are listed; each must be killed by a new test or explained in benches/mutants-allowed.md.
 # Exits 1 if a missed mutant is not explained there. Results stay in
 # target/mutants/MODULE/mutants.out/. Installs cargo-mutants if missing.
@@ -163,7 +168,7 @@ for module in "${modules[@]}"; do
     unviable=$(count "$results/unviable.txt")
     timeouts=$(count "$results/timeout.txt")
     judged=$((caught + missed + timeouts))
-    score=$( ((judged > 0)) && echo "$((100 * caught / judged)) %" || echo "-")
+    score=$( ((judged > 0)) && echo "$((100 * (caught + timeouts) / judged)) %" || echo "-")
     summary+=("$(printf '%-12s %7s %7s %9s %9s %7s %6s s' "$module" "$caught" "$missed" \
         "$unviable" "$timeouts" "$score" $((SECONDS - started)))")
     if ((missed > 0)); then
