@@ -26,13 +26,13 @@
 #
 # Prints, per module: caught, missed, unviable (the mutant does not compile),
 # timeouts, and the score: (caught + timeouts) / (caught + missed + timeouts). A
-# timeout is a mutant that made a test hang (a `+=` made `*=` never moves its loop on);
-# the test was stopped, so it failed, and it counts as caught (Stryker's "detected" is
-# killed plus timeout too). The timeout (120 s, or three times the unmutated tests' time) is well above a
-# whole run of the module's tests, so a mutant that is merely slow is not taken for a
-# hang. The missed mutants
-# are listed; each must be killed by a new test or explained in benches/mutants-allowed.md.
-# Exits 1 if a missed mutant is not explained there. Results stay in
+# timeout is a mutant that made a test hang (a `+=` made `*=` never moves its loop
+# on): the test was stopped, so it failed, and it counts as caught (Stryker's
+# "detected" is killed plus timeout too). The timeout (120 s, or three times the
+# unmutated tests' time) is well above a whole run of the module's tests, so a mutant
+# that is merely slow is not taken for a hang. The missed mutants are listed; each
+# must be killed by a new test or explained in benches/mutants-allowed.md. Exits 1 if
+# a missed mutant is not explained there. Results stay in
 # target/mutants/MODULE/mutants.out/. Installs cargo-mutants if missing.
 set -euo pipefail
 
