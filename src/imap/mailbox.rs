@@ -223,14 +223,9 @@ pub fn run(
 
 /// Syncs the selected mailbox, if any, before a command's tagged response.
 fn sync_first(folders: &dyn Folders, selected: &mut Option<Selected>) -> Response {
-    let Some(view) = selected.as_mut() else {
-        return Response::new();
-    };
-    match folders.snapshot(&view.name, !view.read_only) {
-        Ok(now) => view.sync(now),
-        // The mailbox was deleted under us (by another session): §7.1.5 BYE would be
-        // harsh; the next command on it will fail.
-        Err(_) => Response::new(),
+    match selected.as_mut() {
+        Some(view) => resync(folders, view),
+        None => Response::new(),
     }
 }
 
@@ -605,9 +600,13 @@ fn news_before(folders: &dyn Folders, view: &mut Selected, uid: bool) -> Respons
     }
 }
 
+/// The changes since the view's last look, as untagged responses. Only a read-write
+/// session claims `\Recent` (§2.3.2, §6.3.2).
 fn resync(folders: &dyn Folders, view: &mut Selected) -> Response {
     match folders.snapshot(&view.name, !view.read_only) {
         Ok(now) => view.sync(now),
+        // The mailbox was deleted under us (by another session): §7.1.5 BYE would be
+        // harsh; the next command on it will fail.
         Err(_) => Response::new(),
     }
 }
@@ -998,6 +997,25 @@ mod tests {
             "* 2 EXISTS\r\n* 2 RECENT\r\nd OK NOOP completed\r\n"
         );
         assert!(run_line(&folders, &mut late, "e SELECT INBOX").contains("* 0 RECENT\r\n"));
+    }
+
+    #[test]
+    fn a_uid_command_hears_the_news_first() {
+        // §7.4.1: a command by sequence number must not be told of an EXPUNGE, which
+        // would shift its numbers; a UID command may be told everything first.
+        let folders = mailbox_with(1);
+        let mut s = None;
+        run_line(&folders, &mut s, "a SELECT INBOX");
+        folders.deliver("INBOX", MESSAGE, 1_767_574_924);
+        assert_eq!(
+            run_line(&folders, &mut s, "b FETCH 1 UID"),
+            "* 1 FETCH (UID 1)\r\nb OK FETCH completed\r\n"
+        );
+        folders.deliver("INBOX", MESSAGE, 1_767_574_925);
+        assert_eq!(
+            run_line(&folders, &mut s, "c UID FETCH 1 UID"),
+            "* 3 EXISTS\r\n* 3 RECENT\r\n* 1 FETCH (UID 1)\r\nc OK UID FETCH completed\r\n"
+        );
     }
 
     #[test]
