@@ -1019,6 +1019,28 @@ mod tests {
     }
 
     #[test]
+    fn search_by_sequence_number() {
+        let folders = mailbox_with(3);
+        let mut s = None;
+        run_line(&folders, &mut s, "a SELECT INBOX");
+        run_line(&folders, &mut s, "b UID STORE 1 +FLAGS (\\Deleted)");
+        run_line(&folders, &mut s, "c EXPUNGE");
+        // Now message 1 has UID 2, and message 2 has UID 3 (§2.3.1.2).
+        dialogue(
+            &folders,
+            &mut s,
+            &[
+                ("d SEARCH 2", "* SEARCH 2\r\nd OK SEARCH completed\r\n"),
+                (
+                    "e UID SEARCH 2",
+                    "* SEARCH 3\r\ne OK UID SEARCH completed\r\n",
+                ),
+                ("f SEARCH UID 2", "* SEARCH 1\r\nf OK SEARCH completed\r\n"),
+            ],
+        );
+    }
+
+    #[test]
     fn names_postie_can_keep() {
         assert_eq!(check_name(&"a".repeat(200)), Ok(()));
         for bad in [
