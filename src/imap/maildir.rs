@@ -680,4 +680,129 @@ mod tests {
             Err(FolderError::Cannot(_))
         ));
     }
+    #[test]
+    fn copies_of_several_messages_are_numbered_in_turn() {
+        let root = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(root.path(), "mx").unwrap();
+        let before = unix_now();
+        for n in 1..=3 {
+            deliver(&maildir, format!("Subject: {n}\r\n\r\n{n}\r\n").as_bytes());
+        }
+        let folders = MaildirFolders::open(root.path(), &alice(), "mx", None).unwrap();
+        let inbox = folders.snapshot("INBOX", false).unwrap();
+        // INTERNALDATE (RFC 3501 §2.3.3) is the delivery time the name begins with.
+        assert!(inbox
+            .messages
+            .iter()
+            .all(|m| (before..=unix_now()).contains(&m.internal_date)));
+        let (_, uids) = folders.copy("INBOX", &[1, 2, 3], "Trash").unwrap();
+        assert_eq!(uids, [1, 2, 3]);
+        let (_, uid) = folders
+            .append("Trash", b"Subject: 4\r\n\r\n4\r\n", Flags::empty(), None)
+            .unwrap();
+        assert_eq!(uid, 4);
+        let trash = folders.snapshot("Trash", false).unwrap();
+        assert_eq!(
+            trash.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        assert_eq!(
+            folders.read("Trash", 2).unwrap(),
+            b"Subject: 2\r\n\r\n2\r\n"
+        );
+    }
+
+    fn unix_now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    #[test]
+    fn the_uid_list_forgets_a_message_removed_behind_its_back() {
+        let root = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(root.path(), "mx").unwrap();
+        deliver(&maildir, b"Subject: one\r\n\r\n1\r\n");
+        deliver(&maildir, b"Subject: two\r\n\r\n2\r\n");
+        let folders = MaildirFolders::open(root.path(), &alice(), "mx", None).unwrap();
+        folders.snapshot("INBOX", false).unwrap();
+        let inbox = Folder::open(root.path(), &alice());
+        let on_disk = || {
+            let text = maildirpp::read_file(&inbox, UID_LIST).unwrap().unwrap();
+            UidList::parse(&text).unwrap()
+        };
+        assert_eq!(on_disk().entries.len(), 2);
+        // Another program (a POP3 client's DELE) removes the first message.
+        let first = inbox.list().unwrap().remove(0);
+        std::fs::remove_file(inbox.dir().join("new").join(first.id())).unwrap();
+        let now = folders.snapshot("INBOX", false).unwrap();
+        assert_eq!(now.messages.iter().map(|m| m.uid).collect::<Vec<_>>(), [2]);
+        let list = on_disk();
+        assert_eq!(
+            list.entries.iter().map(|(uid, _)| *uid).collect::<Vec<_>>(),
+            [2]
+        );
+        assert_eq!(list.next, 3);
+    }
+
+    #[test]
+    fn sessions_appending_at_once_get_distinct_uids() {
+        // Two sessions of one user, each with its own MaildirFolders: the folder's
+        // lock is shared by the process, so neither overwrites the other's UID list.
+        let root = tempfile::tempdir().unwrap();
+        Maildir::open(root.path(), "mx").unwrap();
+        let appender = |n: usize| {
+            let root = root.path().to_path_buf();
+            std::thread::spawn(move || {
+                let folders = MaildirFolders::open(&root, &alice(), "mx", None).unwrap();
+                (0..n)
+                    .map(|_| {
+                        let (_, uid) = folders
+                            .append("Sent", b"Subject: x\r\n\r\nx\r\n", Flags::SEEN, None)
+                            .unwrap();
+                        uid
+                    })
+                    .collect::<Vec<u32>>()
+            })
+        };
+        let (a, b) = (appender(25), appender(25));
+        let mut uids: Vec<u32> = a.join().unwrap();
+        uids.extend(b.join().unwrap());
+        uids.sort();
+        assert_eq!(uids, (1..=50).collect::<Vec<u32>>());
+        let folders = MaildirFolders::open(root.path(), &alice(), "mx", None).unwrap();
+        let sent = folders.snapshot("Sent", false).unwrap();
+        assert_eq!(
+            sent.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
+            (1..=50).collect::<Vec<u32>>()
+        );
+    }
+
+    #[test]
+    fn what_the_disk_refuses_reads_as_imap_errors() {
+        let root = tempfile::tempdir().unwrap();
+        Maildir::open(root.path(), "mx").unwrap();
+        let folders = MaildirFolders::open(root.path(), &alice(), "mx", None).unwrap();
+        assert!(matches!(
+            folders.delete("Nope"),
+            Err(FolderError::NoSuchFolder)
+        ));
+        assert!(matches!(
+            folders.rename("Nope", "Other"),
+            Err(FolderError::NoSuchFolder)
+        ));
+        // 100 × "é" is 200 octets of UTF-8, but 269 of modified UTF-7 on disk.
+        assert!(matches!(
+            folders.create(&"é".repeat(100)),
+            Err(FolderError::Cannot(_))
+        ));
+        // Something already where a special folder would be: opening still works, as
+        // when another session makes the folder at the same moment.
+        let fresh = tempfile::tempdir().unwrap();
+        let inbox = fresh.path().join("localhost/alice");
+        std::fs::create_dir_all(&inbox).unwrap();
+        std::fs::write(inbox.join(".Drafts"), b"").unwrap();
+        assert!(MaildirFolders::open(fresh.path(), &alice(), "mx", None).is_ok());
+    }
 }
