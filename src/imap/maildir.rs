@@ -600,9 +600,14 @@ mod tests {
 
     /// Makes INBOX look as if nothing had happened there for an hour.
     fn settle(root: &Path) {
-        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        settle_for(root, 3600);
+    }
+
+    /// Makes INBOX look as if nothing had happened there for `seconds`.
+    fn settle_for(root: &Path, seconds: u64) {
+        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(seconds);
         let inbox = Folder::open(root, &alice());
-        maildirpp::backdate(&inbox, hour_ago).unwrap();
+        maildirpp::backdate(&inbox, then).unwrap();
     }
 
     #[test]
@@ -620,6 +625,11 @@ mod tests {
             quiet,
             "nothing changed"
         );
+        // Another session changes a flag, and the folder settles again: a new look.
+        theirs.set_flags("INBOX", 1, Flags::SEEN).unwrap();
+        settle_for(root.path(), 1800);
+        let seen = mine.snapshot("INBOX", false).unwrap();
+        assert_eq!(seen.messages[0].flags, Flags::SEEN);
         // Another session flags the message (a rename), another delivery arrives.
         theirs.set_flags("INBOX", 1, Flags::FLAGGED).unwrap();
         deliver(&maildir, b"Subject: two\r\n\r\n2\r\n");
@@ -777,6 +787,22 @@ mod tests {
             sent.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
             (1..=50).collect::<Vec<u32>>()
         );
+    }
+
+    #[test]
+    fn subscriptions_are_a_set() {
+        let root = tempfile::tempdir().unwrap();
+        Maildir::open(root.path(), "mx").unwrap();
+        let folders = MaildirFolders::open(root.path(), &alice(), "mx", None).unwrap();
+        for (name, on) in [
+            ("Café", true),
+            ("Trash", true),
+            ("Trash", true),
+            ("Café", false),
+        ] {
+            folders.subscribe(name, on).unwrap();
+        }
+        assert_eq!(folders.subscriptions().unwrap(), ["Trash"]);
     }
 
     #[test]

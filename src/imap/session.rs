@@ -765,6 +765,34 @@ mod tests {
         assert!(matches!(bye, Action::Close(_)));
     }
 
+    #[test]
+    fn literals_are_bounded_one_by_one_and_together() {
+        let asked = |octets: usize| {
+            Action::Effect(Effect::Literal {
+                octets,
+                synchronizing: true,
+            })
+        };
+        let too_big = "b NO [TOOBIG] Literal too big (at most 65536 octets)\r\n";
+        // One literal of a command other than APPEND: at most 64 KiB (imap_literal).
+        let mut s = session(true);
+        assert_eq!(line(&mut s, "a LOGIN {65536}"), asked(65536));
+        let mut s = session(true);
+        assert_eq!(reply(line(&mut s, "b LOGIN {65537}")), too_big);
+        // All of a command's lines and literals: at most 64 KiB more than that.
+        let two_literals = || {
+            let mut s = session(true);
+            assert_eq!(line(&mut s, "b LOGIN {60000}"), asked(60000));
+            s.handle(Input::Literal(vec![b'x'; 60000]));
+            assert_eq!(line(&mut s, " {60000}"), asked(60000));
+            s.handle(Input::Literal(vec![b'x'; 60000]));
+            s
+        };
+        // So far 120,035 octets with the next line: 11,037 more make 128 KiB.
+        assert_eq!(line(&mut two_literals(), " {11037}"), asked(11037));
+        assert_eq!(reply(line(&mut two_literals(), " {11038}")), too_big);
+    }
+
     /// §6.2.1: STARTTLS only with a certificate, and only once.
     #[test]
     fn starttls_needs_a_certificate_and_comes_once() {
