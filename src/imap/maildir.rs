@@ -790,6 +790,21 @@ mod tests {
     }
 
     #[test]
+    fn a_look_that_does_not_claim_leaves_recent_alone() {
+        // §2.3.2: EXAMINE (and STATUS) look without claiming; the next SELECT is the
+        // session told the message is recent, and the only one.
+        let root = tempfile::tempdir().unwrap();
+        let maildir = Maildir::open(root.path(), "mx").unwrap();
+        deliver(&maildir, b"Subject: one\r\n\r\n1\r\n");
+        let folders = MaildirFolders::open(root.path(), &alice(), "mx", None).unwrap();
+        let recent = |claim: bool| folders.snapshot("INBOX", claim).unwrap().messages[0].recent;
+        assert!(recent(false));
+        assert!(recent(false));
+        assert!(recent(true));
+        assert!(!recent(true));
+    }
+
+    #[test]
     fn subscriptions_are_a_set() {
         let root = tempfile::tempdir().unwrap();
         Maildir::open(root.path(), "mx").unwrap();
