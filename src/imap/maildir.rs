@@ -745,7 +745,14 @@ mod tests {
         assert_eq!(on_disk().entries.len(), 2);
         // Another program (a POP3 client's DELE) removes the first message.
         let first = inbox.list().unwrap().remove(0);
-        std::fs::remove_file(inbox.dir().join("new").join(first.id())).unwrap();
+        let new = inbox.dir().join("new");
+        // The file's name starts with the id (a Maildir++ writer may add `,S=<size>`).
+        let file = std::fs::read_dir(&new)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .find(|name| name.to_string_lossy().starts_with(first.id()))
+            .unwrap();
+        std::fs::remove_file(new.join(file)).unwrap();
         let now = folders.snapshot("INBOX", false).unwrap();
         assert_eq!(now.messages.iter().map(|m| m.uid).collect::<Vec<_>>(), [2]);
         let list = on_disk();
