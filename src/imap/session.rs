@@ -774,6 +774,9 @@ mod tests {
             })
         };
         let too_big = "b NO [TOOBIG] Literal too big (at most 65536 octets)\r\n";
+        // APPEND's literal is the message: up to the largest message (25 MiB).
+        let mut s = session(true);
+        assert_eq!(line(&mut s, "a APPEND INBOX {100000}"), asked(100000));
         // One literal of a command other than APPEND: at most 64 KiB (imap_literal).
         let mut s = session(true);
         assert_eq!(line(&mut s, "a LOGIN {65536}"), asked(65536));
@@ -845,5 +848,16 @@ mod tests {
             }
         }
         assert!(reply(last).contains("* BYE Too many errors"));
+    }
+
+    #[test]
+    fn good_commands_spend_nothing_of_the_error_budget() {
+        let mut s = session(true);
+        for n in 0..100 {
+            assert_eq!(
+                reply(line(&mut s, &format!("n{n} NOOP"))),
+                format!("n{n} OK NOOP completed\r\n")
+            );
+        }
     }
 }
