@@ -616,18 +616,19 @@ mod tests {
     use crate::config::Config;
 
     fn session(plaintext: bool) -> Session {
+        session_with(plaintext, false)
+    }
+
+    /// A session from loopback; `tls`: a certificate is loaded.
+    fn session_with(plaintext: bool, tls: bool) -> Session {
         let mut config = Config::new("mx");
         config.allow_plaintext_auth = plaintext;
         let hash = crate::accounts::hash_password("secret").unwrap();
         config.policy.users = Some(Users::parse(&format!("alice@localhost {hash}\n")).unwrap());
         let policy = Arc::new(config.policy.clone());
-        Session::new(
-            Settings::new(&config),
-            policy,
-            "127.0.0.1:9".parse().unwrap(),
-            false,
-        )
-        .0
+        let mut settings = Settings::new(&config);
+        settings.tls = tls;
+        Session::new(settings, policy, "127.0.0.1:9".parse().unwrap(), false).0
     }
 
     fn line(session: &mut Session, text: &str) -> Action {
@@ -827,6 +828,25 @@ mod tests {
         assert!(
             !caps.contains("STARTTLS") && caps.contains("AUTH=PLAIN"),
             "{caps}"
+        );
+    }
+
+    #[test]
+    fn starttls_comes_before_login() {
+        // §6.2.1: STARTTLS belongs to the not authenticated state.
+        let mut s = session_with(true, true);
+        let Action::Effect(Effect::Login { user, .. }) =
+            line(&mut s, "a LOGIN alice@localhost secret")
+        else {
+            panic!()
+        };
+        s.handle(Input::Done(Outcome {
+            response: Response::new(),
+            next: Next::LoggedIn(Some(user)),
+        }));
+        assert_eq!(
+            reply(line(&mut s, "b STARTTLS")),
+            "b BAD STARTTLS is only allowed before login\r\n"
         );
     }
 
