@@ -851,6 +851,36 @@ mod tests {
     }
 
     #[test]
+    fn enable_comes_before_select() {
+        // RFC 5161 §3.1: ENABLE only in the authenticated state.
+        let mut s = session(true);
+        let Action::Effect(Effect::Login { user, .. }) =
+            line(&mut s, "a LOGIN alice@localhost secret")
+        else {
+            panic!()
+        };
+        s.handle(Input::Done(Outcome {
+            response: Response::new(),
+            next: Next::LoggedIn(Some(user)),
+        }));
+        assert_eq!(
+            reply(line(&mut s, "b ENABLE CONDSTORE")),
+            "* ENABLED\r\nb OK ENABLE completed\r\n"
+        );
+        s.handle(Input::Done(Outcome {
+            response: Response::new(),
+            next: Next::Select {
+                mailbox: "INBOX".into(),
+                read_only: false,
+            },
+        }));
+        assert_eq!(
+            reply(line(&mut s, "c ENABLE CONDSTORE")),
+            "c BAD ENABLE is only allowed before SELECT\r\n"
+        );
+    }
+
+    #[test]
     fn mistakes_are_bad_and_the_budget_ends_it() {
         let mut s = session(true);
         assert_eq!(
