@@ -649,7 +649,7 @@ mod tests {
     fn literals_are_announced() {
         assert_eq!(literal_announced(b"a LOGIN {5}"), Some((5, true)));
         assert_eq!(literal_announced(b"a APPEND x {120+}"), Some((120, false)));
-        // Ten digits at most: a size beyond 4 GiB is refused before it is read.
+        // Ten digits are the most it reads; eleven are not a literal (below).
         assert_eq!(
             literal_announced(b"a LOGIN {4294967295}"),
             Some((4_294_967_295, true))
