@@ -836,12 +836,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn starttls_comes_before_login() {
-        // §6.2.1: STARTTLS belongs to the not authenticated state.
-        let mut s = session_with(true, true);
-        let Action::Effect(Effect::Login { user, .. }) =
-            line(&mut s, "a LOGIN alice@localhost secret")
+    /// Logs alice in, as the connection does when her password checks out.
+    fn log_in(s: &mut Session) {
+        let Action::Effect(Effect::Login { user, .. }) = line(s, "a LOGIN alice@localhost secret")
         else {
             panic!()
         };
@@ -849,6 +846,13 @@ mod tests {
             response: Response::new(),
             next: Next::LoggedIn(Some(user)),
         }));
+    }
+
+    #[test]
+    fn starttls_comes_before_login() {
+        // §6.2.1: STARTTLS belongs to the not authenticated state.
+        let mut s = session_with(true, true);
+        log_in(&mut s);
         assert_eq!(
             reply(line(&mut s, "b STARTTLS")),
             "b BAD STARTTLS is only allowed before login\r\n"
@@ -859,15 +863,7 @@ mod tests {
     fn enable_comes_before_select() {
         // RFC 5161 §3.1: ENABLE only in the authenticated state.
         let mut s = session(true);
-        let Action::Effect(Effect::Login { user, .. }) =
-            line(&mut s, "a LOGIN alice@localhost secret")
-        else {
-            panic!()
-        };
-        s.handle(Input::Done(Outcome {
-            response: Response::new(),
-            next: Next::LoggedIn(Some(user)),
-        }));
+        log_in(&mut s);
         assert_eq!(
             reply(line(&mut s, "b ENABLE CONDSTORE")),
             "* ENABLED\r\nb OK ENABLE completed\r\n"
