@@ -1046,9 +1046,6 @@ mod tests {
                 "{open}"
             );
         }
-        assert!(error(b"a SEARCH CHARSET KOI8-R ALL")
-            .message
-            .contains("BADCHARSET"));
     }
 
     #[test]
