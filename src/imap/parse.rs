@@ -522,7 +522,7 @@ mod tests {
 
     #[test]
     fn dates_and_times_at_their_edges() {
-        // §9: date-year is four digits.
+        // §9: date-year is four digits; postie takes the years from 1000 on.
         assert_eq!(Parser::new(b"1-Jan-1000").date(), Ok(-354_285));
         assert!(Parser::new(b"1-Jan-999").date().is_err());
         // §9 time: 2DIGIT ":" 2DIGIT ":" 2DIGIT; a leap second is :60.
