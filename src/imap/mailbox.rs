@@ -128,6 +128,9 @@ pub fn run(
             Err(e) => refused(tag, &e, false),
         }),
         Kind::Rename(from, to) => {
+            // §6.3.5 lets INBOX be renamed (its messages move, INBOX stays empty);
+            // postie leaves that out. Renaming *to* INBOX is renaming to a name that
+            // exists, which §6.3.5 makes an error.
             let result = if from.is_inbox() {
                 Err(FolderError::Cannot(
                     "Renaming INBOX is not supported".into(),
