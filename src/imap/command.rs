@@ -1035,9 +1035,15 @@ mod tests {
 
     #[test]
     fn search_keys_nest_at_most_32_deep() {
-        // Each NOT, OR and parenthesis goes one level down; a client's input must not
-        // exhaust the parser's stack.
-        for (open, close) in [("NOT ", ""), ("OR ", " ALL"), ("OR ALL ", ""), ("(", ")")] {
+        // Each NOT, OR and parenthesis goes one level down, whichever key of a list
+        // goes deeper; a client's input must not exhaust the parser's stack.
+        for (open, close) in [
+            ("NOT ", ""),
+            ("OR ", " ALL"),
+            ("OR ALL ", ""),
+            ("(", ")"),
+            ("(ALL ", ")"),
+        ] {
             let nested = |n: usize| format!("a SEARCH {}ALL{}", open.repeat(n), close.repeat(n));
             assert!(parse(nested(32).as_bytes()).is_ok(), "{open}");
             assert_eq!(
