@@ -245,7 +245,7 @@ impl Imap {
             }
             let goodbye = if conversation.stopping() {
                 Some("Server shutting down")
-            } else if started.elapsed() > self.idle_limit {
+            } else if autologout(started.elapsed(), self.idle_limit) {
                 Some("Autologout; idle for too long")
             } else {
                 None
@@ -256,10 +256,8 @@ impl Imap {
                     next: Next::Close,
                 }));
             }
-            // New mail rings the store's bell; other sessions' flags and expunges (and
-            // other programs) do not, so look anyway twice a second.
             let now = self.folders.as_ref().map_or(0, |f| f.changes());
-            if now != seen || last_look.elapsed() >= IDLE_LOOK {
+            if time_to_look(now, seen, last_look.elapsed()) {
                 seen = now;
                 last_look = Instant::now();
                 let news = self.news();
@@ -283,6 +281,21 @@ impl Imap {
     }
     // ANCHOR_END: idle
 }
+
+// ANCHOR: idle_clock
+/// RFC 2177 §3: the autologout ends an IDLE that has lasted *longer* than the limit
+/// (the client may be silent for all of it).
+fn autologout(idle_for: Duration, limit: Duration) -> bool {
+    idle_for > limit
+}
+
+/// Whether IDLE looks at the folder now. New mail rings the store's bell (`changes`
+/// moves on from what IDLE last `saw`); other sessions' flags and expunges, and other
+/// programs, ring nothing, so it looks anyway every [`IDLE_LOOK`].
+fn time_to_look(changes: u64, saw: u64, since_last_look: Duration) -> bool {
+    changes != saw || since_last_look >= IDLE_LOOK
+}
+// ANCHOR_END: idle_clock
 
 // ANCHOR: service
 /// An IMAP listener's service (`--imap-listen`, or `--imaps-listen` with `implicit`).
@@ -345,6 +358,24 @@ impl wire::Service for ImapService {
 mod tests {
     use super::*;
     use crate::config::Config;
+
+    #[test]
+    fn idle_ends_only_after_its_limit() {
+        let limit = Duration::from_secs(29 * 60);
+        assert!(!autologout(Duration::ZERO, limit));
+        assert!(!autologout(limit, limit));
+        assert!(autologout(limit + Duration::from_millis(1), limit));
+    }
+
+    #[test]
+    fn idle_looks_when_the_bell_rang_or_the_look_is_due() {
+        let just_now = Duration::from_millis(10);
+        assert!(time_to_look(8, 7, just_now), "a delivery: look at once");
+        assert!(!time_to_look(7, 7, just_now), "nothing rang: wait");
+        let almost = IDLE_LOOK - Duration::from_millis(1);
+        assert!(!time_to_look(7, 7, almost));
+        assert!(time_to_look(7, 7, IDLE_LOOK), "a flag another session set");
+    }
 
     #[test]
     fn the_trace_never_shows_a_password() {
