@@ -375,4 +375,61 @@ mod tests {
         assert_eq!(status(&read_all(b"")[0]), 1);
         assert_eq!(status(&read_all(b"GET / HT")[0]), 1);
     }
+
+    fn first(inner: impl Read) -> ReadRequest {
+        RequestReader::new(inner, None, HttpLimits::default()).read_request()
+    }
+
+    /// A head of exactly `len` octets, ended by its empty line or not.
+    fn head_of(len: usize, ended: bool) -> Vec<u8> {
+        let end: &[u8] = if ended { b"\r\n\r\n" } else { b"" };
+        let mut head = b"GET / HTTP/1.1\r\nHost: x\r\nX: ".to_vec();
+        head.resize(len - end.len(), b'a');
+        head.extend_from_slice(end);
+        head
+    }
+
+    #[test]
+    fn a_head_of_16_kib_is_read_and_one_octet_more_is_431() {
+        let max = HttpLimits::default().max_head;
+        for (len, want) in [(max, 0), (max + 1, 431)] {
+            let head = head_of(len, true);
+            assert_eq!(
+                status(&first(Trickle(&head))),
+                want,
+                "{len}, a byte at a time"
+            );
+            assert_eq!(status(&first(&head[..])), want, "{len}, all at once");
+        }
+    }
+
+    #[test]
+    fn a_head_that_never_ends_is_refused_once_past_the_limit() {
+        // Not read to its end (which may never come): 431 as soon as it is too large.
+        assert_eq!(status(&first(&head_of(20_000, false)[..])), 431);
+    }
+
+    /// A connection that fails with this error once the bytes before it are read.
+    struct Fails(io::ErrorKind);
+
+    impl Read for Fails {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(self.0.into())
+        }
+    }
+
+    #[test]
+    fn a_slow_head_is_408_and_a_broken_connection_is_gone() {
+        let half = &b"GET / HTTP/1.1\r\nHo"[..];
+        assert_eq!(
+            status(&first(half.chain(Fails(io::ErrorKind::TimedOut)))),
+            408
+        );
+        assert_eq!(
+            status(&first(half.chain(Fails(io::ErrorKind::WouldBlock)))),
+            408
+        );
+        let reset = Fails(io::ErrorKind::ConnectionReset);
+        assert_eq!(status(&first(half.chain(reset))), 1);
+    }
 }
