@@ -465,6 +465,20 @@ mod tests {
     }
 
     #[test]
+    fn errors_say_what_went_wrong() {
+        // What the log says when the directory fails (every kind is temporary).
+        let io = Error::Io(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+        assert_eq!(io.to_string(), "timed out");
+        let protocol = Error::Protocol("an answer to no request".into());
+        assert_eq!(
+            protocol.to_string(),
+            "protocol error: an answer to no request"
+        );
+        let result = Error::Result(ResultCode::Busy, "try later".into());
+        assert_eq!(result.to_string(), "Busy: try later");
+    }
+
+    #[test]
     fn the_trace_never_shows_a_password() {
         let bind = ProtocolOp::BindRequest(BindRequest::new(
             3,

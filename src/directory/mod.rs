@@ -121,12 +121,20 @@ pub const SYSTEM_CA: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// bundle (none given, none installed) no certificate is trusted, and TLS to the
 /// directory fails; a plain directory on loopback still works.
 pub fn trust(pem: Option<&std::path::Path>) -> Result<Arc<ClientConfig>, String> {
+    trust_in(pem, std::path::Path::new(SYSTEM_CA))
+}
+
+/// [`trust`], with the system's bundle at `system`.
+fn trust_in(
+    pem: Option<&std::path::Path>,
+    system: &std::path::Path,
+) -> Result<Arc<ClientConfig>, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
     let mut roots = rustls::RootCertStore::empty();
     let (path, given) = match pem {
         Some(path) => (path, true),
-        None => (std::path::Path::new(SYSTEM_CA), false),
+        None => (system, false),
     };
     let shown = || format!("--directory-ca {}", path.display());
     match CertificateDer::pem_file_iter(path) {
@@ -138,7 +146,10 @@ pub fn trust(pem: Option<&std::path::Path>) -> Result<Arc<ClientConfig>, String>
             }
         }
         Err(e) if given => return Err(format!("{}: {e}", shown())),
-        Err(_) => log::debug!("no {SYSTEM_CA}: no certificate is trusted for the directory"),
+        Err(_) => log::debug!(
+            "no {}: no certificate is trusted for the directory",
+            system.display()
+        ),
     }
     if given && roots.is_empty() {
         return Err(format!("{}: no usable certificate", shown()));
@@ -186,5 +197,49 @@ impl Directory {
             config,
             max_members,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const NOWHERE: &str = "/nonexistent/ca.pem";
+
+    #[test]
+    fn a_missing_ca_file_is_an_error_only_when_it_was_given() {
+        let error = trust_in(Some(Path::new(NOWHERE)), Path::new(SYSTEM_CA)).unwrap_err();
+        assert!(
+            error.starts_with("--directory-ca /nonexistent/ca.pem: "),
+            "{error}"
+        );
+        assert!(!error.contains("no usable certificate"), "{error}");
+        // Without the system's bundle nothing is trusted; a plain directory still works.
+        assert!(trust_in(None, Path::new(NOWHERE)).is_ok());
+    }
+
+    #[test]
+    fn a_ca_file_without_a_certificate_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let error = trust_in(Some(&empty), Path::new(NOWHERE)).unwrap_err();
+        assert!(error.ends_with(": no usable certificate"), "{error}");
+    }
+
+    #[test]
+    fn the_settings_never_show_the_service_password() {
+        let tls = trust_in(None, Path::new(NOWHERE)).unwrap();
+        let url = "ldap://127.0.0.1:389".parse().unwrap();
+        let mut config = DirectoryConfig::new(url, "dc=example,dc=test", tls);
+        config.bind = Some(("cn=postie,dc=example,dc=test".into(), "s3cret".into()));
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains("\"cn=postie,dc=example,dc=test\""),
+            "{shown}"
+        );
+        assert!(shown.contains("dc=example,dc=test"), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 }
