@@ -421,6 +421,46 @@ mod tests {
     }
 
     #[test]
+    fn a_body_of_1_mib_is_read_and_one_octet_more_is_413() {
+        let max = HttpLimits::default().max_body;
+        for (len, want) in [(max, 0), (max + 1, 413)] {
+            let mut request =
+                format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {len}\r\n\r\n").into_bytes();
+            request.resize(request.len() + len, b'a');
+            assert_eq!(status(&first(&request[..])), want, "{len}");
+        }
+    }
+
+    #[test]
+    fn a_slow_body_is_408_and_a_broken_connection_is_gone() {
+        let half = &b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nhalf"[..];
+        assert_eq!(
+            status(&first(half.chain(Fails(io::ErrorKind::TimedOut)))),
+            408
+        );
+        let reset = Fails(io::ErrorKind::ConnectionReset);
+        assert_eq!(status(&first(half.chain(reset))), 1);
+    }
+
+    /// A read interrupted by a signal, once, before the bytes come.
+    struct InterruptedOnce<'a>(bool, &'a [u8]);
+
+    impl Read for InterruptedOnce<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !std::mem::replace(&mut self.0, true) {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            self.1.read(buf)
+        }
+    }
+
+    #[test]
+    fn an_interrupted_read_is_tried_again() {
+        let request = InterruptedOnce(false, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(status(&first(request)), 0);
+    }
+
+    #[test]
     fn a_slow_head_is_408_and_a_broken_connection_is_gone() {
         let half = &b"GET / HTTP/1.1\r\nHo"[..];
         assert_eq!(
