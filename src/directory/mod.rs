@@ -29,6 +29,8 @@
 
 pub mod cache;
 pub mod connection;
+#[cfg(test)]
+mod fake;
 pub mod filter;
 pub mod logins;
 pub mod policy;

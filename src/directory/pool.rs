@@ -142,3 +142,67 @@ impl Pool {
 fn is_timeout(kind: ErrorKind) -> bool {
     matches!(kind, ErrorKind::TimedOut | ErrorKind::WouldBlock)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::fake::{bind_response, FakeDirectory};
+    use rasn_ldap::{AuthenticationChoice, ProtocolOp, ResultCode};
+
+    const ALICE: &str = "uid=alice,dc=example,dc=test";
+
+    /// A directory where alice's password is "right" and anonymous binds are `anonymous`.
+    fn directory(anonymous: ResultCode) -> FakeDirectory {
+        FakeDirectory::start(move |request| match request {
+            ProtocolOp::BindRequest(bind) => {
+                let AuthenticationChoice::Simple(password) = &bind.authentication else {
+                    return vec![bind_response(ResultCode::AuthMethodNotSupported)];
+                };
+                vec![bind_response(match (bind.name.0.as_str(), &password[..]) {
+                    ("", b"") => anonymous,
+                    (ALICE, b"right") => ResultCode::Success,
+                    _ => ResultCode::InvalidCredentials,
+                })]
+            }
+            _ => vec![],
+        })
+    }
+
+    fn pool(directory: &FakeDirectory) -> Pool {
+        let tls = crate::directory::trust(None).unwrap();
+        Pool::new(
+            directory.url.clone(),
+            tls,
+            false,
+            Duration::from_secs(2),
+            None,
+        )
+    }
+
+    #[test]
+    fn after_a_login_the_connection_is_anonymous_again() {
+        // RFC 4511 §4.2.1: a bind replaces the connection's identity, so the next
+        // search must not run as the user who logged in.
+        let directory = directory(ResultCode::Success);
+        let pool = pool(&directory);
+        assert!(pool.check_password(ALICE, "right").unwrap());
+        assert!(!pool.check_password(ALICE, "wrong").unwrap());
+        drop(pool);
+        let anonymous = "BindRequest v3 dn=\"\" (anonymous)";
+        let alice = format!("BindRequest v3 dn=\"{ALICE}\" (simple, password hidden)");
+        assert_eq!(directory.requests(), [&alice, anonymous, &alice, anonymous]);
+    }
+
+    #[test]
+    fn a_refused_anonymous_bind_is_an_error() {
+        let directory = directory(ResultCode::InappropriateAuthentication);
+        let pool = pool(&directory);
+        let error = pool.check_password(ALICE, "right").unwrap_err();
+        assert!(
+            error.to_string().contains("refused the anonymous bind"),
+            "{error}"
+        );
+        drop(pool);
+        assert_eq!(directory.requests().len(), 2);
+    }
+}
