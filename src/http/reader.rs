@@ -232,16 +232,12 @@ fn is_timeout(e: &io::Error) -> bool {
 /// its caller.
 fn parse_head(buf: &[u8]) -> Result<Option<(usize, Request)>, Stop> {
     let bad = |sentence| Err(Stop::Refused(Status::BAD_REQUEST, sentence));
-    // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the
-    // request line.
-    let skipped = buf
-        .iter()
-        .take_while(|&&b| b == b'\r' || b == b'\n')
-        .count();
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
-    let len = match parsed.parse(&buf[skipped..]) {
-        Ok(httparse::Status::Complete(len)) => skipped + len,
+    // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the
+    // request line; httparse skips them (and refuses a bare CR).
+    let len = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
             return Err(Stop::Refused(
@@ -352,6 +348,7 @@ mod tests {
             (b"GET / HTTP/1.1\r\nHo st: x\r\n\r\n", 400),            // bad field name
             (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
             (b"GARBAGE\r\n\r\n", 400),
+            (b"\rGET / HTTP/1.1\r\nHost: x\r\n\r\n", 400), // a bare CR (RFC 9112 §2.2)
             (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
             (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
             // RFC 9110 §8.6: digits only, though Rust's parse takes a sign.
