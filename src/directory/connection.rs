@@ -442,6 +442,7 @@ pub fn describe(op: &ProtocolOp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::directory::fake::FakeDirectory;
 
     /// The bytes the book decodes by hand: an anonymous bind, message 1.
     #[test]
@@ -507,6 +508,29 @@ mod tests {
             format!("ExtendedRequest {STARTTLS_OID}")
         );
         assert!(after.is_empty(), "sent after the refusal: {after:?}");
+    }
+
+    #[test]
+    fn an_answer_over_4_mib_is_refused_unread() {
+        let tls = crate::directory::trust(None).unwrap();
+        for (length, too_large) in [(MAX_MESSAGE, false), (MAX_MESSAGE + 1, true)] {
+            // A SEQUENCE's tag and a four-octet length, and then the directory closes.
+            let head = [&[0x30, 0x84][..], &(length as u32).to_be_bytes()].concat();
+            let directory = FakeDirectory::answering_once(head);
+            let mut connection =
+                Connection::open(&directory.url, &tls, false, Duration::from_secs(2)).unwrap();
+            match (too_large, connection.bind_anonymous()) {
+                // Refused from its length alone.
+                (true, Err(Error::Protocol(text))) => {
+                    assert_eq!(text, format!("a message of {length} bytes"))
+                }
+                // Not refused: read, until the connection ends.
+                (false, Err(Error::Io(e))) => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof),
+                (_, other) => panic!("{length}: {:?}", other.map_err(|e| e.to_string())),
+            }
+            drop(connection);
+            assert_eq!(directory.requests().len(), 1);
+        }
     }
 
     #[test]

@@ -41,6 +41,24 @@ impl FakeDirectory {
         FakeDirectory { url, thread }
     }
 
+    /// Answers the first request with `bytes`, whatever they are, and closes.
+    pub fn answering_once(bytes: Vec<u8>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ldap://{}", listener.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        let thread = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            let asked = read_message(&mut socket)
+                .map(|request| describe(&request.protocol_op))
+                .into_iter()
+                .collect();
+            socket.write_all(&bytes).unwrap();
+            asked
+        });
+        FakeDirectory { url, thread }
+    }
+
     /// What it was asked, once the client has closed the connection.
     pub fn requests(self) -> Vec<String> {
         self.thread.join().unwrap()
