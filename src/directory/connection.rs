@@ -534,6 +534,21 @@ mod tests {
     }
 
     #[test]
+    fn the_trace_names_each_operation() {
+        let unbind = ProtocolOp::UnbindRequest(UnbindRequest);
+        assert_eq!(describe(&unbind), "UnbindRequest");
+        let accepted = ProtocolOp::ExtendedResp(rasn_ldap::ExtendedResponse {
+            result_code: ResultCode::Success,
+            matched_dn: "".into(),
+            diagnostic_message: "".into(),
+            referral: None,
+            response_name: None,
+            response_value: None,
+        });
+        assert_eq!(describe(&accepted), "ExtendedResponse Success");
+    }
+
+    #[test]
     fn errors_say_what_went_wrong() {
         // What the log says when the directory fails (every kind is temporary).
         let io = Error::Io(io::Error::new(io::ErrorKind::TimedOut, "timed out"));

@@ -350,4 +350,22 @@ mod tests {
         let deep = format!("{}(a=b){}", "(!".repeat(40), ")".repeat(40));
         assert!(parse(&deep).is_err());
     }
+
+    #[test]
+    fn filters_nest_at_most_16_deep() {
+        // Through `!`, `&`, and a later filter of a list.
+        for (open, close) in [("(!", ")"), ("(&", ")"), ("(|(x=1)", ")")] {
+            let nested = |n: usize| format!("{}(a=b){}", open.repeat(n), close.repeat(n));
+            assert!(parse(&nested(16)).is_ok(), "{open}");
+            let error = parse(&nested(17)).unwrap_err();
+            assert_eq!(error.what, "filter nested too deeply", "{open}");
+        }
+    }
+
+    #[test]
+    fn an_error_says_where() {
+        // What `--directory-filter` is told of a template it cannot use.
+        let error = parse("(mail=x").unwrap_err();
+        assert_eq!(error.to_string(), "unterminated filter (at byte 7)");
+    }
 }
