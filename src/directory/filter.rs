@@ -352,6 +352,13 @@ mod tests {
     }
 
     #[test]
+    fn attribute_descriptions_with_options_and_oids() {
+        // RFC 4512 §2.5: a name or a dotted OID, then options after `;`.
+        assert_eq!(parse("(cn;lang-en=x)").unwrap(), eq("cn;lang-en", b"x"));
+        assert_eq!(parse("(2.5.4.3=x)").unwrap(), eq("2.5.4.3", b"x"));
+    }
+
+    #[test]
     fn filters_nest_at_most_16_deep() {
         // Through `!`, `&`, and a later filter of a list.
         for (open, close) in [("(!", ")"), ("(&", ")"), ("(|(x=1)", ")")] {

@@ -40,7 +40,6 @@ impl Status {
         match self.0 {
             200 => "OK",
             303 => "See Other",
-            304 => "Not Modified",
             400 => "Bad Request",
             401 => "Unauthorized",
             403 => "Forbidden",
@@ -169,6 +168,36 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_has_its_reason_phrase() {
+        // RFC 9110 §15, and RFC 6585 §5 for 431.
+        let lines = [
+            (Status::OK, "200 OK"),
+            (Status::SEE_OTHER, "303 See Other"),
+            (Status::BAD_REQUEST, "400 Bad Request"),
+            (Status::UNAUTHORIZED, "401 Unauthorized"),
+            (Status::FORBIDDEN, "403 Forbidden"),
+            (Status::NOT_FOUND, "404 Not Found"),
+            (Status::METHOD_NOT_ALLOWED, "405 Method Not Allowed"),
+            (Status::REQUEST_TIMEOUT, "408 Request Timeout"),
+            (Status::CONTENT_TOO_LARGE, "413 Content Too Large"),
+            (
+                Status::HEADERS_TOO_LARGE,
+                "431 Request Header Fields Too Large",
+            ),
+            (Status::INTERNAL_ERROR, "500 Internal Server Error"),
+            (Status::NOT_IMPLEMENTED, "501 Not Implemented"),
+            (Status::UNAVAILABLE, "503 Service Unavailable"),
+            (
+                Status::VERSION_NOT_SUPPORTED,
+                "505 HTTP Version Not Supported",
+            ),
+        ];
+        for (status, line) in lines {
+            assert_eq!(status.to_string(), line);
+        }
+    }
 
     #[test]
     fn head_and_splitting() {
