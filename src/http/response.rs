@@ -200,6 +200,15 @@ mod tests {
     }
 
     #[test]
+    fn a_body_is_shown_by_its_size_not_its_octets() {
+        // A failing test's message shows the response without a page of HTML in it.
+        let page = Response::html("x".repeat(5000));
+        assert!(format!("{page:?}").contains("body: Bytes(5000 octets)"));
+        let stream = Body::Stream(Box::new(|_: &mut dyn Write, _: &Watch| Ok(())));
+        assert_eq!(format!("{stream:?}"), "Stream");
+    }
+
+    #[test]
     fn head_and_splitting() {
         let response = Response::text(Status::NOT_FOUND, "No such message.")
             .with("X-Test", "a\r\nSet-Cookie: evil=1");
