@@ -175,3 +175,59 @@ fn write_response(
         Body::Stream(streamer) => Some(streamer),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Service;
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+
+    /// Answers every request with a body streamed without a length, ending at once.
+    struct Streams;
+
+    impl Handler for Streams {
+        fn handle(&self, _: &Request, _: &Peer) -> Response {
+            let streamer = |out: &mut dyn Write, _: &Watch| out.write_all(b"streamed");
+            Response::stream("text/plain", Box::new(streamer))
+        }
+    }
+
+    #[test]
+    fn a_streamed_body_ends_the_connection() {
+        // RFC 9112 §6.3: a body without a length ends where the connection does, so
+        // no second request is read, even one already sent.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, peer) = listener.accept().unwrap();
+        let limits = HttpLimits {
+            head_timeout: Duration::from_secs(1),
+            ..HttpLimits::default()
+        };
+        let service = HttpService::new(Arc::new(Streams), limits, None);
+        let two = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+        client.write_all(two).unwrap();
+        service.serve(Accepted {
+            stream,
+            peer,
+            watch: Watch::default(),
+        });
+        let mut answer = String::new();
+        client.read_to_string(&mut answer).unwrap();
+        assert_eq!(answer.matches("HTTP/1.1 200 OK").count(), 1, "{answer}");
+        assert!(answer.ends_with("\r\n\r\nstreamed"), "{answer}");
+    }
+
+    #[test]
+    fn head_is_get_without_its_body() {
+        // RFC 9110 §9.3.2: the same header fields, Content-Length included; no content.
+        let page = || Response::html("<p>hello</p>");
+        let (mut get, mut head) = (Vec::new(), Vec::new());
+        assert!(write_response(&mut get, page(), true, false).is_none());
+        assert!(write_response(&mut head, page(), true, true).is_none());
+        assert!(get.ends_with(b"\r\n\r\n<p>hello</p>"));
+        assert_eq!(head, &get[..get.len() - b"<p>hello</p>".len()]);
+        let stream = Response::stream("text/event-stream", Box::new(|_, _| Ok(())));
+        assert!(write_response(&mut Vec::new(), stream, true, true).is_none());
+    }
+}
