@@ -546,6 +546,19 @@ mod tests {
             response_value: None,
         });
         assert_eq!(describe(&accepted), "ExtendedResponse Success");
+        let elsewhere = ProtocolOp::SearchResRef(rasn_ldap::SearchResultReference(vec![]));
+        assert_eq!(describe(&elsewhere), "SearchResultReference (not followed)");
+    }
+
+    #[test]
+    fn unbind_says_goodbye() {
+        // RFC 4511 §4.3: the request the directory gets before the connection closes.
+        let directory = FakeDirectory::start(|_| vec![]);
+        let tls = crate::directory::trust(None).unwrap();
+        let connection =
+            Connection::open(&directory.url, &tls, false, Duration::from_secs(2)).unwrap();
+        connection.unbind();
+        assert_eq!(directory.requests(), ["UnbindRequest"]);
     }
 
     #[test]

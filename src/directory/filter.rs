@@ -330,6 +330,7 @@ mod tests {
             "(cn=a*b*c)",
             "(cn=*a*)",
             "(&(a=1)(b>=2)(c<=3)(d~=4))",
+            "(|(!(uid=x))(cn=y))",
         ] {
             assert_eq!(show(&parse(text).unwrap()), text);
         }

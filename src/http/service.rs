@@ -140,7 +140,7 @@ impl wire::Service for HttpService {
 
 /// Writes one response; false if the client is gone.
 fn send(
-    stream: &mut Transport,
+    stream: &mut dyn Write,
     response: Response,
     keep_alive: bool,
     head_only: bool,
@@ -216,6 +216,32 @@ mod tests {
         client.read_to_string(&mut answer).unwrap();
         assert_eq!(answer.matches("HTTP/1.1 200 OK").count(), 1, "{answer}");
         assert!(answer.ends_with("\r\n\r\nstreamed"), "{answer}");
+    }
+
+    /// A connection whose writes fail (the client is gone) and whose flush does not.
+    struct Gone;
+
+    impl Write for Gone {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_response_that_cannot_be_written_is_not_sent() {
+        let watch = Watch::default();
+        let page = Response::html("<p>hello</p>");
+        assert!(!send(&mut Gone, page, true, false, &watch));
+        assert!(send(
+            &mut Vec::new(),
+            Response::html("x"),
+            true,
+            false,
+            &watch
+        ));
     }
 
     #[test]
