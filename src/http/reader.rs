@@ -406,6 +406,10 @@ mod tests {
     fn a_head_that_never_ends_is_refused_once_past_the_limit() {
         // Not read to its end (which may never come): 431 as soon as it is too large.
         assert_eq!(status(&first(&head_of(20_000, false)[..])), 431);
+        // At the limit it is not yet too large: a client that stops there and closes
+        // is gone, like any other half head.
+        let max = HttpLimits::default().max_head;
+        assert_eq!(status(&first(&head_of(max, false)[..])), 1);
     }
 
     /// A connection that fails with this error once the bytes before it are read.
