@@ -115,6 +115,26 @@ fn recipients_found_not_found_alias_and_list() {
     assert!(rcpt(&server, "postmaster@example.test").starts_with("250 "));
 }
 
+/// A list inside a list is followed only `max_nesting` deep: team lists everyone, which
+/// lists carol.
+#[test]
+fn lists_are_followed_only_so_deep() {
+    if !slapd::installed() {
+        return;
+    }
+    let slapd = Slapd::start(Tls::None);
+    for (max_nesting, carol) in [(1, 0), (2, 1)] {
+        let mut directory = settings(&slapd);
+        directory.max_nesting = max_nesting;
+        let server = postie(directory);
+        let mut client = server.connect();
+        deliver(&mut client, "sender@elsewhere.test", &["team@example.test"]);
+        assert_eq!(server.messages("example.test", "alice").len(), 1);
+        let delivered = server.messages("example.test", "carol").len();
+        assert_eq!(delivered, carol, "max_nesting {max_nesting}");
+    }
+}
+
 /// A list bigger than the room left in the message: 452, as for one recipient too many.
 #[test]
 fn a_list_counts_against_the_recipient_limit() {
