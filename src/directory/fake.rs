@@ -1,9 +1,10 @@
-//! A directory for unit tests: it serves one connection on loopback, answers each LDAP
+//! A directory for unit tests: it serves connections on loopback, answers each LDAP
 //! request as the test says, and records what it was asked, as the trace shows it.
 //! The tests that need a real server (`tests/directory.rs`) run OpenLDAP's slapd.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use rasn_ldap::{BindResponse, LdapMessage, ProtocolOp, ResultCode};
@@ -13,40 +14,45 @@ use super::url::DirectoryUrl;
 
 pub struct FakeDirectory {
     pub url: DirectoryUrl,
+    pub addr: SocketAddr,
     thread: JoinHandle<Vec<String>>,
 }
 
+/// How a connection answers one request: these messages, or `None` to close at once.
+type Answer = dyn Fn(usize, &ProtocolOp) -> Option<Vec<ProtocolOp>> + Send + Sync;
+
 impl FakeDirectory {
     /// Serves one client: each request gets the answers `answer` gives for it.
-    pub fn start(answer: impl Fn(&ProtocolOp) -> Vec<ProtocolOp> + Send + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("ldap://{}", listener.local_addr().unwrap())
-            .parse()
-            .unwrap();
+    pub fn start(answer: impl Fn(&ProtocolOp) -> Vec<ProtocolOp> + Send + Sync + 'static) -> Self {
+        Self::serving(1, move |_, request| Some(answer(request)))
+    }
+
+    /// Serves `connections` clients at once; `answer` is told which one is asking
+    /// (0 for the first to connect).
+    pub fn serving(
+        connections: usize,
+        answer: impl Fn(usize, &ProtocolOp) -> Option<Vec<ProtocolOp>> + Send + Sync + 'static,
+    ) -> Self {
+        let (listener, url, addr) = listen();
+        let answer: Arc<Answer> = Arc::new(answer);
         let thread = std::thread::spawn(move || {
-            let (mut socket, _) = listener.accept().unwrap();
-            let mut asked = Vec::new();
-            // Until the client closes (or sends what is not LDAP).
-            while let Some(request) = read_message(&mut socket) {
-                asked.push(describe(&request.protocol_op));
-                for op in answer(&request.protocol_op) {
-                    let message = LdapMessage::new(request.message_id, op);
-                    socket
-                        .write_all(&rasn::ber::encode(&message).unwrap())
-                        .unwrap();
-                }
-            }
-            asked
+            let each: Vec<_> = (0..connections)
+                .map(|n| {
+                    let (socket, _) = listener.accept().unwrap();
+                    let answer = answer.clone();
+                    std::thread::spawn(move || serve(socket, n, &*answer))
+                })
+                .collect();
+            each.into_iter()
+                .flat_map(|thread| thread.join().unwrap())
+                .collect()
         });
-        FakeDirectory { url, thread }
+        FakeDirectory { url, addr, thread }
     }
 
     /// Answers the first request with `bytes`, whatever they are, and closes.
     pub fn answering_once(bytes: Vec<u8>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("ldap://{}", listener.local_addr().unwrap())
-            .parse()
-            .unwrap();
+        let (listener, url, addr) = listen();
         let thread = std::thread::spawn(move || {
             let (mut socket, _) = listener.accept().unwrap();
             let asked = read_message(&mut socket)
@@ -56,13 +62,38 @@ impl FakeDirectory {
             socket.write_all(&bytes).unwrap();
             asked
         });
-        FakeDirectory { url, thread }
+        FakeDirectory { url, addr, thread }
     }
 
-    /// What it was asked, once the client has closed the connection.
+    /// What it was asked, once every client has closed its connection.
     pub fn requests(self) -> Vec<String> {
         self.thread.join().unwrap()
     }
+}
+
+fn listen() -> (TcpListener, DirectoryUrl, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let url = format!("ldap://{addr}").parse().unwrap();
+    (listener, url, addr)
+}
+
+/// One connection, until the client closes it (or `answer` says to).
+fn serve(mut socket: TcpStream, n: usize, answer: &Answer) -> Vec<String> {
+    let mut asked = Vec::new();
+    while let Some(request) = read_message(&mut socket) {
+        asked.push(describe(&request.protocol_op));
+        let Some(answers) = answer(n, &request.protocol_op) else {
+            break;
+        };
+        for op in answers {
+            let message = LdapMessage::new(request.message_id, op);
+            socket
+                .write_all(&rasn::ber::encode(&message).unwrap())
+                .unwrap();
+        }
+    }
+    asked
 }
 
 /// A bind's answer.

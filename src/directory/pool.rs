@@ -174,9 +174,66 @@ mod tests {
             directory.url.clone(),
             tls,
             false,
-            Duration::from_secs(2),
+            Duration::from_secs(1),
             None,
         )
+    }
+
+    /// Answers every bind with success.
+    fn binds(request: &ProtocolOp) -> Vec<ProtocolOp> {
+        match request {
+            ProtocolOp::BindRequest(_) => vec![bind_response(ResultCode::Success)],
+            _ => vec![],
+        }
+    }
+
+    #[test]
+    fn at_most_four_connections_wait_idle() {
+        let directory = FakeDirectory::serving(MAX_IDLE + 1, |_, request| Some(binds(request)));
+        let pool = pool(&directory);
+        let connections: Vec<Connection> = (0..=MAX_IDLE).map(|_| pool.open().unwrap()).collect();
+        for connection in connections {
+            pool.give_back(connection);
+        }
+        assert_eq!(pool.idle.lock().unwrap().len(), MAX_IDLE);
+        drop(pool);
+        // The one too many said goodbye; the idle ones simply closed with the pool.
+        assert_eq!(directory.requests(), ["UnbindRequest"]);
+    }
+
+    #[test]
+    fn a_connection_that_died_while_idle_is_replaced() {
+        // The first connection closes at its first request (the directory restarted).
+        let directory = FakeDirectory::serving(2, |n, request| (n == 1).then(|| binds(request)));
+        let pool = pool(&directory);
+        let dead = pool.open().unwrap();
+        pool.give_back(dead);
+        assert!(pool.check_password(ALICE, "right").unwrap());
+        drop(pool);
+        assert_eq!(
+            directory.requests().len(),
+            3,
+            "one on the dead, two on the fresh"
+        );
+    }
+
+    #[test]
+    fn a_timeout_is_not_tried_again() {
+        // It would double the wait; a directory that does not answer is an outage.
+        let directory = FakeDirectory::serving(2, |_, _| Some(vec![]));
+        let pool = pool(&directory);
+        let silent = pool.open().unwrap();
+        pool.give_back(silent);
+        let error = pool.check_password(ALICE, "right").unwrap_err();
+        assert!(
+            matches!(&error, Error::Io(e) if is_timeout(e.kind())),
+            "{error}"
+        );
+        // Had it tried again, it would have connected a second time; this one is ours.
+        let second = std::net::TcpStream::connect(directory.addr).unwrap();
+        drop(pool);
+        drop(second);
+        assert_eq!(directory.requests().len(), 1);
     }
 
     #[test]
