@@ -152,6 +152,17 @@ fn a_list_counts_against_the_recipient_limit() {
     assert!(client.cmd("RCPT TO:<bob@example.test>").starts_with("250 "));
     let reply = client.cmd("RCPT TO:<team@example.test>");
     assert!(reply.starts_with("452 4.5.3"), "{reply}");
+
+    // A list one larger than the whole limit: never cut to fit (carol would be lost).
+    let server = TestServer::start_with(|config| {
+        config.limits.max_recipients = 2;
+        config.directory = Some(settings(&slapd));
+    });
+    let mut client = server.connect();
+    client.cmd("EHLO client.example");
+    client.cmd("MAIL FROM:<sender@elsewhere.test>");
+    let reply = client.cmd("RCPT TO:<team@example.test>");
+    assert!(reply.starts_with("452 4.5.3"), "{reply}");
 }
 
 #[test]
