@@ -162,3 +162,69 @@ fn members(entry: &Entry) -> impl Iterator<Item = String> + '_ {
         .filter_map(|dn| std::str::from_utf8(dn).ok())
         .map(str::to_string)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::fake::FakeDirectory;
+    use crate::directory::{trust, DirectoryConfig};
+    use crate::policy::Rules;
+    use rasn::types::{OctetString, SetOf};
+    use rasn_ldap::{
+        LdapResult, PartialAttribute, ProtocolOp, ResultCode, SearchResultDone, SearchResultEntry,
+    };
+    use std::time::Duration;
+
+    /// `cn=list1` lists `cn=list2`, which lists `cn=list3`, which lists dan.
+    fn chain(request: &ProtocolOp) -> Vec<ProtocolOp> {
+        let ProtocolOp::SearchRequest(search) = request else {
+            return vec![];
+        };
+        let attribute = |name: &str, value: &str| {
+            let value = OctetString::from(value.as_bytes().to_vec());
+            PartialAttribute::new(name.into(), SetOf::from_vec(vec![value]))
+        };
+        let attributes = match search.base_object.0.as_str() {
+            "cn=list1" => vec![attribute("member", "cn=list2")],
+            "cn=list2" => vec![attribute("member", "cn=list3")],
+            "cn=list3" => vec![attribute("member", "uid=dan")],
+            _ => vec![attribute("mail", "dan@example.test")],
+        };
+        let entry = SearchResultEntry::new(search.base_object.clone(), attributes);
+        let done = LdapResult::new(ResultCode::Success, "".into(), "".into());
+        vec![
+            ProtocolOp::SearchResEntry(entry),
+            ProtocolOp::SearchResDone(SearchResultDone(done)),
+        ]
+    }
+
+    /// The mailboxes `cn=list1` expands to, following lists `max_nesting` deep.
+    fn expand_list1(max_nesting: usize) -> usize {
+        let fake = FakeDirectory::start(chain);
+        let tls = trust(None).unwrap();
+        let mut config = DirectoryConfig::new(fake.url.clone(), "dc=example,dc=test", tls);
+        config.max_nesting = max_nesting;
+        let rules = Rules {
+            local_domains: vec!["example.test".into()],
+            ..Rules::default()
+        };
+        let directory = Directory::new(config.clone(), rules, 100);
+        let timeout = Duration::from_secs(2);
+        let mut connection = Connection::open(&fake.url, &config.tls, false, timeout).unwrap();
+        let list1 = Entry {
+            dn: "cn=list1".into(),
+            attributes: vec![("member".into(), vec![b"cn=list2".to_vec()])],
+        };
+        let found = directory.expand(&mut connection, &list1).unwrap();
+        drop(connection);
+        fake.requests();
+        found.len()
+    }
+
+    #[test]
+    fn lists_within_lists_are_followed_max_nesting_deep() {
+        // dan is three lists down from list1's own members.
+        assert_eq!(expand_list1(3), 1);
+        assert_eq!(expand_list1(2), 0);
+    }
+}
