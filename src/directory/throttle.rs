@@ -67,27 +67,38 @@ impl Throttle {
 
     /// May a login for `address` be checked now? `Err(wait)`: not for `wait` yet.
     pub fn check(&self, address: &str) -> Result<(), Duration> {
+        self.check_at(address, Instant::now())
+    }
+
+    /// A login for `address` failed.
+    pub fn failed(&self, address: &str) {
+        self.failed_at(address, Instant::now())
+    }
+
+    // The clock is an argument below, so that a test can stand on a wait's edge
+    // without sleeping.
+
+    fn check_at(&self, address: &str, now: Instant) -> Result<(), Duration> {
         let Ok(records) = self.records.lock() else {
             return Ok(());
         };
         match records.get(&key(address)) {
-            Some(r) if r.not_before > Instant::now() => Err(r.not_before - Instant::now()),
+            Some(r) if r.not_before > now => Err(r.not_before - now),
             _ => Ok(()),
         }
     }
 
-    pub fn failed(&self, address: &str) {
+    fn failed_at(&self, address: &str, now: Instant) {
         let Ok(mut records) = self.records.lock() else {
             return;
         };
         if records.len() >= MAX_TRACKED {
-            let now = Instant::now();
             let longest = self.backoff.longest;
             records.retain(|_, r| r.not_before + longest > now);
         }
         let record = records.entry(key(address)).or_insert(Record {
             failures: 0,
-            not_before: Instant::now(),
+            not_before: now,
         });
         record.failures = record.failures.saturating_add(1);
         if let Some(over) = record.failures.checked_sub(self.backoff.free + 1) {
@@ -96,7 +107,7 @@ impl Throttle {
                 .first
                 .saturating_mul(2u32.saturating_pow(over.min(20)))
                 .min(self.backoff.longest);
-            record.not_before = Instant::now() + wait;
+            record.not_before = now + wait;
         }
     }
 
@@ -140,5 +151,61 @@ mod tests {
         assert!(throttle.check("bob@x").unwrap_err() <= Duration::from_millis(100));
         throttle.succeeded("bob@x");
         assert!(throttle.check("bob@x").is_ok());
+    }
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    fn throttle() -> Throttle {
+        Throttle::new(Backoff {
+            free: 1,
+            first: Duration::from_secs(10),
+            longest: MINUTE,
+        })
+    }
+
+    #[test]
+    fn a_wait_ends_at_its_instant() {
+        let throttle = throttle();
+        let t0 = Instant::now();
+        throttle.failed_at("bob@x", t0);
+        throttle.failed_at("bob@x", t0);
+        let ten = Duration::from_secs(10);
+        assert_eq!(throttle.check_at("bob@x", t0), Err(ten));
+        assert!(throttle.check_at("bob@x", t0 + ten).is_ok());
+    }
+
+    #[test]
+    fn failures_are_remembered_until_the_count_is_full() {
+        // Whatever time passed between them: the count is of failures in a row.
+        let throttle = throttle();
+        let t0 = Instant::now();
+        throttle.failed_at("bob@x", t0);
+        let later = t0 + MINUTE + Duration::from_secs(1);
+        throttle.failed_at("alice@x", later);
+        throttle.failed_at("bob@x", later);
+        assert!(
+            throttle.check_at("bob@x", later).is_err(),
+            "bob's second failure"
+        );
+    }
+
+    #[test]
+    fn a_full_count_forgets_only_the_quiet() {
+        let throttle = throttle();
+        let t0 = Instant::now();
+        let now = t0 + 2 * MINUTE;
+        // Half were last slowed exactly `longest` ago (quiet), half more recently.
+        for i in 0..MAX_TRACKED {
+            let at = if i % 2 == 0 {
+                now - MINUTE
+            } else {
+                t0 + MINUTE + MINUTE / 2
+            };
+            throttle.failed_at(&format!("{i}@x"), at);
+        }
+        throttle.failed_at("new@x", now);
+        let records = throttle.records.lock().unwrap();
+        assert_eq!(records.len(), MAX_TRACKED / 2 + 1);
+        assert!(records.contains_key("1@x") && !records.contains_key("0@x"));
     }
 }
