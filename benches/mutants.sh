@@ -21,6 +21,8 @@
 #   pop3-session  the sans-IO POP3 core    unit tests alone (session.rs, command.rs)
 #   pop3    src/pop3/                      unit tests, POP3 tests
 #   imap    src/imap/                      unit tests, IMAP tests
+#   http    src/http/                      unit tests, HTTP and web API tests
+#   directory  src/directory/ (LDAP)       unit tests, directory tests (slapd)
 #   store   src/store/                     unit tests, crash test
 #   relay   src/relay/mx.rs, client.rs     unit tests, relay tests
 #
@@ -53,6 +55,8 @@ declare -A files=(
     [pop3-session]="src/pop3/session.rs src/pop3/session/** src/pop3/command.rs"
     [pop3]="src/pop3/**"
     [imap]="src/imap/**"
+    [http]="src/http/**"
+    [directory]="src/directory/**"
     [store]="src/store/**"
     [relay]="src/relay/mx.rs src/relay/client.rs"
 )
@@ -63,10 +67,12 @@ declare -A tests=(
     [pop3-session]=""
     [pop3]="pop3"
     [imap]="imap"
+    [http]="web_http web_api"
+    [directory]="directory"
     [store]="crash"
     [relay]="relay"
 )
-order=(line smtp pop3 imap store relay)
+order=(line smtp pop3 imap http directory store relay)
 
 diff=()
 modules=()
