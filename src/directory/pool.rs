@@ -229,7 +229,8 @@ mod tests {
             matches!(&error, Error::Io(e) if is_timeout(e.kind())),
             "{error}"
         );
-        // Had it tried again, it would have connected a second time; this one is ours.
+        // The fake waits for a second connection, which a retry would have made. The
+        // pool made none, so the test makes it, and the fake can finish.
         let second = std::net::TcpStream::connect(directory.addr).unwrap();
         drop(pool);
         drop(second);
