@@ -468,32 +468,18 @@ mod tests {
     #[test]
     fn a_refused_starttls_is_an_error_and_never_a_handshake() {
         // A directory that answers StartTLS with "unavailable" (RFC 4511 §4.14.2).
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url: DirectoryUrl = format!("ldap://{}", listener.local_addr().unwrap())
-            .parse()
-            .unwrap();
-        let directory = std::thread::spawn(move || {
-            let (mut socket, _) = listener.accept().unwrap();
-            let mut request = vec![0; 256];
-            let n = socket.read(&mut request).unwrap();
-            request.truncate(n);
-            let refusal = ProtocolOp::ExtendedResp(rasn_ldap::ExtendedResponse {
+        let directory = FakeDirectory::start(|_| {
+            vec![ProtocolOp::ExtendedResp(rasn_ldap::ExtendedResponse {
                 result_code: ResultCode::Unavailable,
                 matched_dn: "".into(),
                 diagnostic_message: "no TLS here".into(),
                 referral: None,
                 response_name: None,
                 response_value: None,
-            });
-            let answer = rasn::ber::encode(&LdapMessage::new(1, refusal)).unwrap();
-            socket.write_all(&answer).unwrap();
-            // What the client sends after the refusal (a TLS ClientHello would be wrong).
-            let mut after = Vec::new();
-            let _ = socket.read_to_end(&mut after);
-            (request, after)
+            })]
         });
         let tls = crate::directory::trust(None).unwrap();
-        match Connection::open(&url, &tls, true, Duration::from_secs(2)) {
+        match Connection::open(&directory.url, &tls, true, Duration::from_secs(2)) {
             Err(Error::Result(code, text)) => {
                 assert_eq!(code, ResultCode::Unavailable);
                 assert_eq!(text, "StartTLS refused: no TLS here");
@@ -501,13 +487,9 @@ mod tests {
             Err(other) => panic!("{other}"),
             Ok(_) => panic!("a refused StartTLS gave a connection"),
         }
-        let (request, after) = directory.join().unwrap();
-        let request: LdapMessage = rasn::ber::decode(&request).unwrap();
-        assert_eq!(
-            describe(&request.protocol_op),
-            format!("ExtendedRequest {STARTTLS_OID}")
-        );
-        assert!(after.is_empty(), "sent after the refusal: {after:?}");
+        // Nothing after the refusal: a TLS ClientHello would show as "not LDAP".
+        let asked = directory.requests();
+        assert_eq!(asked, [format!("ExtendedRequest {STARTTLS_OID}")]);
     }
 
     #[test]

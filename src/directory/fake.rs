@@ -1,5 +1,6 @@
 //! A directory for unit tests: it serves connections on loopback, answers each LDAP
-//! request as the test says, and records what it was asked, as the trace shows it.
+//! request as the test says, and records what it was asked, as the trace shows it
+//! (and what was not LDAP at all, such as a TLS handshake, as "not LDAP").
 //! The tests that need a real server (`tests/directory.rs`) run OpenLDAP's slapd.
 
 use std::io::{Read, Write};
@@ -56,7 +57,7 @@ impl FakeDirectory {
         let thread = std::thread::spawn(move || {
             let (mut socket, _) = listener.accept().unwrap();
             let asked = read_message(&mut socket)
-                .map(|request| describe(&request.protocol_op))
+                .map(|read| shown(&read))
                 .into_iter()
                 .collect();
             socket.write_all(&bytes).unwrap();
@@ -81,8 +82,11 @@ fn listen() -> (TcpListener, DirectoryUrl, SocketAddr) {
 /// One connection, until the client closes it (or `answer` says to).
 fn serve(mut socket: TcpStream, n: usize, answer: &Answer) -> Vec<String> {
     let mut asked = Vec::new();
-    while let Some(request) = read_message(&mut socket) {
-        asked.push(describe(&request.protocol_op));
+    while let Some(read) = read_message(&mut socket) {
+        asked.push(shown(&read));
+        let Ok(request) = read else {
+            break;
+        };
         let Some(answers) = answer(n, &request.protocol_op) else {
             break;
         };
@@ -101,8 +105,17 @@ pub fn bind_response(code: ResultCode) -> ProtocolOp {
     ProtocolOp::BindResponse(BindResponse::new(code, "".into(), "".into(), None, None))
 }
 
-/// One message: the SEQUENCE's tag, a short or long length, the rest.
-fn read_message(socket: &mut impl Read) -> Option<LdapMessage> {
+/// What was asked, for [`FakeDirectory::requests`].
+fn shown(read: &Result<LdapMessage, usize>) -> String {
+    match read {
+        Ok(request) => describe(&request.protocol_op),
+        Err(octets) => format!("not LDAP ({octets} octets)"),
+    }
+}
+
+/// One message: the SEQUENCE's tag, a short or long length, the rest; `None` when the
+/// client closed, `Err(octets)` for a frame that does not decode as LDAP.
+fn read_message(socket: &mut impl Read) -> Option<Result<LdapMessage, usize>> {
     let mut head = [0u8; 2];
     socket.read_exact(&mut head).ok()?;
     let mut message = head.to_vec();
@@ -118,5 +131,5 @@ fn read_message(socket: &mut impl Read) -> Option<LdapMessage> {
     let start = message.len();
     message.resize(start + length, 0);
     socket.read_exact(&mut message[start..]).ok()?;
-    rasn::ber::decode(&message).ok()
+    Some(rasn::ber::decode(&message).map_err(|_| message.len()))
 }

@@ -40,6 +40,7 @@ pub mod throttle;
 pub mod url;
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -122,15 +123,12 @@ pub const SYSTEM_CA: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// directory server's own certificate), or the system's bundle when `None`. Without a
 /// bundle (none given, none installed) no certificate is trusted, and TLS to the
 /// directory fails; a plain directory on loopback still works.
-pub fn trust(pem: Option<&std::path::Path>) -> Result<Arc<ClientConfig>, String> {
-    trust_in(pem, std::path::Path::new(SYSTEM_CA))
+pub fn trust(pem: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+    trust_in(pem, Path::new(SYSTEM_CA))
 }
 
 /// [`trust`], with the system's bundle at `system`.
-fn trust_in(
-    pem: Option<&std::path::Path>,
-    system: &std::path::Path,
-) -> Result<Arc<ClientConfig>, String> {
+fn trust_in(pem: Option<&Path>, system: &Path) -> Result<Arc<ClientConfig>, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
     let mut roots = rustls::RootCertStore::empty();
@@ -205,7 +203,6 @@ impl Directory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     const NOWHERE: &str = "/nonexistent/ca.pem";
 
@@ -241,7 +238,7 @@ mod tests {
             shown.contains("\"cn=postie,dc=example,dc=test\""),
             "{shown}"
         );
-        assert!(shown.contains("dc=example,dc=test"), "{shown}");
+        assert!(shown.contains("base: \"dc=example,dc=test\""), "{shown}");
         assert!(!shown.contains("s3cret"), "{shown}");
     }
 }
