@@ -412,15 +412,6 @@ mod tests {
         assert_eq!(status(&first(&head_of(max, false)[..])), 1);
     }
 
-    /// A connection that fails with this error once the bytes before it are read.
-    struct Fails(io::ErrorKind);
-
-    impl Read for Fails {
-        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-            Err(self.0.into())
-        }
-    }
-
     #[test]
     fn a_body_of_1_mib_is_read_and_one_octet_more_is_413() {
         let max = HttpLimits::default().max_body;
@@ -430,17 +421,6 @@ mod tests {
             request.resize(request.len() + len, b'a');
             assert_eq!(status(&first(&request[..])), want, "{len}");
         }
-    }
-
-    #[test]
-    fn a_slow_body_is_408_and_a_broken_connection_is_gone() {
-        let half = &b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nhalf"[..];
-        assert_eq!(
-            status(&first(half.chain(Fails(io::ErrorKind::TimedOut)))),
-            408
-        );
-        let reset = Fails(io::ErrorKind::ConnectionReset);
-        assert_eq!(status(&first(half.chain(reset))), 1);
     }
 
     /// A read interrupted by a signal, once, before the bytes come.
@@ -461,18 +441,29 @@ mod tests {
         assert_eq!(status(&first(request)), 0);
     }
 
+    /// A connection that fails with this error once the bytes before it are read.
+    struct Fails(io::ErrorKind);
+
+    impl Read for Fails {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(self.0.into())
+        }
+    }
+
     #[test]
-    fn a_slow_head_is_408_and_a_broken_connection_is_gone() {
-        let half = &b"GET / HTTP/1.1\r\nHo"[..];
-        assert_eq!(
-            status(&first(half.chain(Fails(io::ErrorKind::TimedOut)))),
-            408
-        );
-        assert_eq!(
-            status(&first(half.chain(Fails(io::ErrorKind::WouldBlock)))),
-            408
-        );
-        let reset = Fails(io::ErrorKind::ConnectionReset);
-        assert_eq!(status(&first(half.chain(reset))), 1);
+    fn a_slow_request_is_408_and_a_broken_connection_is_gone() {
+        // Half a head, and half a body: each is cut off by a timeout, or by the end
+        // of the connection.
+        let halves = [
+            &b"GET / HTTP/1.1\r\nHo"[..],
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nhalf",
+        ];
+        for half in halves {
+            for timeout in [io::ErrorKind::TimedOut, io::ErrorKind::WouldBlock] {
+                assert_eq!(status(&first(half.chain(Fails(timeout)))), 408);
+            }
+            let reset = Fails(io::ErrorKind::ConnectionReset);
+            assert_eq!(status(&first(half.chain(reset))), 1);
+        }
     }
 }
